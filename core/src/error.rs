@@ -1,0 +1,153 @@
+//! Every way a request can fail, and the one mapping from those to the OAuth wire error
+//! (RFC 6749 §5.2, RFC 8693 §2.2.2). The adapter only renders what `to_oauth` returns.
+//!
+//! Descriptions are short, fixed phrases: never the token, a claim value, a key or a secret.
+use crate::claims::ClaimsError;
+use crate::crypto::CryptoError;
+use crate::jwks_cache::KeyError;
+use crate::policy::PolicyError;
+use crate::request::RequestError;
+use crate::token::TokenError;
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Error {
+    Request(RequestError),
+    Token(TokenError),
+    /// The token's `iss` is not a configured issuer (checked before any fetch).
+    UntrustedIssuer,
+    /// The issuer is configured with an algorithm allow-list that excludes the token's `alg`.
+    AlgNotAllowed,
+    Key(KeyError),
+    BadSignature,
+    Claims(ClaimsError),
+    Policy(PolicyError),
+    /// The subject token's remaining life is under one second.
+    SubjectExpiresTooSoon,
+    /// No active signing key for the algorithm the target needs.
+    NoSigningKey,
+    Crypto(CryptoError),
+    Config(String),
+}
+
+/// What goes on the wire, plus a stable reason code for the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthError {
+    pub status: u16,
+    pub error: &'static str,
+    pub description: String,
+    pub reason: &'static str,
+    pub retry_after: Option<u64>,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Request(e) => e.fmt(f),
+            Error::Token(e) => e.fmt(f),
+            Error::UntrustedIssuer => f.write_str("subject token issuer is not trusted"),
+            Error::AlgNotAllowed => {
+                f.write_str("subject token alg is not accepted for this issuer")
+            }
+            Error::Key(e) => e.fmt(f),
+            Error::BadSignature => f.write_str("subject token signature is invalid"),
+            Error::Claims(e) => e.fmt(f),
+            Error::Policy(e) => e.fmt(f),
+            Error::SubjectExpiresTooSoon => {
+                f.write_str("subject token expires too soon to exchange")
+            }
+            Error::NoSigningKey => f.write_str("no signing key is configured for this target"),
+            Error::Crypto(_) => f.write_str("token could not be signed"),
+            Error::Config(_) => f.write_str("edge-sts is not configured correctly"),
+        }
+    }
+}
+
+impl Error {
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Error::Request(e) => e.reason(),
+            Error::Token(e) => e.reason(),
+            Error::UntrustedIssuer => "token.untrusted_issuer",
+            Error::AlgNotAllowed => "token.alg_not_allowed",
+            Error::Key(KeyError::UnknownKid) => "key.unknown_kid",
+            Error::Key(KeyError::AlgMismatch) => "key.alg_mismatch",
+            Error::Key(KeyError::Unavailable(_)) => "key.unavailable",
+            Error::BadSignature => "token.signature",
+            Error::Claims(e) => e.reason(),
+            Error::Policy(e) => e.reason(),
+            Error::SubjectExpiresTooSoon => "claims.expires_too_soon",
+            Error::NoSigningKey => "config.no_signing_key",
+            Error::Crypto(_) => "crypto.failure",
+            Error::Config(_) => "config.invalid",
+        }
+    }
+
+    /// The one mapping to the wire. `retry_after_secs` is the JWKS cooldown.
+    pub fn to_oauth(&self, retry_after_secs: u64) -> OAuthError {
+        let (status, error, retry_after) = match self {
+            Error::Request(RequestError::UnsupportedGrantType) => {
+                (400, "unsupported_grant_type", None)
+            }
+            Error::Request(RequestError::MethodNotAllowed) => (405, "invalid_request", None),
+            Error::Request(_) | Error::Token(_) | Error::UntrustedIssuer | Error::AlgNotAllowed => {
+                (400, "invalid_request", None)
+            }
+            Error::Key(KeyError::UnknownKid | KeyError::AlgMismatch) => {
+                (400, "invalid_request", None)
+            }
+            Error::Key(KeyError::Unavailable(_)) => (
+                503,
+                "temporarily_unavailable",
+                Some(retry_after_secs.max(1)),
+            ),
+            Error::BadSignature | Error::Claims(_) | Error::SubjectExpiresTooSoon => {
+                (400, "invalid_request", None)
+            }
+            Error::Policy(PolicyError::UnknownClient) => (400, "invalid_request", None),
+            Error::Policy(PolicyError::InvalidScope) => (400, "invalid_scope", None),
+            Error::Policy(_) => (400, "invalid_target", None),
+            Error::NoSigningKey | Error::Config(_) => (503, "server_error", None),
+            Error::Crypto(_) => (500, "server_error", None),
+        };
+        OAuthError {
+            status,
+            error,
+            description: self.to_string(),
+            reason: self.reason(),
+            retry_after,
+        }
+    }
+}
+
+impl From<RequestError> for Error {
+    fn from(e: RequestError) -> Self {
+        Error::Request(e)
+    }
+}
+impl From<TokenError> for Error {
+    fn from(e: TokenError) -> Self {
+        Error::Token(e)
+    }
+}
+impl From<KeyError> for Error {
+    fn from(e: KeyError) -> Self {
+        Error::Key(e)
+    }
+}
+impl From<ClaimsError> for Error {
+    fn from(e: ClaimsError) -> Self {
+        Error::Claims(e)
+    }
+}
+impl From<PolicyError> for Error {
+    fn from(e: PolicyError) -> Self {
+        Error::Policy(e)
+    }
+}
+impl From<CryptoError> for Error {
+    fn from(e: CryptoError) -> Self {
+        Error::Crypto(e)
+    }
+}

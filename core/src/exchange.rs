@@ -1,0 +1,153 @@
+//! The RFC 8693 exchange, start to end, over the two seams (`Fetch`, `SignatureBackend`):
+//! parse -> pick issuer (before any fetch) -> keys -> signature -> claims -> policy -> mint.
+use crate::claims::{self, Caller};
+use crate::config::{Config, TrustedIssuer};
+use crate::crypto::{self, SignatureBackend};
+use crate::error::Error;
+use crate::fetch::Fetch;
+use crate::jwk::Selection;
+use crate::jwks_cache::KeyStore;
+use crate::mint;
+use crate::request::{TokenRequest, TT_ACCESS_TOKEN};
+use crate::signing::KeyRing;
+use crate::token::UntrustedToken;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// A subject token whose signature and claims have been checked.
+#[derive(Debug, Clone)]
+pub struct VerifiedToken<'c> {
+    pub issuer: &'c TrustedIssuer,
+    pub caller: Caller,
+    pub claims: Map<String, Value>,
+    pub kid: Option<String>,
+}
+
+/// Everything a request needs, borrowed from the isolate.
+pub struct Context<'a, F, B> {
+    pub config: &'a Config,
+    pub keys: &'a KeyStore,
+    pub ring: &'a KeyRing,
+    pub fetch: &'a F,
+    pub crypto: &'a B,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub issued_token_type: &'static str,
+    pub token_type: &'static str,
+    pub expires_in: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+/// What the log line needs to know about a success.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub client_id: String,
+    pub targets: Vec<String>,
+}
+
+pub async fn verify_subject_token<'c, F: Fetch, B: SignatureBackend>(
+    ctx: &Context<'c, F, B>,
+    token: &str,
+    now: f64,
+) -> Result<VerifiedToken<'c>, Error> {
+    let cfg = ctx.config;
+    let t = UntrustedToken::parse(token, cfg.limits.token)?;
+    let iss = t.issuer().ok_or(Error::UntrustedIssuer)?;
+    let trusted = cfg.trusted_issuer(iss).ok_or(Error::UntrustedIssuer)?;
+    if trusted
+        .algorithms
+        .as_ref()
+        .is_some_and(|a| !a.contains(&t.alg))
+    {
+        return Err(Error::AlgNotAllowed);
+    }
+    let set = ctx
+        .keys
+        .keys_for(ctx.fetch, &trusted.source, t.kid.as_deref(), t.alg, now)
+        .await?;
+    let Selection::Candidates(candidates) = set.select(t.kid.as_deref(), t.alg) else {
+        return Err(Error::Key(crate::jwks_cache::KeyError::UnknownKid));
+    };
+    let mut verified = false;
+    for key in candidates {
+        if crypto::verify(ctx.crypto, key, t.signing_input.as_bytes(), &t.signature).await? {
+            verified = true;
+            break;
+        }
+    }
+    if !verified {
+        return Err(Error::BadSignature);
+    }
+    let caller = claims::validate(&t.claims, &trusted.rules, now)?;
+    Ok(VerifiedToken {
+        issuer: trusted,
+        caller,
+        claims: t.claims,
+        kid: t.kid,
+    })
+}
+
+/// `POST /token` after request parsing. `jti` comes from the adapter's CSPRNG.
+pub async fn exchange<F: Fetch, B: SignatureBackend>(
+    ctx: &Context<'_, F, B>,
+    req: &TokenRequest,
+    now: f64,
+    jti: &str,
+) -> Result<(TokenResponse, Outcome), Error> {
+    let v = verify_subject_token(ctx, &req.subject_token, now).await?;
+    let grant = ctx
+        .config
+        .policy
+        .authorize(&v.caller, &req.targets, req.scope.as_deref())?;
+    let now_s = now.floor() as u64;
+    let lifetime = mint::lifetime(&grant, &v.caller, now_s).ok_or(Error::SubjectExpiresTooSoon)?;
+    let key = ctx
+        .ring
+        .active_for(grant.signing_alg())
+        .ok_or(Error::NoSigningKey)?;
+    let claims = mint::claims(
+        &ctx.config.issuer,
+        &v.issuer.subject_prefix,
+        &v.caller,
+        &grant,
+        &v.claims,
+        now_s,
+        lifetime,
+        jti,
+    );
+    let access_token = mint::sign(ctx.crypto, key, &claims).await?;
+    let scope = (!grant.scopes.is_empty()).then(|| grant.scopes.join(" "));
+    let outcome = Outcome {
+        client_id: v.caller.client_id.clone(),
+        targets: grant.targets.iter().map(|t| t.name.clone()).collect(),
+    };
+    Ok((
+        TokenResponse {
+            access_token,
+            issued_token_type: TT_ACCESS_TOKEN,
+            token_type: "Bearer",
+            expires_in: lifetime,
+            scope,
+        },
+        outcome,
+    ))
+}
+
+/// edge-sts's discovery document (what AWS IAM, Google WIF and Entra read).
+pub fn discovery_document(cfg: &Config, ring: &KeyRing) -> Value {
+    serde_json::json!({
+        "issuer": cfg.issuer,
+        "jwks_uri": cfg.jwks_uri(),
+        "token_endpoint": cfg.token_endpoint(),
+        "grant_types_supported": [crate::request::GRANT_TOKEN_EXCHANGE],
+        "token_endpoint_auth_methods_supported": ["none"],
+        "response_types_supported": ["id_token"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ring.algorithms(),
+        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope"],
+    })
+}

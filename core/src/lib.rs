@@ -1,0 +1,36 @@
+//! edge-sts core: everything that decides, nothing that does I/O.
+//!
+//! In scope: strict compact-JWS parsing, JWK/JWKS parsing and key selection, the JWKS cache
+//! *policy* (when to fetch, what to serve), claim validation, the trust policy, minting
+//! downstream tokens, and the RFC 8693 exchange flow over two small traits:
+//! [`fetch::Fetch`] (HTTP GET, a timer, optional persistence) and [`crypto::SignatureBackend`]
+//! (signature math).
+//!
+//! Out of scope: the clock (every function takes `now`), the network, randomness (the caller
+//! passes the `jti`), the Workers runtime. This crate never imports `worker`, `wasm-bindgen`
+//! or `web-sys`; the adapter in `src/` does.
+#![forbid(unsafe_code)]
+#![allow(async_fn_in_trait)] // Workers are single-threaded: no Send bounds on purpose.
+
+pub mod alg;
+pub mod b64;
+pub mod claims;
+pub mod config;
+pub mod crypto;
+pub mod discovery;
+pub mod error;
+pub mod exchange;
+pub mod fetch;
+pub mod json;
+pub mod jwk;
+pub mod jwks_cache;
+pub mod mint;
+pub mod policy;
+pub mod request;
+pub mod signing;
+pub mod token;
+
+#[cfg(feature = "pure-crypto")]
+pub mod pure_crypto;
+
+pub use error::{Error, OAuthError};

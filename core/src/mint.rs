@@ -1,0 +1,95 @@
+//! Minting downstream tokens (RFC 9068 profile) and signing them through the backend.
+use crate::b64;
+use crate::claims::Caller;
+use crate::crypto::{CryptoError, SignatureBackend};
+use crate::policy::Grant;
+use crate::signing::SigningKey;
+use serde_json::{json, Map, Value};
+
+/// Looks up a dotted path (`realm_access.roles`) in the subject token's claims.
+fn lookup<'a>(claims: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+    let mut parts = path.split('.');
+    let mut cur = claims.get(parts.next()?)?;
+    for p in parts {
+        cur = cur.as_object()?.get(p)?;
+    }
+    Some(cur)
+}
+
+/// The claim set of a downstream token. `now` is whole seconds; `lifetime` already decided.
+pub fn claims(
+    issuer: &str,
+    subject_prefix: &str,
+    caller: &Caller,
+    grant: &Grant<'_>,
+    subject: &Map<String, Value>,
+    now: u64,
+    lifetime: u64,
+    jti: &str,
+) -> Map<String, Value> {
+    let mut c = Map::new();
+    // Mapped and static claims first, so registered claims below always win (config also
+    // refuses protected names).
+    for t in &grant.targets {
+        for (k, v) in &t.static_claims {
+            c.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        for (src, dest) in &t.copy_claims {
+            if let Some(v) = lookup(subject, src) {
+                c.entry(dest.clone()).or_insert_with(|| v.clone());
+            }
+        }
+    }
+    let aud = grant.audiences();
+    c.insert("iss".into(), json!(issuer));
+    c.insert(
+        "sub".into(),
+        json!(format!("{subject_prefix}{}", caller.client_id)),
+    );
+    c.insert(
+        "aud".into(),
+        if aud.len() == 1 {
+            json!(aud[0])
+        } else {
+            json!(aud)
+        },
+    );
+    c.insert("client_id".into(), json!(caller.client_id));
+    if !grant.scopes.is_empty() {
+        c.insert("scope".into(), json!(grant.scopes.join(" ")));
+    }
+    c.insert("iat".into(), json!(now));
+    c.insert("exp".into(), json!(now + lifetime));
+    c.insert("jti".into(), json!(jti));
+    c
+}
+
+/// Lifetime of the minted token: the target's, capped by the subject token's remaining life
+/// unless every target allows more. `None` when under one second remains.
+pub fn lifetime(grant: &Grant<'_>, caller: &Caller, now: u64) -> Option<u64> {
+    let wanted = grant.lifetime_secs();
+    let life = if grant.allow_beyond_subject_expiry() {
+        wanted
+    } else {
+        let remaining = (caller.exp - now as f64).floor();
+        if remaining < 1.0 {
+            return None;
+        }
+        wanted.min(remaining as u64)
+    };
+    (life >= 1).then_some(life)
+}
+
+/// Signs a claim set as a compact JWS with `typ: at+jwt`.
+pub async fn sign<B: SignatureBackend>(
+    backend: &B,
+    key: &SigningKey,
+    claims: &Map<String, Value>,
+) -> Result<String, CryptoError> {
+    let header = json!({"alg": key.alg().as_str(), "kid": key.kid(), "typ": "at+jwt"});
+    let h = b64::encode(&serde_json::to_vec(&header).map_err(|_| CryptoError("header".into()))?);
+    let p = b64::encode(&serde_json::to_vec(claims).map_err(|_| CryptoError("claims".into()))?);
+    let input = format!("{h}.{p}");
+    let sig = backend.sign(key, input.as_bytes()).await?;
+    Ok(format!("{input}.{}", b64::encode(&sig)))
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs everything edge-sts needs to build, run and test, idempotently (fast when present).
+# Offline-safe: only crates.io, npm and Debian packages. Never downloads from GitHub.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WORKER_BUILD_VERSION=0.8.7
+# Must equal the wasm-bindgen version in Cargo.lock (pinned with `=` in Cargo.toml).
+WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/"/,"",$3); print $3; exit}' Cargo.lock)
+
+step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  step "rustup target add wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if ! worker-build --version 2>/dev/null | grep -q "$WORKER_BUILD_VERSION"; then
+  step "cargo install worker-build $WORKER_BUILD_VERSION (~6 min, once)"
+  cargo install worker-build --version "$WORKER_BUILD_VERSION" --locked
+fi
+
+if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
+  step "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION (~3 min, once)"
+  # --locked fails for this CLI (a pinned dependency is missing from the index); plain works.
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+fi
+
+if [ ! -x node_modules/.bin/wrangler ] || [ package.json -nt node_modules/.package-lock.json ]; then
+  step "npm ci"
+  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+fi
+
+if [ "${EDGE_STS_NEED_CHROMIUM:-0}" = 1 ] && ! command -v chromium >/dev/null; then
+  step "apt-get install chromium"
+  apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+fi

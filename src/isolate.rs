@@ -1,0 +1,112 @@
+//! Per-isolate state, built once on the first request (env is not available earlier):
+//! the validated config, the signing key ring, the JWKS key store and the WebCrypto key cache.
+//! Invalid configuration is kept as an error: every request then answers 503.
+use crate::webcrypto::WebCrypto;
+use edge_sts_core::config::{self, Config, ConfigError};
+use edge_sts_core::jwks_cache::KeyStore;
+use edge_sts_core::signing::{KeyRing, SigningKey};
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::JsValue;
+use worker::Env;
+
+pub const CONFIG_VAR: &str = "EDGE_STS_CONFIG";
+
+pub struct State {
+    pub config: Config,
+    pub ring: KeyRing,
+}
+
+pub struct Isolate {
+    pub state: Result<State, ConfigError>,
+    pub keys: KeyStore,
+    pub crypto: WebCrypto,
+    pub env: Env,
+}
+
+thread_local! {
+    static ISOLATE: RefCell<Option<Rc<Isolate>>> = const { RefCell::new(None) };
+}
+
+/// A binding as text: strings as they are, objects (a `[vars]` table) as JSON.
+fn binding_text(env: &Env, name: &str) -> Option<String> {
+    let v = js_sys::Reflect::get(env, &JsValue::from_str(name)).ok()?;
+    if v.is_undefined() || v.is_null() {
+        return None;
+    }
+    v.as_string()
+        .or_else(|| js_sys::JSON::stringify(&v).ok().and_then(|s| s.as_string()))
+}
+
+pub async fn get(env: &Env) -> Rc<Isolate> {
+    if let Some(i) = ISOLATE.with(|c| c.borrow().clone()) {
+        return i;
+    }
+    let built = Rc::new(build(env).await);
+    // Two first requests may race through `build`; keep whichever finished first.
+    ISOLATE.with(|c| c.borrow_mut().get_or_insert_with(|| built.clone()).clone())
+}
+
+async fn build(env: &Env) -> Isolate {
+    let crypto = WebCrypto::new();
+    let state = load(env, &crypto).await;
+    if let Err(e) = &state {
+        worker::console_error!(
+            "{}",
+            serde_json::json!({"level": "error", "msg": "configuration invalid", "field": e.field, "problem": e.problem, "fix": e.fix})
+        );
+    }
+    let policy = state.as_ref().map(|s| s.config.cache).unwrap_or_default();
+    Isolate {
+        state,
+        keys: KeyStore::new(policy),
+        crypto,
+        env: env.clone(),
+    }
+}
+
+async fn load(env: &Env, crypto: &WebCrypto) -> Result<State, ConfigError> {
+    let text = binding_text(env, CONFIG_VAR).ok_or_else(|| ConfigError {
+        field: CONFIG_VAR.into(),
+        problem: "not set".into(),
+        fix: "set the EDGE_STS_CONFIG variable to the JSON configuration (see README)".into(),
+    })?;
+    let config = config::load(&text)?;
+    let mut ring = config::build_key_ring(&config, |name| binding_text(env, name))?;
+    if config.dev {
+        for alg in config.policy.targets.values().map(|t| t.signing_alg) {
+            if ring.active_for(alg).is_none() {
+                let jwk = crypto
+                    .generate_dev_key(alg)
+                    .await
+                    .map_err(|e| ConfigError {
+                        field: "signing_keys".into(),
+                        problem: format!("could not generate a dev {alg} key: {e}"),
+                        fix: "configure a signing key".into(),
+                    })?;
+                let key = SigningKey::from_jwk(jwk).map_err(|e| ConfigError {
+                    field: "signing_keys".into(),
+                    problem: e,
+                    fix: "configure a signing key".into(),
+                })?;
+                worker::console_warn!(
+                    "{}",
+                    serde_json::json!({"level": "warn", "msg": "DEV MODE: generated an ephemeral signing key; tokens will not verify after a restart. Never use mode=dev in production.", "kid": key.kid(), "alg": alg.as_str()})
+                );
+                ring.active.push(key);
+            }
+        }
+    }
+    Ok(State { config, ring })
+}
+
+/// 128 random bits from the runtime's CSPRNG, base64url: the minted token's `jti`.
+/// Fails closed: no randomness, no token.
+pub fn random_jti() -> Result<String, edge_sts_core::Error> {
+    let mut b = [0u8; 16];
+    // getrandom's `js` backend uses crypto.getRandomValues, always present in workerd.
+    getrandom::getrandom(&mut b).map_err(|_| {
+        edge_sts_core::Error::Crypto(edge_sts_core::crypto::CryptoError("no randomness".into()))
+    })?;
+    Ok(edge_sts_core::b64::encode(&b))
+}

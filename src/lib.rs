@@ -1,0 +1,179 @@
+//! edge-sts Worker adapter: the only code that touches the Workers runtime.
+//!
+//! Thin by design: route, read the body (bounded), call the core, render. Everything that
+//! decides lives in `edge-sts-core`; this crate supplies its two seams (`fetch::RuntimeIo` over
+//! the runtime's `fetch`/KV/timers, `webcrypto::WebCrypto` over `crypto.subtle`), the clock,
+//! randomness, and the per-isolate state (`isolate`).
+#![allow(async_fn_in_trait)]
+
+mod fetch;
+mod isolate;
+mod log;
+mod respond;
+#[cfg(feature = "test-routes")]
+mod test_routes;
+mod webcrypto;
+
+use edge_sts_core::exchange::{self, Context};
+use edge_sts_core::request::{self, RequestError};
+use edge_sts_core::Error;
+use respond::{json_response, oauth_error, Cors};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Request, Response};
+use worker::{event, Env};
+
+fn now_secs() -> f64 {
+    js_sys::Date::now() / 1000.0
+}
+
+#[event(fetch)]
+async fn main(req: Request, env: Env, ctx: worker::Context) -> worker::Result<Response> {
+    let started = js_sys::Date::now();
+    let url =
+        web_sys::Url::new(&req.url()).map_err(|_| worker::Error::RustError("bad url".into()))?;
+    let path = url.pathname();
+    let method = req.method();
+    let mut line = log::Line::new(&req, &path);
+    let resp = route(&req, &env, &ctx, &path, &method, &mut line).await;
+    line.finish(resp.status(), js_sys::Date::now() - started);
+    Ok(resp)
+}
+
+async fn route(
+    req: &Request,
+    env: &Env,
+    ctx: &worker::Context,
+    path: &str,
+    method: &str,
+    line: &mut log::Line,
+) -> Response {
+    let iso = isolate::get(env).await;
+    match (path, method) {
+        ("/token", "POST") => token(req, &iso, ctx, line).await,
+        ("/token", _) => {
+            let e = Error::Request(RequestError::MethodNotAllowed).to_oauth(0);
+            line.reason(e.reason);
+            oauth_error(&e)
+        }
+        ("/healthz", "GET" | "HEAD") => match &iso.state {
+            Ok(_) => json_response(
+                200,
+                &serde_json::json!({"status": "ok"}),
+                Cors::No,
+                "no-store",
+            ),
+            Err(e) => {
+                line.reason("config.invalid");
+                json_response(
+                    503,
+                    &serde_json::json!({"status": "error", "field": e.field, "problem": e.problem, "fix": e.fix}),
+                    Cors::No,
+                    "no-store",
+                )
+            }
+        },
+        ("/.well-known/openid-configuration" | "/.well-known/jwks.json", "OPTIONS") => {
+            respond::preflight()
+        }
+        ("/.well-known/openid-configuration", "GET" | "HEAD") => match &iso.state {
+            Ok(s) => json_response(
+                200,
+                &exchange::discovery_document(&s.config, &s.ring),
+                Cors::Yes,
+                "public, max-age=3600",
+            ),
+            Err(_) => oauth_error(&Error::Config(String::new()).to_oauth(0)),
+        },
+        ("/.well-known/jwks.json", "GET" | "HEAD") => match &iso.state {
+            Ok(s) => json_response(200, &s.ring.public_jwks(), Cors::Yes, "public, max-age=300"),
+            Err(_) => oauth_error(&Error::Config(String::new()).to_oauth(0)),
+        },
+        #[cfg(feature = "test-routes")]
+        (p, "POST") if p.starts_with("/__test/") => test_routes::handle(p, req, &iso).await,
+        _ => json_response(
+            404,
+            &serde_json::json!({"error": "not_found"}),
+            Cors::No,
+            "no-store",
+        ),
+    }
+}
+
+async fn read_body(req: &Request, max: usize) -> Result<Vec<u8>, RequestError> {
+    // Refuse early on a declared length; the core re-checks the actual size.
+    let declared = req
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(RequestError::BodyTooLarge);
+    }
+    let promise = req
+        .array_buffer()
+        .map_err(|_| RequestError::Missing("body"))?;
+    let buf = JsFuture::from(promise)
+        .await
+        .map_err(|_| RequestError::Missing("body"))?;
+    let arr = js_sys::Uint8Array::new(buf.unchecked_ref());
+    if arr.length() as usize > max {
+        return Err(RequestError::BodyTooLarge);
+    }
+    Ok(arr.to_vec())
+}
+
+async fn token(
+    req: &Request,
+    iso: &isolate::Isolate,
+    ctx: &worker::Context,
+    line: &mut log::Line,
+) -> Response {
+    let state = match &iso.state {
+        Ok(s) => s,
+        Err(e) => {
+            worker::console_error!(
+                "{}",
+                serde_json::json!({"level": "error", "msg": "configuration invalid", "detail": e.to_string()})
+            );
+            let err = Error::Config(e.to_string()).to_oauth(0);
+            line.reason(err.reason);
+            return oauth_error(&err);
+        }
+    };
+    let cfg = &state.config;
+    let result = async {
+        let body = read_body(req, cfg.limits.max_body_bytes).await?;
+        let headers = req.headers();
+        let ct = headers.get("content-type").ok().flatten();
+        let auth = headers.get("authorization").ok().flatten();
+        let treq = request::parse(
+            ct.as_deref(),
+            &body,
+            auth.as_deref(),
+            cfg.limits.max_body_bytes,
+        )?;
+        let io = fetch::RuntimeIo::new(&iso.env, ctx);
+        let c = Context {
+            config: cfg,
+            keys: &iso.keys,
+            ring: &state.ring,
+            fetch: &io,
+            crypto: &iso.crypto,
+        };
+        exchange::exchange(&c, &treq, now_secs(), &isolate::random_jti()?).await
+    }
+    .await;
+    match result {
+        Ok((resp, outcome)) => {
+            line.success(&outcome);
+            json_response(200, &resp, Cors::No, "no-store")
+        }
+        Err(e) => {
+            let o = e.to_oauth(cfg.cache.unknown_kid_cooldown_secs);
+            line.reason(o.reason);
+            oauth_error(&o)
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! One structured JSON line per request: request id, route, client, targets, outcome, reason
+//! code, latency. Never a token, a signature, a claim value beyond the client id, or a secret.
+use edge_sts_core::exchange::Outcome;
+use serde_json::json;
+use web_sys::Request;
+
+pub struct Line {
+    rid: String,
+    method: String,
+    path: String,
+    client: Option<String>,
+    targets: Vec<String>,
+    reason: Option<&'static str>,
+}
+
+impl Line {
+    pub fn new(req: &Request, path: &str) -> Line {
+        let rid = req
+            .headers()
+            .get("cf-ray")
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| format!("{:x}", (js_sys::Math::random() * 1e15) as u64));
+        // Paths are logged only for known routes, so nothing a caller invents lands in the log.
+        let known = matches!(
+            path,
+            "/token" | "/healthz" | "/.well-known/jwks.json" | "/.well-known/openid-configuration"
+        );
+        Line {
+            rid,
+            method: req.method(),
+            path: if known {
+                path.to_owned()
+            } else {
+                "(other)".into()
+            },
+            client: None,
+            targets: vec![],
+            reason: None,
+        }
+    }
+
+    pub fn reason(&mut self, r: &'static str) {
+        self.reason = Some(r);
+    }
+
+    pub fn success(&mut self, o: &Outcome) {
+        self.client = Some(o.client_id.clone());
+        self.targets = o.targets.clone();
+    }
+
+    pub fn finish(self, status: u16, ms: f64) {
+        let line = json!({
+            "rid": self.rid, "method": self.method, "route": self.path, "status": status,
+            "outcome": if status < 400 { "ok" } else { "error" }, "reason": self.reason,
+            "client": self.client, "targets": self.targets, "ms": ms,
+        });
+        worker::console_log!("{}", line);
+    }
+}

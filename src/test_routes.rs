@@ -1,0 +1,100 @@
+//! Test-only routes (feature `test-routes`, never in release builds): run the core's signature
+//! vector suite through WebCrypto inside workerd, so both backends answer the same vectors.
+use crate::isolate::Isolate;
+use crate::respond::{json_response, Cors};
+use edge_sts_core::b64;
+use edge_sts_core::crypto;
+use edge_sts_core::json;
+use edge_sts_core::jwk::{self, VerifyKey};
+use edge_sts_core::signing::SigningKey;
+use serde_json::{json, Value};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Request, Response};
+
+async fn body(req: &Request) -> Option<Value> {
+    let p = req.array_buffer().ok()?;
+    let buf = JsFuture::from(p).await.ok()?;
+    json::parse_strict(&js_sys::Uint8Array::new(buf.unchecked_ref()).to_vec(), 64).ok()
+}
+
+/// One vector -> "valid" | "invalid" | "refused:<why>" (the same verdict strings as the native test).
+async fn verdict(iso: &Isolate, case: &Value) -> String {
+    let Some(m) = case.get("jwk").and_then(Value::as_object) else {
+        return "refused:jwk".into();
+    };
+    let key = match jwk::parse_public(m, false) {
+        Ok((k, alg)) => VerifyKey::new(None, alg, k),
+        Err(e) => return format!("refused:{e:?}"),
+    };
+    let Some(alg) = case.get("alg").and_then(Value::as_str) else {
+        return "refused:alg".into();
+    };
+    if edge_sts_core::alg::Alg::parse(alg) != Some(key.alg) {
+        return "refused:alg".into();
+    }
+    let input = case.get("input").and_then(Value::as_str).unwrap_or("");
+    let Some(sig) = case
+        .get("signature")
+        .and_then(Value::as_str)
+        .and_then(b64::decode)
+    else {
+        return "invalid".into();
+    };
+    match crypto::verify(&iso.crypto, &key, input.as_bytes(), &sig).await {
+        Ok(true) => "valid".into(),
+        Ok(false) => "invalid".into(),
+        Err(e) => format!("error:{e}"),
+    }
+}
+
+pub async fn handle(path: &str, req: &Request, iso: &Isolate) -> Response {
+    let Some(doc) = body(req).await else {
+        return json_response(400, &json!({"error": "bad json"}), Cors::No, "no-store");
+    };
+    match path {
+        "/__test/verify" => {
+            let cases = doc
+                .get("cases")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let mut out = Vec::new();
+            for c in &cases {
+                out.push(verdict(iso, c).await);
+            }
+            json_response(200, &json!({"verdicts": out}), Cors::No, "no-store")
+        }
+        "/__test/sign" => {
+            // Signs `input` with a private JWK; the caller verifies with the pure backend / jose.
+            let key = doc
+                .get("jwk")
+                .cloned()
+                .and_then(|v| v.as_object().cloned())
+                .ok_or(())
+                .and_then(|m| SigningKey::from_jwk(m).map_err(|_| ()));
+            let input = doc.get("input").and_then(Value::as_str).unwrap_or("");
+            match key {
+                Ok(k) => match edge_sts_core::crypto::SignatureBackend::sign(
+                    &iso.crypto,
+                    &k,
+                    input.as_bytes(),
+                )
+                .await
+                {
+                    Ok(sig) => json_response(
+                        200,
+                        &json!({"signature": b64::encode(&sig)}),
+                        Cors::No,
+                        "no-store",
+                    ),
+                    Err(e) => {
+                        json_response(500, &json!({"error": e.to_string()}), Cors::No, "no-store")
+                    }
+                },
+                Err(()) => json_response(400, &json!({"error": "bad key"}), Cors::No, "no-store"),
+            }
+        }
+        _ => json_response(404, &json!({"error": "not_found"}), Cors::No, "no-store"),
+    }
+}
