@@ -3,9 +3,7 @@
 use crate::isolate::Isolate;
 use crate::respond::{json_response, Cors};
 use edge_sts_core::b64;
-use edge_sts_core::crypto;
 use edge_sts_core::json;
-use edge_sts_core::jwk::{self, VerifyKey};
 use edge_sts_core::signing::SigningKey;
 use serde_json::{json, Value};
 use wasm_bindgen::JsCast;
@@ -16,36 +14,6 @@ async fn body(req: &Request) -> Option<Value> {
     let p = req.array_buffer().ok()?;
     let buf = JsFuture::from(p).await.ok()?;
     json::parse_strict(&js_sys::Uint8Array::new(buf.unchecked_ref()).to_vec(), 64).ok()
-}
-
-/// One vector -> "valid" | "invalid" | "refused:<why>" (the same verdict strings as the native test).
-async fn verdict(iso: &Isolate, case: &Value) -> String {
-    let Some(m) = case.get("jwk").and_then(Value::as_object) else {
-        return "refused:jwk".into();
-    };
-    let key = match jwk::parse_public(m, false) {
-        Ok((k, alg)) => VerifyKey::new(None, alg, k),
-        Err(e) => return format!("refused:{e:?}"),
-    };
-    let Some(alg) = case.get("alg").and_then(Value::as_str) else {
-        return "refused:alg".into();
-    };
-    if edge_sts_core::alg::Alg::parse(alg) != Some(key.alg) {
-        return "refused:alg".into();
-    }
-    let input = case.get("input").and_then(Value::as_str).unwrap_or("");
-    let Some(sig) = case
-        .get("signature")
-        .and_then(Value::as_str)
-        .and_then(b64::decode)
-    else {
-        return "invalid".into();
-    };
-    match crypto::verify(&iso.crypto, &key, input.as_bytes(), &sig).await {
-        Ok(true) => "valid".into(),
-        Ok(false) => "invalid".into(),
-        Err(e) => format!("error:{e}"),
-    }
 }
 
 pub async fn handle(path: &str, req: &Request, iso: &Isolate) -> Response {
@@ -61,7 +29,7 @@ pub async fn handle(path: &str, req: &Request, iso: &Isolate) -> Response {
                 .unwrap_or_default();
             let mut out = Vec::new();
             for c in &cases {
-                out.push(verdict(iso, c).await);
+                out.push(edge_sts_core::vectors::verdict(&iso.crypto, c).await);
             }
             json_response(200, &json!({"verdicts": out}), Cors::No, "no-store")
         }

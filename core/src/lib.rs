@@ -29,6 +29,7 @@ pub mod policy;
 pub mod request;
 pub mod signing;
 pub mod token;
+pub mod vectors;
 
 #[cfg(feature = "pure-crypto")]
 pub mod pure_crypto;

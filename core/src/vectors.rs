@@ -1,0 +1,35 @@
+//! The signature vector suite's single verdict function. Native tests run it over the pure-Rust
+//! backend and the Worker's test-only route runs it over WebCrypto, so both backends are judged
+//! by the same code against the same files (`tests/vectors/*.json`).
+use crate::alg::Alg;
+use crate::b64;
+use crate::crypto::{self, SignatureBackend};
+use crate::jwk::{self, VerifyKey};
+use serde_json::Value;
+
+/// `valid` | `invalid` | `refused:<why>` | `error:<backend failure>`.
+pub async fn verdict<B: SignatureBackend>(backend: &B, case: &Value) -> String {
+    let Some(alg) = case.get("alg").and_then(Value::as_str).and_then(Alg::parse) else {
+        return "refused:alg".into();
+    };
+    let Some(m) = case.get("jwk").and_then(Value::as_object) else {
+        return "refused:jwk".into();
+    };
+    let key = match jwk::parse_public(m, false) {
+        Ok((k, bound)) => VerifyKey::new(None, bound, k),
+        Err(e) => return format!("refused:{e:?}"),
+    };
+    // The key decides: a token alg that differs from the key's is refused, never tried.
+    if key.alg != alg {
+        return "refused:alg".into();
+    }
+    let input = case.get("input").and_then(Value::as_str).unwrap_or("");
+    let Some(sig) = case.get("signature").and_then(Value::as_str).and_then(b64::decode) else {
+        return "invalid".into();
+    };
+    match crypto::verify(backend, &key, input.as_bytes(), &sig).await {
+        Ok(true) => "valid".into(),
+        Ok(false) => "invalid".into(),
+        Err(e) => format!("error:{e}"),
+    }
+}
