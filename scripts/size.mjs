@@ -1,0 +1,7 @@
+// Prints the Worker upload size (gzip of wasm + JS), as `wrangler deploy --dry-run` reports it.
+import { readFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
+const dir = process.argv[2] ?? "build";
+const wasm = readFileSync(`${dir}/index_bg.wasm`), js = readFileSync(`${dir}/index.js`);
+const gz = gzipSync(wasm, { level: 9 }).length + gzipSync(js, { level: 9 }).length;
+console.log(`worker size (${dir}): wasm ${(wasm.length / 1024).toFixed(1)} KiB, js ${(js.length / 1024).toFixed(1)} KiB, gzip total ${(gz / 1024).toFixed(1)} KiB`);

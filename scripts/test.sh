@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Every test: native core tests, both wasm builds, the Worker end to end in workerd against a
+# real OIDC provider, jose interop and the WebCrypto vector suite. Benchmarks stay out.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export WRANGLER_SEND_METRICS=false WRANGLER_HIDE_BANNER=true CLOUDFLARE_CF_FETCH_ENABLED=false
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+
+step "setup"
+scripts/setup.sh
+
+step "native: cargo test (core, pure-Rust backend)"
+cargo test -p edge-sts-core --quiet
+
+step "wasm: release build (build/) and test-routes build (build-test/)"
+scripts/build.sh
+scripts/build.sh test
+node scripts/size.mjs
+
+step "end to end: Worker in workerd (Miniflare) + oidc-provider + jose"
+node --test --test-concurrency=1 tests/support/issuer.test.mjs tests/e2e/
