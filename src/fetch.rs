@@ -20,30 +20,19 @@ impl<'a> RuntimeIo<'a> {
     }
 }
 
-async fn get_bounded(
-    url: &str,
-    max_bytes: usize,
-    signal: &worker::AbortSignal,
-) -> Result<HttpResponse, FetchError> {
+async fn get_bounded(url: &str, max_bytes: usize, signal: &worker::AbortSignal) -> Result<HttpResponse, FetchError> {
     let mut init = RequestInit::new();
-    init.with_method(Method::Get)
-        .with_redirect(RequestRedirect::Manual);
+    init.with_method(Method::Get).with_redirect(RequestRedirect::Manual);
     let headers = worker::Headers::new();
     let _ = headers.set("accept", "application/json");
     init.with_headers(headers);
     let req = Request::new_with_init(url, &init).map_err(|_| FetchError::Network)?;
-    let mut resp = worker::Fetch::Request(req)
-        .send_with_signal(signal)
-        .await
-        .map_err(|_| FetchError::Network)?;
+    let mut resp = worker::Fetch::Request(req).send_with_signal(signal).await.map_err(|_| FetchError::Network)?;
     let status = resp.status_code();
     let header = |n: &str| resp.headers().get(n).ok().flatten();
     let cache_control = header("cache-control");
     let content_type = header("content-type");
-    if header("content-length")
-        .and_then(|v| v.parse::<usize>().ok())
-        .is_some_and(|n| n > max_bytes)
-    {
+    if header("content-length").and_then(|v| v.parse::<usize>().ok()).is_some_and(|n| n > max_bytes) {
         return Err(FetchError::TooLarge);
     }
     let mut body = Vec::new();
@@ -57,21 +46,11 @@ async fn get_bounded(
             body.extend_from_slice(&chunk);
         }
     }
-    Ok(HttpResponse {
-        status,
-        body,
-        cache_control,
-        content_type,
-    })
+    Ok(HttpResponse { status, body, cache_control, content_type })
 }
 
 impl Fetch for RuntimeIo<'_> {
-    async fn get(
-        &self,
-        url: &str,
-        max_bytes: usize,
-        timeout_ms: u64,
-    ) -> Result<HttpResponse, FetchError> {
+    async fn get(&self, url: &str, max_bytes: usize, timeout_ms: u64) -> Result<HttpResponse, FetchError> {
         let ctrl = AbortController::default();
         let signal = ctrl.signal();
         let work = Box::pin(get_bounded(url, max_bytes, &signal));

@@ -2,6 +2,7 @@
 //! the validated config, the signing key ring, the JWKS key store and the WebCrypto key cache.
 //! Invalid configuration is kept as an error: every request then answers 503.
 use crate::webcrypto::WebCrypto;
+use edge_sts_core::cache::{CacheLimits, TokenCaches};
 use edge_sts_core::config::{self, Config, ConfigError};
 use edge_sts_core::jwks_cache::KeyStore;
 use edge_sts_core::signing::{KeyRing, SigningKey};
@@ -21,6 +22,7 @@ pub struct Isolate {
     pub state: Result<State, ConfigError>,
     pub keys: KeyStore,
     pub crypto: WebCrypto,
+    pub caches: TokenCaches,
     pub env: Env,
 }
 
@@ -34,8 +36,7 @@ fn binding_text(env: &Env, name: &str) -> Option<String> {
     if v.is_undefined() || v.is_null() {
         return None;
     }
-    v.as_string()
-        .or_else(|| js_sys::JSON::stringify(&v).ok().and_then(|s| s.as_string()))
+    v.as_string().or_else(|| js_sys::JSON::stringify(&v).ok().and_then(|s| s.as_string()))
 }
 
 pub async fn get(env: &Env) -> Rc<Isolate> {
@@ -57,12 +58,9 @@ async fn build(env: &Env) -> Isolate {
         );
     }
     let policy = state.as_ref().map(|s| s.config.cache).unwrap_or_default();
-    Isolate {
-        state,
-        keys: KeyStore::new(policy),
-        crypto,
-        env: env.clone(),
-    }
+    let entries = state.as_ref().map(|s| s.config.limits.token_cache_entries).unwrap_or(0);
+    let caches = TokenCaches::new(CacheLimits { max_entries: entries, ..CacheLimits::default() });
+    Isolate { state, keys: KeyStore::new(policy), crypto, caches, env: env.clone() }
 }
 
 async fn load(env: &Env, crypto: &WebCrypto) -> Result<State, ConfigError> {
@@ -76,14 +74,11 @@ async fn load(env: &Env, crypto: &WebCrypto) -> Result<State, ConfigError> {
     if config.dev {
         for alg in config.policy.targets.values().map(|t| t.signing_alg) {
             if ring.active_for(alg).is_none() {
-                let jwk = crypto
-                    .generate_dev_key(alg)
-                    .await
-                    .map_err(|e| ConfigError {
-                        field: "signing_keys".into(),
-                        problem: format!("could not generate a dev {alg} key: {e}"),
-                        fix: "configure a signing key".into(),
-                    })?;
+                let jwk = crypto.generate_dev_key(alg).await.map_err(|e| ConfigError {
+                    field: "signing_keys".into(),
+                    problem: format!("could not generate a dev {alg} key: {e}"),
+                    fix: "configure a signing key".into(),
+                })?;
                 let key = SigningKey::from_jwk(jwk).map_err(|e| ConfigError {
                     field: "signing_keys".into(),
                     problem: e,
@@ -105,8 +100,6 @@ async fn load(env: &Env, crypto: &WebCrypto) -> Result<State, ConfigError> {
 pub fn random_jti() -> Result<String, edge_sts_core::Error> {
     let mut b = [0u8; 16];
     // getrandom's `js` backend uses crypto.getRandomValues, always present in workerd.
-    getrandom::getrandom(&mut b).map_err(|_| {
-        edge_sts_core::Error::Crypto(edge_sts_core::crypto::CryptoError("no randomness".into()))
-    })?;
+    getrandom::getrandom(&mut b).map_err(|_| edge_sts_core::Error::Crypto(edge_sts_core::crypto::CryptoError("no randomness".into())))?;
     Ok(edge_sts_core::b64::encode(&b))
 }

@@ -30,8 +30,7 @@ fn now_secs() -> f64 {
 #[event(fetch)]
 async fn main(req: Request, env: Env, ctx: worker::Context) -> worker::Result<Response> {
     let started = js_sys::Date::now();
-    let url =
-        web_sys::Url::new(&req.url()).map_err(|_| worker::Error::RustError("bad url".into()))?;
+    let url = web_sys::Url::new(&req.url()).map_err(|_| worker::Error::RustError("bad url".into()))?;
     let path = url.pathname();
     let method = req.method();
     let mut line = log::Line::new(&req, &path);
@@ -40,14 +39,7 @@ async fn main(req: Request, env: Env, ctx: worker::Context) -> worker::Result<Re
     Ok(resp)
 }
 
-async fn route(
-    req: &Request,
-    env: &Env,
-    ctx: &worker::Context,
-    path: &str,
-    method: &str,
-    line: &mut log::Line,
-) -> Response {
+async fn route(req: &Request, env: &Env, ctx: &worker::Context, path: &str, method: &str, line: &mut log::Line) -> Response {
     let iso = isolate::get(env).await;
     match (path, method) {
         ("/token", "POST") => token(req, &iso, ctx, line).await,
@@ -57,12 +49,7 @@ async fn route(
             oauth_error(&e)
         }
         ("/healthz", "GET" | "HEAD") => match &iso.state {
-            Ok(_) => json_response(
-                200,
-                &serde_json::json!({"status": "ok"}),
-                Cors::No,
-                "no-store",
-            ),
+            Ok(_) => json_response(200, &serde_json::json!({"status": "ok"}), Cors::No, "no-store"),
             Err(e) => {
                 line.reason("config.invalid");
                 json_response(
@@ -73,16 +60,9 @@ async fn route(
                 )
             }
         },
-        ("/.well-known/openid-configuration" | "/.well-known/jwks.json", "OPTIONS") => {
-            respond::preflight()
-        }
+        ("/.well-known/openid-configuration" | "/.well-known/jwks.json", "OPTIONS") => respond::preflight(),
         ("/.well-known/openid-configuration", "GET" | "HEAD") => match &iso.state {
-            Ok(s) => json_response(
-                200,
-                &exchange::discovery_document(&s.config, &s.ring),
-                Cors::Yes,
-                "public, max-age=3600",
-            ),
+            Ok(s) => json_response(200, &exchange::discovery_document(&s.config, &s.ring), Cors::Yes, "public, max-age=3600"),
             Err(_) => oauth_error(&Error::Config(String::new()).to_oauth(0)),
         },
         ("/.well-known/jwks.json", "GET" | "HEAD") => match &iso.state {
@@ -91,32 +71,18 @@ async fn route(
         },
         #[cfg(feature = "test-routes")]
         (p, "POST") if p.starts_with("/__test/") => test_routes::handle(p, req, &iso).await,
-        _ => json_response(
-            404,
-            &serde_json::json!({"error": "not_found"}),
-            Cors::No,
-            "no-store",
-        ),
+        _ => json_response(404, &serde_json::json!({"error": "not_found"}), Cors::No, "no-store"),
     }
 }
 
 async fn read_body(req: &Request, max: usize) -> Result<Vec<u8>, RequestError> {
     // Refuse early on a declared length; the core re-checks the actual size.
-    let declared = req
-        .headers()
-        .get("content-length")
-        .ok()
-        .flatten()
-        .and_then(|v| v.parse::<usize>().ok());
+    let declared = req.headers().get("content-length").ok().flatten().and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > max) {
         return Err(RequestError::BodyTooLarge);
     }
-    let promise = req
-        .array_buffer()
-        .map_err(|_| RequestError::Missing("body"))?;
-    let buf = JsFuture::from(promise)
-        .await
-        .map_err(|_| RequestError::Missing("body"))?;
+    let promise = req.array_buffer().map_err(|_| RequestError::Missing("body"))?;
+    let buf = JsFuture::from(promise).await.map_err(|_| RequestError::Missing("body"))?;
     let arr = js_sys::Uint8Array::new(buf.unchecked_ref());
     if arr.length() as usize > max {
         return Err(RequestError::BodyTooLarge);
@@ -124,19 +90,11 @@ async fn read_body(req: &Request, max: usize) -> Result<Vec<u8>, RequestError> {
     Ok(arr.to_vec())
 }
 
-async fn token(
-    req: &Request,
-    iso: &isolate::Isolate,
-    ctx: &worker::Context,
-    line: &mut log::Line,
-) -> Response {
+async fn token(req: &Request, iso: &isolate::Isolate, ctx: &worker::Context, line: &mut log::Line) -> Response {
     let state = match &iso.state {
         Ok(s) => s,
         Err(e) => {
-            worker::console_error!(
-                "{}",
-                serde_json::json!({"level": "error", "msg": "configuration invalid", "detail": e.to_string()})
-            );
+            worker::console_error!("{}", serde_json::json!({"level": "error", "msg": "configuration invalid", "detail": e.to_string()}));
             let err = Error::Config(e.to_string()).to_oauth(0);
             line.reason(err.reason);
             return oauth_error(&err);
@@ -148,20 +106,9 @@ async fn token(
         let headers = req.headers();
         let ct = headers.get("content-type").ok().flatten();
         let auth = headers.get("authorization").ok().flatten();
-        let treq = request::parse(
-            ct.as_deref(),
-            &body,
-            auth.as_deref(),
-            cfg.limits.max_body_bytes,
-        )?;
+        let treq = request::parse(ct.as_deref(), &body, auth.as_deref(), cfg.limits.max_body_bytes)?;
         let io = fetch::RuntimeIo::new(&iso.env, ctx);
-        let c = Context {
-            config: cfg,
-            keys: &iso.keys,
-            ring: &state.ring,
-            fetch: &io,
-            crypto: &iso.crypto,
-        };
+        let c = Context { config: cfg, keys: &iso.keys, ring: &state.ring, fetch: &io, crypto: &iso.crypto, caches: &iso.caches };
         exchange::exchange(&c, &treq, now_secs(), &isolate::random_jti()?).await
     }
     .await;

@@ -16,8 +16,7 @@ fn respond(status: u16, body: &str, headers: &Headers) -> Response {
     // Response construction only fails for invalid status codes, which callers never pass.
     let body = (!body.is_empty()).then_some(body);
     // Only an invalid status makes this fail, and callers pass fixed valid ones.
-    Response::new_with_opt_str_and_init(body, &init)
-        .unwrap_or_else(|_| Response::new().expect("an empty 200 always builds"))
+    Response::new_with_opt_str_and_init(body, &init).unwrap_or_else(|_| Response::new().expect("an empty 200 always builds"))
 }
 
 fn headers(content_type: &str, cache: &str, cors: Cors) -> Headers {

@@ -22,11 +22,7 @@ pub async fn handle(path: &str, req: &Request, iso: &Isolate) -> Response {
     };
     match path {
         "/__test/verify" => {
-            let cases = doc
-                .get("cases")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
+            let cases = doc.get("cases").and_then(Value::as_array).cloned().unwrap_or_default();
             let mut out = Vec::new();
             for c in &cases {
                 out.push(edge_sts_core::vectors::verdict(&iso.crypto, c).await);
@@ -43,22 +39,9 @@ pub async fn handle(path: &str, req: &Request, iso: &Isolate) -> Response {
                 .and_then(|m| SigningKey::from_jwk(m).map_err(|_| ()));
             let input = doc.get("input").and_then(Value::as_str).unwrap_or("");
             match key {
-                Ok(k) => match edge_sts_core::crypto::SignatureBackend::sign(
-                    &iso.crypto,
-                    &k,
-                    input.as_bytes(),
-                )
-                .await
-                {
-                    Ok(sig) => json_response(
-                        200,
-                        &json!({"signature": b64::encode(&sig)}),
-                        Cors::No,
-                        "no-store",
-                    ),
-                    Err(e) => {
-                        json_response(500, &json!({"error": e.to_string()}), Cors::No, "no-store")
-                    }
+                Ok(k) => match edge_sts_core::crypto::SignatureBackend::sign(&iso.crypto, &k, input.as_bytes()).await {
+                    Ok(sig) => json_response(200, &json!({"signature": b64::encode(&sig)}), Cors::No, "no-store"),
+                    Err(e) => json_response(500, &json!({"error": e.to_string()}), Cors::No, "no-store"),
                 },
                 Err(()) => json_response(400, &json!({"error": "bad key"}), Cors::No, "no-store"),
             }

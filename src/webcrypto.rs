@@ -43,56 +43,36 @@ fn s(v: &str) -> JsValue {
 fn params(alg: Alg) -> (Object, Object) {
     let hash = s(alg.hash().webcrypto_name());
     match alg.family() {
-        Family::RsaPkcs1 => (
-            obj(&[("name", s("RSASSA-PKCS1-v1_5")), ("hash", hash)]),
-            obj(&[("name", s("RSASSA-PKCS1-v1_5"))]),
-        ),
+        Family::RsaPkcs1 => (obj(&[("name", s("RSASSA-PKCS1-v1_5")), ("hash", hash)]), obj(&[("name", s("RSASSA-PKCS1-v1_5"))])),
         Family::RsaPss => (
             obj(&[("name", s("RSA-PSS")), ("hash", hash)]),
-            obj(&[
-                ("name", s("RSA-PSS")),
-                ("saltLength", JsValue::from_f64(alg.hash().len() as f64)),
-            ]),
+            obj(&[("name", s("RSA-PSS")), ("saltLength", JsValue::from_f64(alg.hash().len() as f64))]),
         ),
         Family::Ecdsa => {
             let curve = if alg == Alg::ES256 { "P-256" } else { "P-384" };
-            (
-                obj(&[("name", s("ECDSA")), ("namedCurve", s(curve))]),
-                obj(&[("name", s("ECDSA")), ("hash", hash)]),
-            )
+            (obj(&[("name", s("ECDSA")), ("namedCurve", s(curve))]), obj(&[("name", s("ECDSA")), ("hash", hash)]))
         }
-        Family::Ed25519 => (
-            obj(&[("name", s("Ed25519"))]),
-            obj(&[("name", s("Ed25519"))]),
-        ),
+        Family::Ed25519 => (obj(&[("name", s("Ed25519"))]), obj(&[("name", s("Ed25519"))])),
     }
 }
 
 fn to_js_json(v: &Value) -> Result<Object, CryptoError> {
     let text = serde_json::to_string(v).map_err(|_| err("jwk"))?;
-    js_sys::JSON::parse(&text)
-        .map(|o| o.unchecked_into())
-        .map_err(|_| err("jwk"))
+    js_sys::JSON::parse(&text).map(|o| o.unchecked_into()).map_err(|_| err("jwk"))
 }
 
 async fn import(jwk: &Value, alg: Alg, usage: &str) -> Result<CryptoKey, CryptoError> {
     let (import_params, _) = params(alg);
     let usages = Array::of1(&s(usage));
-    let promise = subtle()?
-        .import_key_with_object("jwk", &to_js_json(jwk)?, &import_params, false, &usages)
-        .map_err(|_| err("import rejected"))?;
-    let key = JsFuture::from(promise)
-        .await
-        .map_err(|_| err("import failed"))?;
+    let promise =
+        subtle()?.import_key_with_object("jwk", &to_js_json(jwk)?, &import_params, false, &usages).map_err(|_| err("import rejected"))?;
+    let key = JsFuture::from(promise).await.map_err(|_| err("import failed"))?;
     Ok(key.unchecked_into())
 }
 
 impl WebCrypto {
     pub fn new() -> Self {
-        WebCrypto {
-            verify_keys: RefCell::new(HashMap::new()),
-            sign_keys: RefCell::new(HashMap::new()),
-        }
+        WebCrypto { verify_keys: RefCell::new(HashMap::new()), sign_keys: RefCell::new(HashMap::new()) }
     }
 
     async fn verify_key(&self, key: &VerifyKey) -> Result<CryptoKey, CryptoError> {
@@ -115,9 +95,7 @@ impl WebCrypto {
             return Ok(k.clone());
         }
         let k = import(&Value::Object(key.private_jwk.clone()), key.alg(), "sign").await?;
-        self.sign_keys
-            .borrow_mut()
-            .insert(key.kid().to_owned(), k.clone());
+        self.sign_keys.borrow_mut().insert(key.kid().to_owned(), k.clone());
         Ok(k)
     }
 
@@ -126,25 +104,15 @@ impl WebCrypto {
         let (gen, _) = params(alg);
         if matches!(alg.family(), Family::RsaPkcs1 | Family::RsaPss) {
             let _ = Reflect::set(&gen, &s("modulusLength"), &JsValue::from_f64(2048.0));
-            let _ = Reflect::set(
-                &gen,
-                &s("publicExponent"),
-                &Uint8Array::from(&[1u8, 0, 1][..]),
-            );
+            let _ = Reflect::set(&gen, &s("publicExponent"), &Uint8Array::from(&[1u8, 0, 1][..]));
         }
         let usages = Array::of2(&s("sign"), &s("verify"));
-        let p = subtle()?
-            .generate_key_with_object(&gen, true, &usages)
-            .map_err(|_| err("generate"))?;
+        let p = subtle()?.generate_key_with_object(&gen, true, &usages).map_err(|_| err("generate"))?;
         let pair = JsFuture::from(p).await.map_err(|_| err("generate"))?;
         let private = Reflect::get(&pair, &s("privateKey")).map_err(|_| err("generate"))?;
-        let p = subtle()?
-            .export_key("jwk", private.unchecked_ref())
-            .map_err(|_| err("export"))?;
+        let p = subtle()?.export_key("jwk", private.unchecked_ref()).map_err(|_| err("export"))?;
         let jwk = JsFuture::from(p).await.map_err(|_| err("export"))?;
-        let text: String = js_sys::JSON::stringify(&jwk)
-            .map_err(|_| err("export"))?
-            .into();
+        let text: String = js_sys::JSON::stringify(&jwk).map_err(|_| err("export"))?.into();
         let mut m: Map<String, Value> = serde_json::from_str(&text).map_err(|_| err("export"))?;
         m.insert("alg".into(), Value::String(alg.as_str().into()));
         m.remove("key_ops");
@@ -154,33 +122,22 @@ impl WebCrypto {
 }
 
 impl SignatureBackend for WebCrypto {
-    async fn verify_raw(
-        &self,
-        key: &VerifyKey,
-        msg: &[u8],
-        sig: &[u8],
-    ) -> Result<bool, CryptoError> {
-        let k = self.verify_key(key).await?;
+    async fn verify_raw(&self, key: &VerifyKey, msg: &[u8], sig: &[u8]) -> Result<bool, CryptoError> {
+        // A key WebCrypto refuses to import (e.g. a point off the curve) verifies nothing.
+        let Ok(k) = self.verify_key(key).await else { return Ok(false) };
         let (_, alg) = params(key.alg);
         let mut sig = sig.to_vec();
         let mut msg = msg.to_vec();
-        let p = subtle()?
-            .verify_with_object_and_u8_array_and_u8_array(&alg, &k, &mut sig, &mut msg)
-            .map_err(|_| err("verify rejected"))?;
+        let p = subtle()?.verify_with_object_and_u8_array_and_u8_array(&alg, &k, &mut sig, &mut msg).map_err(|_| err("verify rejected"))?;
         // A rejected promise means malformed input for this key: not a valid signature.
-        Ok(JsFuture::from(p)
-            .await
-            .map(|v| v.as_bool() == Some(true))
-            .unwrap_or(false))
+        Ok(JsFuture::from(p).await.map(|v| v.as_bool() == Some(true)).unwrap_or(false))
     }
 
     async fn sign(&self, key: &SigningKey, msg: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let k = self.sign_key(key).await?;
         let (_, alg) = params(key.alg());
         let mut msg = msg.to_vec();
-        let p = subtle()?
-            .sign_with_object_and_u8_array(&alg, &k, &mut msg)
-            .map_err(|_| err("sign rejected"))?;
+        let p = subtle()?.sign_with_object_and_u8_array(&alg, &k, &mut msg).map_err(|_| err("sign rejected"))?;
         let buf = JsFuture::from(p).await.map_err(|_| err("sign failed"))?;
         Ok(Uint8Array::new(&buf).to_vec())
     }

@@ -47,8 +47,12 @@ fn benches(c: &mut Criterion) {
 
     let parsed = UntrustedToken::parse(&token, TokenLimits::default()).unwrap();
     let rules = ClaimRules {
-        issuer: "https://kc.example/realms/prod".into(), audiences: vec!["edge-sts".into()], leeway_secs: 60,
-        max_lifetime_secs: 3600, expected_typ: Some("Bearer".into()), required_claims: vec![],
+        issuer: "https://kc.example/realms/prod".into(),
+        audiences: vec!["edge-sts".into()],
+        leeway_secs: 60,
+        max_lifetime_secs: 3600,
+        expected_typ: Some("Bearer".into()),
+        required_claims: vec![],
     };
     c.bench_function("claims_validate", |b| b.iter(|| claims::validate(black_box(&parsed.claims), &rules, NOW).unwrap()));
 
@@ -67,10 +71,14 @@ fn benches(c: &mut Criterion) {
     }).to_string()).unwrap();
     let caller = Caller { client_id: "orders-service".into(), issuer: rules.issuer.clone(), exp: NOW + 300.0 };
     let targets = vec![TargetRef::Name("orders".into())];
-    c.bench_function("policy_authorize_51_rules_glob", |b| b.iter(|| cfg.policy.authorize(black_box(&caller), &targets, Some("orders:read")).unwrap()));
+    c.bench_function("policy_authorize_51_rules_glob", |b| {
+        b.iter(|| cfg.policy.authorize(black_box(&caller), &targets, Some("orders:read")).unwrap())
+    });
 
     let grant = cfg.policy.authorize(&caller, &targets, None).unwrap();
-    c.bench_function("mint_claims", |b| b.iter(|| mint::claims("https://sts.example", "", &caller, &grant, &parsed.claims, NOW as u64, 300, "jti")));
+    c.bench_function("mint_claims", |b| {
+        b.iter(|| mint::claims("https://sts.example", "", &caller, &grant, &parsed.claims, NOW as u64, 300, "jti"))
+    });
     let claims = mint::claims("https://sts.example", "", &caller, &grant, &parsed.claims, NOW as u64, 300, "jti");
     c.bench_function("mint_sign_es256_pure", |b| b.iter(|| block_on(mint::sign(&PureCrypto, &key, black_box(&claims))).unwrap()));
     c.bench_function("verify_es256_pure", |b| b.iter(|| PureCrypto.verify_sync(&key.public, input.as_bytes(), black_box(&sig)).unwrap()));

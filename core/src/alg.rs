@@ -30,17 +30,7 @@ pub enum Hash {
 }
 
 impl Alg {
-    pub const ALL: [Alg; 9] = [
-        Alg::RS256,
-        Alg::RS384,
-        Alg::RS512,
-        Alg::PS256,
-        Alg::PS384,
-        Alg::PS512,
-        Alg::ES256,
-        Alg::ES384,
-        Alg::EdDSA,
-    ];
+    pub const ALL: [Alg; 9] = [Alg::RS256, Alg::RS384, Alg::RS512, Alg::PS256, Alg::PS384, Alg::PS512, Alg::ES256, Alg::ES384, Alg::EdDSA];
 
     /// Exact, case-sensitive match (RFC 7515 §4.1.1): `none`, `None`, `HS256` are all `None`.
     pub fn parse(s: &str) -> Option<Alg> {
@@ -113,9 +103,7 @@ mod tests {
         for a in Alg::ALL {
             assert_eq!(Alg::parse(a.as_str()), Some(a));
         }
-        for bad in [
-            "none", "None", "NONE", "nOnE", "HS256", "rs256", "ES512", "", "RS256 ",
-        ] {
+        for bad in ["none", "None", "NONE", "nOnE", "HS256", "rs256", "ES512", "", "RS256 "] {
             assert_eq!(Alg::parse(bad), None, "{bad}");
         }
     }

@@ -61,20 +61,12 @@ impl fmt::Display for ClaimsError {
             ClaimsError::BadClaimType(c) => write!(f, "subject token `{c}` has the wrong type"),
             ClaimsError::Expired { .. } => f.write_str("subject token has expired"),
             ClaimsError::NotYetValid { .. } => f.write_str("subject token is not yet valid"),
-            ClaimsError::IssuedInFuture { .. } => {
-                f.write_str("subject token was issued in the future")
-            }
-            ClaimsError::LifetimeTooLong { .. } => {
-                f.write_str("subject token lifetime exceeds the allowed maximum")
-            }
+            ClaimsError::IssuedInFuture { .. } => f.write_str("subject token was issued in the future"),
+            ClaimsError::LifetimeTooLong { .. } => f.write_str("subject token lifetime exceeds the allowed maximum"),
             ClaimsError::WrongAudience => f.write_str("subject token audience is not accepted"),
             ClaimsError::WrongTyp => f.write_str("subject token is not an access token (typ)"),
-            ClaimsError::NoClientId => {
-                f.write_str("subject token names no client (client_id, clientId or azp)")
-            }
-            ClaimsError::ConflictingClientId => {
-                f.write_str("subject token names conflicting clients")
-            }
+            ClaimsError::NoClientId => f.write_str("subject token names no client (client_id, clientId or azp)"),
+            ClaimsError::ConflictingClientId => f.write_str("subject token names conflicting clients"),
         }
     }
 }
@@ -106,16 +98,11 @@ pub struct Caller {
     pub exp: f64,
 }
 
-fn numeric_date(
-    claims: &Map<String, Value>,
-    name: &'static str,
-) -> Result<Option<f64>, ClaimsError> {
+fn numeric_date(claims: &Map<String, Value>, name: &'static str) -> Result<Option<f64>, ClaimsError> {
     match claims.get(name) {
         None => Ok(None),
         // Integers are checked as integers: 2^53 + 1 would round into range as an f64.
-        Some(Value::Number(n)) if n.as_u64().is_some_and(|v| v > MAX_NUMERIC_DATE as u64) => {
-            Err(ClaimsError::BadTimeClaim(name))
-        }
+        Some(Value::Number(n)) if n.as_u64().is_some_and(|v| v > MAX_NUMERIC_DATE as u64) => Err(ClaimsError::BadTimeClaim(name)),
         Some(Value::Number(n)) => match n.as_f64() {
             Some(v) if v.is_finite() && (0.0..=MAX_NUMERIC_DATE).contains(&v) => Ok(Some(v)),
             _ => Err(ClaimsError::BadTimeClaim(name)),
@@ -164,17 +151,12 @@ fn audience_ok(claims: &Map<String, Value>, accepted: &[String]) -> Result<bool,
 }
 
 /// Checks every claim rule, in a fixed order (cheap, non-secret checks first).
-pub fn validate(
-    claims: &Map<String, Value>,
-    rules: &ClaimRules,
-    now: f64,
-) -> Result<Caller, ClaimsError> {
+pub fn validate(claims: &Map<String, Value>, rules: &ClaimRules, now: f64) -> Result<Caller, ClaimsError> {
     if claims.get("iss").and_then(Value::as_str) != Some(rules.issuer.as_str()) {
         return Err(ClaimsError::WrongIssuer);
     }
     let leeway = rules.leeway_secs as f64;
-    let exp =
-        numeric_date(claims, "exp")?.ok_or_else(|| ClaimsError::MissingClaim("exp".into()))?;
+    let exp = numeric_date(claims, "exp")?.ok_or_else(|| ClaimsError::MissingClaim("exp".into()))?;
     let nbf = numeric_date(claims, "nbf")?;
     let iat = numeric_date(claims, "iat")?;
     if now >= exp + leeway {
@@ -192,10 +174,7 @@ pub fn validate(
     }
     let lifetime = exp - iat.unwrap_or(now).min(now);
     if lifetime > rules.max_lifetime_secs as f64 {
-        return Err(ClaimsError::LifetimeTooLong {
-            lifetime,
-            max: rules.max_lifetime_secs,
-        });
+        return Err(ClaimsError::LifetimeTooLong { lifetime, max: rules.max_lifetime_secs });
     }
     if !audience_ok(claims, &rules.audiences)? {
         return Err(ClaimsError::WrongAudience);
@@ -212,11 +191,7 @@ pub fn validate(
         }
     }
     let client_id = client_identity(claims)?;
-    Ok(Caller {
-        client_id,
-        issuer: rules.issuer.clone(),
-        exp,
-    })
+    Ok(Caller { client_id, issuer: rules.issuer.clone(), exp })
 }
 
 #[cfg(test)]
@@ -273,11 +248,7 @@ mod tests {
         // exp: valid while now < exp + leeway
         assert_eq!(reason(json!({"exp": NOW - 59.0})), "ok");
         assert_eq!(reason(json!({"exp": NOW - 60.0})), "claims.expired");
-        assert_eq!(
-            reason(json!({"exp": NOW - 59.5})),
-            "ok",
-            "fractional NumericDate"
-        );
+        assert_eq!(reason(json!({"exp": NOW - 59.5})), "ok", "fractional NumericDate");
         assert_eq!(reason(json!({"exp": null})), "claims.missing");
         // nbf: valid while nbf <= now + leeway
         assert_eq!(reason(json!({"nbf": NOW + 60.0})), "ok");
@@ -286,61 +257,25 @@ mod tests {
         assert_eq!(reason(json!({"iat": NOW + 60.0})), "ok");
         assert_eq!(reason(json!({"iat": NOW + 61.0})), "claims.iat");
         // lifetime
-        assert_eq!(
-            reason(json!({"iat": NOW - 100.0, "exp": NOW + 3500.0})),
-            "ok"
-        );
-        assert_eq!(
-            reason(json!({"iat": NOW - 100.0, "exp": NOW + 3500.5})),
-            "claims.lifetime"
-        );
-        assert_eq!(
-            reason(json!({"iat": null, "exp": NOW + 3601.0})),
-            "claims.lifetime"
-        );
+        assert_eq!(reason(json!({"iat": NOW - 100.0, "exp": NOW + 3500.0})), "ok");
+        assert_eq!(reason(json!({"iat": NOW - 100.0, "exp": NOW + 3500.5})), "claims.lifetime");
+        assert_eq!(reason(json!({"iat": null, "exp": NOW + 3601.0})), "claims.lifetime");
     }
 
     #[test]
     fn time_claim_types() {
-        for bad in [
-            json!("1800000300"),
-            json!(true),
-            json!(-1),
-            json!(1e300),
-            json!([1]),
-            json!({"a": 1}),
-        ] {
-            assert_eq!(
-                reason(json!({"exp": bad.clone()})),
-                "claims.time_type",
-                "{bad}"
-            );
-            assert_eq!(
-                reason(json!({"nbf": bad.clone()})),
-                "claims.time_type",
-                "{bad}"
-            );
+        for bad in [json!("1800000300"), json!(true), json!(-1), json!(1e300), json!([1]), json!({"a": 1})] {
+            assert_eq!(reason(json!({"exp": bad.clone()})), "claims.time_type", "{bad}");
+            assert_eq!(reason(json!({"nbf": bad.clone()})), "claims.time_type", "{bad}");
         }
-        assert_eq!(
-            reason(json!({"iat": 9_007_199_254_740_993u64})),
-            "claims.time_type"
-        );
+        assert_eq!(reason(json!({"iat": 9_007_199_254_740_993u64})), "claims.time_type");
     }
 
     #[test]
     fn issuer_audience_typ_client() {
-        assert_eq!(
-            reason(json!({"iss": "https://kc.example/realms/r/"})),
-            "claims.iss"
-        );
-        assert_eq!(
-            reason(json!({"iss": "http://kc.example/realms/r"})),
-            "claims.iss"
-        );
-        assert_eq!(
-            reason(json!({"iss": "https://KC.example/realms/r"})),
-            "claims.iss"
-        );
+        assert_eq!(reason(json!({"iss": "https://kc.example/realms/r/"})), "claims.iss");
+        assert_eq!(reason(json!({"iss": "http://kc.example/realms/r"})), "claims.iss");
+        assert_eq!(reason(json!({"iss": "https://KC.example/realms/r"})), "claims.iss");
         assert_eq!(reason(json!({"aud": "edge-sts"})), "ok");
         assert_eq!(reason(json!({"aud": "account"})), "claims.aud");
         assert_eq!(reason(json!({"aud": ["Edge-sts"]})), "claims.aud");
@@ -350,18 +285,9 @@ mod tests {
         assert_eq!(reason(json!({"typ": "Refresh"})), "claims.typ");
         assert_eq!(reason(json!({"typ": null})), "claims.typ");
         assert_eq!(reason(json!({"client_id": null})), "ok");
-        assert_eq!(
-            reason(json!({"client_id": null, "azp": null})),
-            "claims.client_id"
-        );
-        assert_eq!(
-            reason(json!({"client_id": null, "azp": null, "clientId": "svc"})),
-            "ok"
-        );
-        assert_eq!(
-            reason(json!({"client_id": "other"})),
-            "claims.client_id_conflict"
-        );
+        assert_eq!(reason(json!({"client_id": null, "azp": null})), "claims.client_id");
+        assert_eq!(reason(json!({"client_id": null, "azp": null, "clientId": "svc"})), "ok");
+        assert_eq!(reason(json!({"client_id": "other"})), "claims.client_id_conflict");
         assert_eq!(reason(json!({"client_id": 5})), "claims.type");
     }
 
@@ -370,12 +296,7 @@ mod tests {
         let mut r = rules();
         r.required_claims = vec!["tenant_id".into()];
         let mut c = base();
-        assert_eq!(
-            validate(c.as_object().unwrap(), &r, NOW)
-                .unwrap_err()
-                .reason(),
-            "claims.missing"
-        );
+        assert_eq!(validate(c.as_object().unwrap(), &r, NOW).unwrap_err().reason(), "claims.missing");
         c["tenant_id"] = json!("acme");
         assert!(validate(c.as_object().unwrap(), &r, NOW).is_ok());
     }

@@ -27,16 +27,8 @@ impl fmt::Display for ConfigError {
     }
 }
 
-fn cerr(
-    field: impl Into<String>,
-    problem: impl Into<String>,
-    fix: impl Into<String>,
-) -> ConfigError {
-    ConfigError {
-        field: field.into(),
-        problem: problem.into(),
-        fix: fix.into(),
-    }
+fn cerr(field: impl Into<String>, problem: impl Into<String>, fix: impl Into<String>) -> ConfigError {
+    ConfigError { field: field.into(), problem: problem.into(), fix: fix.into() }
 }
 
 // ---- raw schema -------------------------------------------------------------------------------
@@ -68,6 +60,7 @@ struct RawLimits {
     max_json_depth: Option<usize>,
     max_jwks_bytes: Option<usize>,
     max_jwks_keys: Option<usize>,
+    token_cache_entries: Option<usize>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -128,7 +121,7 @@ struct RawTarget {
     #[serde(default)]
     lifetime_secs: Option<u64>,
     #[serde(default)]
-    allow_beyond_subject_expiry: bool,
+    danger_allow_beyond_subject_expiry: bool,
     #[serde(default)]
     copy_claims: BTreeMap<String, String>,
     #[serde(default)]
@@ -154,6 +147,8 @@ struct RawClient {
 pub struct Limits {
     pub token: TokenLimits,
     pub max_body_bytes: usize,
+    /// Entries in each token cache (verified, minted); 0 disables both.
+    pub token_cache_entries: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -208,11 +203,7 @@ fn check_url(field: &str, url: &str, dev: bool) -> Result<(), ConfigError> {
             "use an https URL, or set \"mode\": \"dev\" for local development only",
         ));
     }
-    Err(cerr(
-        field,
-        format!("`{url}` is not an https URL"),
-        "use https://...",
-    ))
+    Err(cerr(field, format!("`{url}` is not an https URL"), "use https://..."))
 }
 
 /// Parses and validates a configuration document.
@@ -223,24 +214,16 @@ pub fn load(text: &str) -> Result<Config, ConfigError> {
     let dev = match raw.mode.as_deref() {
         None | Some("production") => false,
         Some("dev") => true,
-        Some(other) => {
-            return Err(cerr(
-                "mode",
-                format!("unknown mode `{other}`"),
-                "use \"production\" (default) or \"dev\"",
-            ))
-        }
+        Some(other) => return Err(cerr("mode", format!("unknown mode `{other}`"), "use \"production\" (default) or \"dev\"")),
     };
     let issuer = raw.issuer.trim_end_matches('/').to_owned();
     check_url("issuer", &issuer, dev)?;
 
     let l = raw.limits;
     let limits = Limits {
-        token: TokenLimits {
-            max_token_bytes: l.max_token_bytes.unwrap_or(16 * 1024),
-            max_json_depth: l.max_json_depth.unwrap_or(16),
-        },
+        token: TokenLimits { max_token_bytes: l.max_token_bytes.unwrap_or(16 * 1024), max_json_depth: l.max_json_depth.unwrap_or(16) },
         max_body_bytes: l.max_body_bytes.unwrap_or(32 * 1024),
+        token_cache_entries: l.token_cache_entries.unwrap_or(2048),
     };
     let c = raw.jwks_cache;
     let cache = CachePolicy {
@@ -256,23 +239,12 @@ pub fn load(text: &str) -> Result<Config, ConfigError> {
         },
     };
     if cache.min_max_age_secs > cache.max_max_age_secs {
-        return Err(cerr(
-            "jwks_cache.min_max_age_secs",
-            "floor is above the ceiling",
-            "make min_max_age_secs <= max_max_age_secs",
-        ));
+        return Err(cerr("jwks_cache.min_max_age_secs", "floor is above the ceiling", "make min_max_age_secs <= max_max_age_secs"));
     }
     if cache.fetch_timeout_ms == 0 || cache.fetch_timeout_ms > 30_000 {
-        return Err(cerr(
-            "jwks_cache.fetch_timeout_ms",
-            "out of range",
-            "use 1..=30000 (default 5000)",
-        ));
+        return Err(cerr("jwks_cache.fetch_timeout_ms", "out of range", "use 1..=30000 (default 5000)"));
     }
-    if limits.token.max_json_depth < 2
-        || limits.token.max_token_bytes < 256
-        || limits.max_body_bytes < limits.token.max_token_bytes
-    {
+    if limits.token.max_json_depth < 2 || limits.token.max_token_bytes < 256 || limits.max_body_bytes < limits.token.max_token_bytes {
         return Err(cerr(
             "limits",
             "limits too small to accept any token",
@@ -281,11 +253,7 @@ pub fn load(text: &str) -> Result<Config, ConfigError> {
     }
 
     if raw.trusted_issuers.is_empty() {
-        return Err(cerr(
-            "trusted_issuers",
-            "no trusted issuer",
-            "add your Keycloak realm URL, e.g. https://kc.example.com/realms/prod",
-        ));
+        return Err(cerr("trusted_issuers", "no trusted issuer", "add your Keycloak realm URL, e.g. https://kc.example.com/realms/prod"));
     }
     let mut trusted = Vec::new();
     for (i, t) in raw.trusted_issuers.into_iter().enumerate() {
@@ -301,15 +269,8 @@ pub fn load(text: &str) -> Result<Config, ConfigError> {
                 "list the audience your Keycloak Audience mapper adds (e.g. \"edge-sts\")",
             ));
         }
-        if trusted
-            .iter()
-            .any(|x: &TrustedIssuer| x.rules.issuer == t.issuer)
-        {
-            return Err(cerr(
-                f("issuer"),
-                "issuer listed twice",
-                "merge the two entries",
-            ));
+        if trusted.iter().any(|x: &TrustedIssuer| x.rules.issuer == t.issuer) {
+            return Err(cerr(f("issuer"), "issuer listed twice", "merge the two entries"));
         }
         let algorithms = match t.algorithms {
             None => None,
@@ -329,11 +290,7 @@ pub fn load(text: &str) -> Result<Config, ConfigError> {
         };
         let leeway = t.leeway_secs.unwrap_or(60);
         if leeway > 300 {
-            return Err(cerr(
-                f("leeway_secs"),
-                "leeway above 300 s",
-                "keep clock leeway small (default 60)",
-            ));
+            return Err(cerr(f("leeway_secs"), "leeway above 300 s", "keep clock leeway small (default 60)"));
         }
         trusted.push(TrustedIssuer {
             rules: ClaimRules {
@@ -344,11 +301,7 @@ pub fn load(text: &str) -> Result<Config, ConfigError> {
                 expected_typ: t.expected_typ,
                 required_claims: t.required_claims,
             },
-            source: KeySource {
-                issuer: t.issuer,
-                jwks_uri: t.jwks_uri,
-                dev,
-            },
+            source: KeySource { issuer: t.issuer, jwks_uri: t.jwks_uri, dev },
             subject_prefix: t.subject_prefix.unwrap_or_default(),
             algorithms,
         });
@@ -358,46 +311,26 @@ pub fn load(text: &str) -> Result<Config, ConfigError> {
     for (name, t) in raw.targets {
         let f = |n: &str| format!("targets.{name}.{n}");
         if t.audience.is_empty() {
-            return Err(cerr(
-                f("audience"),
-                "empty audience",
-                "set the URI the downstream API expects in `aud`",
-            ));
+            return Err(cerr(f("audience"), "empty audience", "set the URI the downstream API expects in `aud`"));
         }
         for s in &t.default_scopes {
             if !t.scopes.contains(s) {
-                return Err(cerr(
-                    f("default_scopes"),
-                    format!("`{s}` is not in scopes"),
-                    "default scopes must be a subset of scopes",
-                ));
+                return Err(cerr(f("default_scopes"), format!("`{s}` is not in scopes"), "default scopes must be a subset of scopes"));
             }
         }
         let lifetime = t.lifetime_secs.unwrap_or(DEFAULT_LIFETIME_SECS);
         if lifetime == 0 || lifetime > MAX_LIFETIME_SECS {
-            return Err(cerr(
-                f("lifetime_secs"),
-                "out of range",
-                format!("use 1..={MAX_LIFETIME_SECS} (default {DEFAULT_LIFETIME_SECS})"),
-            ));
+            return Err(cerr(f("lifetime_secs"), "out of range", format!("use 1..={MAX_LIFETIME_SECS} (default {DEFAULT_LIFETIME_SECS})")));
         }
-        for dest in t.copy_claims.values().chain(t.static_claims.keys()) {
+        for (field, dest) in t.copy_claims.values().map(|d| ("copy_claims", d)).chain(t.static_claims.keys().map(|d| ("static_claims", d))) {
             if PROTECTED_CLAIMS.contains(&dest.as_str()) {
-                return Err(cerr(
-                    f("copy_claims"),
-                    format!("`{dest}` is a protected claim"),
-                    "map it to another claim name",
-                ));
+                return Err(cerr(f(field), format!("`{dest}` is a protected claim"), "use another claim name"));
             }
         }
         let signing_alg = match t.signing_alg.as_deref() {
             None => Alg::ES256,
             Some(a) => Alg::parse(a).ok_or_else(|| {
-                cerr(
-                    f("signing_alg"),
-                    format!("`{a}` is not supported"),
-                    "use ES256 (default), RS256, ES384, PS256 or EdDSA",
-                )
+                cerr(f("signing_alg"), format!("`{a}` is not supported"), "use ES256 (default), ES384, RS256/384/512, PS256/384/512 or EdDSA")
             })?,
         };
         policy.targets.insert(
@@ -408,7 +341,7 @@ pub fn load(text: &str) -> Result<Config, ConfigError> {
                 scopes: t.scopes,
                 default_scopes: t.default_scopes,
                 lifetime_secs: lifetime,
-                allow_beyond_subject_expiry: t.allow_beyond_subject_expiry,
+                allow_beyond_subject_expiry: t.danger_allow_beyond_subject_expiry,
                 copy_claims: t.copy_claims.into_iter().collect(),
                 static_claims: t.static_claims,
                 signing_alg,
@@ -427,38 +360,22 @@ pub fn load(text: &str) -> Result<Config, ConfigError> {
     }
     for (i, c) in raw.clients.into_iter().enumerate() {
         let f = |n: &str| format!("clients[{i}].{n}");
-        if c.client.is_empty() || c.client == "*" {
-            return Err(cerr(
-                f("client"),
-                "matches every client",
-                "name the client id, or a narrower glob such as \"batch-*\"",
-            ));
+        if c.client.is_empty() || c.client.chars().all(|ch| ch == '*' || ch == '?') {
+            return Err(cerr(f("client"), "matches every client", "name the client id, or a narrower glob such as \"batch-*\""));
         }
         for t in c.targets.iter().chain(c.default_target.iter()) {
             if !policy.targets.contains_key(t) {
-                return Err(cerr(
-                    f("targets"),
-                    format!("unknown target `{t}`"),
-                    "define it under `targets`",
-                ));
+                return Err(cerr(f("targets"), format!("unknown target `{t}`"), "define it under `targets`"));
             }
         }
         if let Some(d) = &c.default_target {
             if !c.targets.contains(d) {
-                return Err(cerr(
-                    f("default_target"),
-                    "default target is not in the client's targets",
-                    "add it to `targets`",
-                ));
+                return Err(cerr(f("default_target"), "default target is not in the client's targets", "add it to `targets`"));
             }
         }
         if let Some(iss) = &c.issuer {
             if !trusted.iter().any(|t| t.rules.issuer == *iss) {
-                return Err(cerr(
-                    f("issuer"),
-                    "not a trusted issuer",
-                    "use an issuer from trusted_issuers",
-                ));
+                return Err(cerr(f("issuer"), "not a trusted issuer", "use an issuer from trusted_issuers"));
             }
         }
         policy.clients.push(ClientRule {
@@ -472,116 +389,68 @@ pub fn load(text: &str) -> Result<Config, ConfigError> {
     let mut key_refs = Vec::new();
     for (i, k) in raw.signing_keys.into_iter().enumerate() {
         let f = |n: &str| format!("signing_keys[{i}].{n}");
-        let status = KeyStatus::parse(&k.status)
-            .ok_or_else(|| cerr(f("status"), "unknown status", "use active, next or retired"))?;
+        let status = KeyStatus::parse(&k.status).ok_or_else(|| cerr(f("status"), "unknown status", "use active, next or retired"))?;
         match (&k.secret, &k.public_jwk, status) {
             (Some(_), None, _) | (None, Some(_), KeyStatus::Retired | KeyStatus::Next) => {}
-            _ => return Err(cerr(
-                f("secret"),
-                "a key needs either `secret` (active/next/retired) or `public_jwk` (next/retired)",
-                "name the Worker secret holding the private JWK",
-            )),
+            _ => {
+                return Err(cerr(
+                    f("secret"),
+                    "a key needs either `secret` (active/next/retired) or `public_jwk` (next/retired)",
+                    "name the Worker secret holding the private JWK",
+                ))
+            }
         }
-        key_refs.push(KeyRef {
-            secret: k.secret,
-            public_jwk: k.public_jwk,
-            status,
-        });
+        key_refs.push(KeyRef { secret: k.secret, public_jwk: k.public_jwk, status });
     }
     if key_refs.is_empty() && !dev {
-        return Err(cerr("signing_keys", "no signing key", "generate one (`edge-sts keys generate`), `wrangler secret put SIGNING_KEY_1`, and reference it here"));
+        return Err(cerr(
+            "signing_keys",
+            "no signing key",
+            "generate one (`edge-sts keys generate`), `wrangler secret put SIGNING_KEY_1`, and reference it here",
+        ));
     }
-    Ok(Config {
-        dev,
-        issuer,
-        limits,
-        cache,
-        trusted,
-        policy,
-        key_refs,
-    })
+    Ok(Config { dev, issuer, limits, cache, trusted, policy, key_refs })
 }
 
 /// Builds the key ring from key references and a secret lookup (the Worker's env).
-pub fn build_key_ring(
-    cfg: &Config,
-    secret: impl Fn(&str) -> Option<String>,
-) -> Result<KeyRing, ConfigError> {
+pub fn build_key_ring(cfg: &Config, secret: impl Fn(&str) -> Option<String>) -> Result<KeyRing, ConfigError> {
     let mut ring = KeyRing::default();
     for (i, r) in cfg.key_refs.iter().enumerate() {
         let field = format!("signing_keys[{i}]");
-        let private =
-            match &r.secret {
-                Some(name) => {
-                    let text = secret(name).ok_or_else(|| {
-                        cerr(
-                            &field,
-                            format!("secret `{name}` is not set"),
-                            format!("wrangler secret put {name} < key.json"),
-                        )
-                    })?;
-                    Some(SigningKey::from_jwk_json(&text).map_err(|e| {
-                        cerr(&field, e, "use a private JWK with kty, alg, kid and d")
-                    })?)
-                }
-                None => None,
-            };
+        let private = match &r.secret {
+            Some(name) => {
+                let text = secret(name)
+                    .ok_or_else(|| cerr(&field, format!("secret `{name}` is not set"), format!("wrangler secret put {name} < key.json")))?;
+                Some(SigningKey::from_jwk_json(&text).map_err(|e| cerr(&field, e, "use a private JWK with kty, alg, kid and d"))?)
+            }
+            None => None,
+        };
         let public = match (&private, &r.public_jwk) {
             (Some(k), _) => k.public.clone(),
             (None, Some(m)) => {
-                let (key, alg) = crate::jwk::parse_public(m, false)
-                    .map_err(|e| cerr(&field, e.to_string(), "use a public JWK"))?;
+                let (key, alg) = crate::jwk::parse_public(m, false).map_err(|e| cerr(&field, e.to_string(), "use a public JWK"))?;
                 let kid = m.get("kid").and_then(Value::as_str).map(str::to_owned);
                 crate::jwk::VerifyKey::new(kid.or_else(|| Some(key.thumbprint())), alg, key)
             }
-            (None, None) => {
-                return Err(cerr(
-                    &field,
-                    "no key material",
-                    "set `secret` or `public_jwk`",
-                ))
-            }
+            (None, None) => return Err(cerr(&field, "no key material", "set `secret` or `public_jwk`")),
         };
         match (r.status, private) {
             (KeyStatus::Active, Some(k)) => {
                 if ring.active_for(k.alg()).is_some() {
-                    return Err(cerr(
-                        &field,
-                        format!("a second active {} key", k.alg()),
-                        "mark one of them `next` or `retired`",
-                    ));
+                    return Err(cerr(&field, format!("a second active {} key", k.alg()), "mark one of them `next` or `retired`"));
                 }
                 ring.active.push(k)
             }
             (KeyStatus::Next, _) => ring.next.push(public),
             (KeyStatus::Retired, _) => ring.retired.push(public),
-            (KeyStatus::Active, None) => {
-                return Err(cerr(
-                    &field,
-                    "an active key needs its private part",
-                    "set `secret`",
-                ))
-            }
+            (KeyStatus::Active, None) => return Err(cerr(&field, "an active key needs its private part", "set `secret`")),
         }
     }
-    let mut kids: Vec<&str> = ring
-        .active
-        .iter()
-        .map(|k| k.kid())
-        .chain(
-            ring.next
-                .iter()
-                .chain(ring.retired.iter())
-                .filter_map(|k| k.kid.as_deref()),
-        )
-        .collect();
+    let mut kids: Vec<&str> =
+        ring.active.iter().map(|k| k.kid()).chain(ring.next.iter().chain(ring.retired.iter()).filter_map(|k| k.kid.as_deref())).collect();
     kids.sort_unstable();
     if kids.windows(2).any(|w| w[0] == w[1]) {
-        return Err(cerr(
-            "signing_keys",
-            "two keys share a kid",
-            "give every key its own kid",
-        ));
+        return Err(cerr("signing_keys", "two keys share a kid", "give every key its own kid"));
     }
     for t in cfg.policy.targets.values() {
         if ring.active_for(t.signing_alg).is_none() && !cfg.dev {

@@ -16,12 +16,7 @@ impl fmt::Display for CryptoError {
 pub trait SignatureBackend {
     /// `Ok(false)` for a signature that does not verify; `Err` only when the backend cannot
     /// work at all (a key it cannot import, a runtime failure).
-    async fn verify_raw(
-        &self,
-        key: &VerifyKey,
-        signing_input: &[u8],
-        signature: &[u8],
-    ) -> Result<bool, CryptoError>;
+    async fn verify_raw(&self, key: &VerifyKey, signing_input: &[u8], signature: &[u8]) -> Result<bool, CryptoError>;
 
     /// JWS signature (raw r||s for ECDSA) over `signing_input` with `key.alg`.
     async fn sign(&self, key: &SigningKey, signing_input: &[u8]) -> Result<Vec<u8>, CryptoError>;

@@ -47,16 +47,12 @@ impl fmt::Display for Error {
             Error::Request(e) => e.fmt(f),
             Error::Token(e) => e.fmt(f),
             Error::UntrustedIssuer => f.write_str("subject token issuer is not trusted"),
-            Error::AlgNotAllowed => {
-                f.write_str("subject token alg is not accepted for this issuer")
-            }
+            Error::AlgNotAllowed => f.write_str("subject token alg is not accepted for this issuer"),
             Error::Key(e) => e.fmt(f),
             Error::BadSignature => f.write_str("subject token signature is invalid"),
             Error::Claims(e) => e.fmt(f),
             Error::Policy(e) => e.fmt(f),
-            Error::SubjectExpiresTooSoon => {
-                f.write_str("subject token expires too soon to exchange")
-            }
+            Error::SubjectExpiresTooSoon => f.write_str("subject token expires too soon to exchange"),
             Error::NoSigningKey => f.write_str("no signing key is configured for this target"),
             Error::Crypto(_) => f.write_str("token could not be signed"),
             Error::Config(_) => f.write_str("edge-sts is not configured correctly"),
@@ -87,37 +83,19 @@ impl Error {
     /// The one mapping to the wire. `retry_after_secs` is the JWKS cooldown.
     pub fn to_oauth(&self, retry_after_secs: u64) -> OAuthError {
         let (status, error, retry_after) = match self {
-            Error::Request(RequestError::UnsupportedGrantType) => {
-                (400, "unsupported_grant_type", None)
-            }
+            Error::Request(RequestError::UnsupportedGrantType) => (400, "unsupported_grant_type", None),
             Error::Request(RequestError::MethodNotAllowed) => (405, "invalid_request", None),
-            Error::Request(_) | Error::Token(_) | Error::UntrustedIssuer | Error::AlgNotAllowed => {
-                (400, "invalid_request", None)
-            }
-            Error::Key(KeyError::UnknownKid | KeyError::AlgMismatch) => {
-                (400, "invalid_request", None)
-            }
-            Error::Key(KeyError::Unavailable(_)) => (
-                503,
-                "temporarily_unavailable",
-                Some(retry_after_secs.max(1)),
-            ),
-            Error::BadSignature | Error::Claims(_) | Error::SubjectExpiresTooSoon => {
-                (400, "invalid_request", None)
-            }
+            Error::Request(_) | Error::Token(_) | Error::UntrustedIssuer | Error::AlgNotAllowed => (400, "invalid_request", None),
+            Error::Key(KeyError::UnknownKid | KeyError::AlgMismatch) => (400, "invalid_request", None),
+            Error::Key(KeyError::Unavailable(_)) => (503, "temporarily_unavailable", Some(retry_after_secs.max(1))),
+            Error::BadSignature | Error::Claims(_) | Error::SubjectExpiresTooSoon => (400, "invalid_request", None),
             Error::Policy(PolicyError::UnknownClient) => (400, "invalid_request", None),
             Error::Policy(PolicyError::InvalidScope) => (400, "invalid_scope", None),
             Error::Policy(_) => (400, "invalid_target", None),
             Error::NoSigningKey | Error::Config(_) => (503, "server_error", None),
             Error::Crypto(_) => (500, "server_error", None),
         };
-        OAuthError {
-            status,
-            error,
-            description: self.to_string(),
-            reason: self.reason(),
-            retry_after,
-        }
+        OAuthError { status, error, description: self.to_string(), reason: self.reason(), retry_after }
     }
 }
 

@@ -1,5 +1,6 @@
 //! The RFC 8693 exchange, start to end, over the two seams (`Fetch`, `SignatureBackend`):
 //! parse -> pick issuer (before any fetch) -> keys -> signature -> claims -> policy -> mint.
+use crate::cache::{self, MintedEntry, TokenCaches, VerifiedEntry};
 use crate::claims::{self, Caller};
 use crate::config::{Config, TrustedIssuer};
 use crate::crypto::{self, SignatureBackend};
@@ -13,14 +14,14 @@ use crate::signing::KeyRing;
 use crate::token::UntrustedToken;
 use serde::Serialize;
 use serde_json::{Map, Value};
+use std::rc::Rc;
 
 /// A subject token whose signature and claims have been checked.
 #[derive(Debug, Clone)]
 pub struct VerifiedToken<'c> {
     pub issuer: &'c TrustedIssuer,
     pub caller: Caller,
-    pub claims: Map<String, Value>,
-    pub kid: Option<String>,
+    pub claims: Rc<Map<String, Value>>,
 }
 
 /// Everything a request needs, borrowed from the isolate.
@@ -30,6 +31,7 @@ pub struct Context<'a, F, B> {
     pub ring: &'a KeyRing,
     pub fetch: &'a F,
     pub crypto: &'a B,
+    pub caches: &'a TokenCaches,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -55,40 +57,40 @@ pub async fn verify_subject_token<'c, F: Fetch, B: SignatureBackend>(
     now: f64,
 ) -> Result<VerifiedToken<'c>, Error> {
     let cfg = ctx.config;
+    let hash = cache::token_hash(token);
+    let hit = ctx.caches.verified.borrow().get(&hash);
+    if let Some(hit) = hit {
+        if let Some(trusted) = cfg.trusted_issuer(&hit.issuer) {
+            // Only while the key that verified it is still in the issuer's fresh key set.
+            if ctx.keys.holds_fresh(&trusted.source.issuer, &hit.thumbprint, now) {
+                let caller = claims::validate(&hit.claims, &trusted.rules, now)?;
+                return Ok(VerifiedToken { issuer: trusted, caller, claims: hit.claims });
+            }
+        }
+    }
     let t = UntrustedToken::parse(token, cfg.limits.token)?;
     let iss = t.issuer().ok_or(Error::UntrustedIssuer)?;
     let trusted = cfg.trusted_issuer(iss).ok_or(Error::UntrustedIssuer)?;
-    if trusted
-        .algorithms
-        .as_ref()
-        .is_some_and(|a| !a.contains(&t.alg))
-    {
+    if trusted.algorithms.as_ref().is_some_and(|a| !a.contains(&t.alg)) {
         return Err(Error::AlgNotAllowed);
     }
-    let set = ctx
-        .keys
-        .keys_for(ctx.fetch, &trusted.source, t.kid.as_deref(), t.alg, now)
-        .await?;
+    let set = ctx.keys.keys_for(ctx.fetch, &trusted.source, t.kid.as_deref(), t.alg, now).await?;
     let Selection::Candidates(candidates) = set.select(t.kid.as_deref(), t.alg) else {
         return Err(Error::Key(crate::jwks_cache::KeyError::UnknownKid));
     };
-    let mut verified = false;
+    let mut verified_by = None;
     for key in candidates {
         if crypto::verify(ctx.crypto, key, t.signing_input.as_bytes(), &t.signature).await? {
-            verified = true;
+            verified_by = Some(key.thumbprint.clone());
             break;
         }
     }
-    if !verified {
-        return Err(Error::BadSignature);
-    }
+    let thumbprint = verified_by.ok_or(Error::BadSignature)?;
     let caller = claims::validate(&t.claims, &trusted.rules, now)?;
-    Ok(VerifiedToken {
-        issuer: trusted,
-        caller,
-        claims: t.claims,
-        kid: t.kid,
-    })
+    let claims = Rc::new(t.claims);
+    let entry = VerifiedEntry { issuer: trusted.rules.issuer.clone(), thumbprint, claims: claims.clone() };
+    ctx.caches.verified.borrow_mut().insert(hash, entry, token.len() * 2 + 256);
+    Ok(VerifiedToken { issuer: trusted, caller, claims })
 }
 
 /// `POST /token` after request parsing. `jti` comes from the adapter's CSPRNG.
@@ -99,42 +101,25 @@ pub async fn exchange<F: Fetch, B: SignatureBackend>(
     jti: &str,
 ) -> Result<(TokenResponse, Outcome), Error> {
     let v = verify_subject_token(ctx, &req.subject_token, now).await?;
-    let grant = ctx
-        .config
-        .policy
-        .authorize(&v.caller, &req.targets, req.scope.as_deref())?;
+    let grant = ctx.config.policy.authorize(&v.caller, &req.targets, req.scope.as_deref())?;
     let now_s = now.floor() as u64;
     let lifetime = mint::lifetime(&grant, &v.caller, now_s).ok_or(Error::SubjectExpiresTooSoon)?;
-    let key = ctx
-        .ring
-        .active_for(grant.signing_alg())
-        .ok_or(Error::NoSigningKey)?;
-    let claims = mint::claims(
-        &ctx.config.issuer,
-        &v.issuer.subject_prefix,
-        &v.caller,
-        &grant,
-        &v.claims,
-        now_s,
-        lifetime,
-        jti,
-    );
-    let access_token = mint::sign(ctx.crypto, key, &claims).await?;
-    let scope = (!grant.scopes.is_empty()).then(|| grant.scopes.join(" "));
-    let outcome = Outcome {
-        client_id: v.caller.client_id.clone(),
-        targets: grant.targets.iter().map(|t| t.name.clone()).collect(),
+    let key = ctx.ring.active_for(grant.signing_alg()).ok_or(Error::NoSigningKey)?;
+    let claims = mint::claims(&ctx.config.issuer, &v.issuer.subject_prefix, &v.caller, &grant, &v.claims, now_s, lifetime, jti);
+    let mkey = cache::minted_key(&claims, key.kid());
+    let reusable = ctx.caches.minted.borrow().get(&mkey).filter(|m| m.usable(now_s, lifetime));
+    let (access_token, expires_in) = match reusable {
+        Some(m) => (m.token, m.exp - now_s),
+        None => {
+            let token = mint::sign(ctx.crypto, key, &claims).await?;
+            let entry = MintedEntry { token: token.clone(), iat: now_s, exp: now_s + lifetime };
+            ctx.caches.minted.borrow_mut().insert(mkey, entry, token.len() + 64);
+            (token, lifetime)
+        }
     };
-    Ok((
-        TokenResponse {
-            access_token,
-            issued_token_type: TT_ACCESS_TOKEN,
-            token_type: "Bearer",
-            expires_in: lifetime,
-            scope,
-        },
-        outcome,
-    ))
+    let scope = (!grant.scopes.is_empty()).then(|| grant.scopes.join(" "));
+    let outcome = Outcome { client_id: v.caller.client_id.clone(), targets: grant.targets.iter().map(|t| t.name.clone()).collect() };
+    Ok((TokenResponse { access_token, issued_token_type: TT_ACCESS_TOKEN, token_type: "Bearer", expires_in, scope }, outcome))
 }
 
 /// edge-sts's discovery document (what AWS IAM, Google WIF and Entra read).

@@ -38,12 +38,7 @@ impl fmt::Display for FetchError {
 pub trait Fetch {
     /// GET `url`; answers any HTTP status (redirects are not followed); errors only for
     /// timeout, network or a body over `max_bytes`.
-    async fn get(
-        &self,
-        url: &str,
-        max_bytes: usize,
-        timeout_ms: u64,
-    ) -> Result<HttpResponse, FetchError>;
+    async fn get(&self, url: &str, max_bytes: usize, timeout_ms: u64) -> Result<HttpResponse, FetchError>;
 
     /// Resolves after `ms` milliseconds (bounds how long a request waits on another's refresh).
     async fn sleep(&self, ms: u64);

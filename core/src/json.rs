@@ -26,11 +26,7 @@ impl fmt::Display for JsonError {
 pub fn parse_strict(bytes: &[u8], max_depth: usize) -> Result<Value, JsonError> {
     let failure = Cell::new(None);
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let seed = Seed {
-        depth: 0,
-        max_depth,
-        failure: &failure,
-    };
+    let seed = Seed { depth: 0, max_depth, failure: &failure };
     let value = seed.deserialize(&mut de);
     match (value, failure.get()) {
         (_, Some(kind)) => Err(kind),
@@ -66,10 +62,7 @@ impl<'a> Seed<'a> {
         if self.depth + 1 > self.max_depth {
             return Err(self.fail(JsonError::TooDeep));
         }
-        Ok(Seed {
-            depth: self.depth + 1,
-            ..*self
-        })
+        Ok(Seed { depth: self.depth + 1, ..*self })
     }
 }
 
@@ -96,9 +89,7 @@ impl<'de> Visitor<'de> for Seed<'_> {
         Ok(Value::from(v))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        serde_json::Number::from_f64(v)
-            .map(Value::Number)
-            .ok_or_else(|| self.fail(JsonError::Syntax))
+        serde_json::Number::from_f64(v).map(Value::Number).ok_or_else(|| self.fail(JsonError::Syntax))
     }
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {
         Ok(Value::String(v.to_owned()))
@@ -143,15 +134,8 @@ mod tests {
     fn table() {
         assert!(check(r#"{"a":1,"b":[1,2,{"c":null}]}"#, 3).is_ok());
         assert_eq!(check(r#"{"a":1,"a":2}"#, 4), Err(JsonError::DuplicateKey));
-        assert_eq!(
-            check(r#"{"x":{"a":1,"a":1}}"#, 4),
-            Err(JsonError::DuplicateKey)
-        );
-        assert_eq!(
-            check(r#"{"a\u0062":1,"ab":2}"#, 4),
-            Err(JsonError::DuplicateKey),
-            "escaped duplicate"
-        );
+        assert_eq!(check(r#"{"x":{"a":1,"a":1}}"#, 4), Err(JsonError::DuplicateKey));
+        assert_eq!(check(r#"{"a\u0062":1,"ab":2}"#, 4), Err(JsonError::DuplicateKey), "escaped duplicate");
         assert_eq!(check(r#"{"a":{"b":{}}}"#, 2), Err(JsonError::TooDeep));
         assert!(check(r#"{"a":{"b":{}}}"#, 3).is_ok());
         assert_eq!(check(r#"[[[[1]]]]"#, 3), Err(JsonError::TooDeep));
@@ -159,10 +143,7 @@ mod tests {
         assert_eq!(check("{} x", 4), Err(JsonError::Syntax), "trailing garbage");
         assert!(check("{} \n", 4).is_ok(), "trailing whitespace is JSON");
         assert_eq!(check("{'a':1}", 4), Err(JsonError::Syntax));
-        assert_eq!(
-            check(r#"{"t":1.5e3}"#, 4).unwrap()["t"].as_f64(),
-            Some(1500.0)
-        );
+        assert_eq!(check(r#"{"t":1.5e3}"#, 4).unwrap()["t"].as_f64(), Some(1500.0));
         assert_eq!(check(&"[".repeat(200), 16), Err(JsonError::TooDeep));
     }
 }

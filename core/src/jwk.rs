@@ -48,20 +48,12 @@ impl fmt::Display for JwkError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             JwkError::NotAnObject => f.write_str("key is not a JSON object"),
-            JwkError::UnsupportedKty => {
-                f.write_str("unsupported kty (only RSA, EC and OKP verify)")
-            }
+            JwkError::UnsupportedKty => f.write_str("unsupported kty (only RSA, EC and OKP verify)"),
             JwkError::NotForSigning => f.write_str("key is not for signatures (use/key_ops)"),
             JwkError::UnsupportedAlg => f.write_str("unsupported alg"),
             JwkError::AlgDoesNotFitKey => f.write_str("alg does not fit the key type or curve"),
-            JwkError::BadMember(m) => write!(
-                f,
-                "member `{m}` is missing or not strict base64url of the right length"
-            ),
-            JwkError::WeakRsaKey => write!(
-                f,
-                "RSA modulus outside {MIN_RSA_BITS}..={MAX_RSA_BITS} bits"
-            ),
+            JwkError::BadMember(m) => write!(f, "member `{m}` is missing or not strict base64url of the right length"),
+            JwkError::WeakRsaKey => write!(f, "RSA modulus outside {MIN_RSA_BITS}..={MAX_RSA_BITS} bits"),
             JwkError::RsaExponent => f.write_str("RSA public exponent must be 65537"),
             JwkError::PrivateMaterial => f.write_str("private key material in a public key set"),
         }
@@ -69,16 +61,10 @@ impl fmt::Display for JwkError {
 }
 
 fn member<'a>(m: &'a Map<String, Value>, name: &'static str) -> Result<&'a str, JwkError> {
-    m.get(name)
-        .and_then(Value::as_str)
-        .ok_or(JwkError::BadMember(name))
+    m.get(name).and_then(Value::as_str).ok_or(JwkError::BadMember(name))
 }
 
-fn bytes(
-    m: &Map<String, Value>,
-    name: &'static str,
-    len: Option<usize>,
-) -> Result<Vec<u8>, JwkError> {
+fn bytes(m: &Map<String, Value>, name: &'static str, len: Option<usize>) -> Result<Vec<u8>, JwkError> {
     let v = b64::decode(member(m, name)?).ok_or(JwkError::BadMember(name))?;
     match len {
         Some(l) if v.len() != l => Err(JwkError::BadMember(name)),
@@ -102,15 +88,8 @@ pub fn bit_len(v: &[u8]) -> usize {
 }
 
 /// Parses the public part of a JWK. `allow_private` is for signing-key files (see `signing`).
-pub fn parse_public(
-    m: &Map<String, Value>,
-    allow_private: bool,
-) -> Result<(PublicKey, Alg), JwkError> {
-    if !allow_private
-        && ["d", "p", "q", "dp", "dq", "qi", "k"]
-            .iter()
-            .any(|k| m.contains_key(*k))
-    {
+pub fn parse_public(m: &Map<String, Value>, allow_private: bool) -> Result<(PublicKey, Alg), JwkError> {
+    if !allow_private && ["d", "p", "q", "dp", "dq", "qi", "k"].iter().any(|k| m.contains_key(*k)) {
         return Err(JwkError::PrivateMaterial);
     }
     if let Some(u) = m.get("use") {
@@ -127,16 +106,9 @@ pub fn parse_public(
     }
     let declared = match m.get("alg") {
         None => None,
-        Some(a) => Some(
-            a.as_str()
-                .and_then(Alg::parse)
-                .ok_or(JwkError::UnsupportedAlg)?,
-        ),
+        Some(a) => Some(a.as_str().and_then(Alg::parse).ok_or(JwkError::UnsupportedAlg)?),
     };
-    let kty = m
-        .get("kty")
-        .and_then(Value::as_str)
-        .ok_or(JwkError::UnsupportedKty)?;
+    let kty = m.get("kty").and_then(Value::as_str).ok_or(JwkError::UnsupportedKty)?;
     let (key, implied) = match kty {
         "RSA" => {
             let n = bytes(m, "n", None)?;
@@ -149,38 +121,15 @@ pub fn parse_public(
                 return Err(JwkError::RsaExponent);
             }
             let n = strip_zeros(&n).to_vec();
-            (
-                PublicKey::Rsa {
-                    n,
-                    e: vec![1, 0, 1],
-                },
-                Alg::RS256,
-            )
+            (PublicKey::Rsa { n, e: vec![1, 0, 1] }, Alg::RS256)
         }
         "EC" => match member(m, "crv").map_err(|_| JwkError::AlgDoesNotFitKey)? {
-            "P-256" => (
-                PublicKey::P256 {
-                    x: bytes(m, "x", Some(32))?,
-                    y: bytes(m, "y", Some(32))?,
-                },
-                Alg::ES256,
-            ),
-            "P-384" => (
-                PublicKey::P384 {
-                    x: bytes(m, "x", Some(48))?,
-                    y: bytes(m, "y", Some(48))?,
-                },
-                Alg::ES384,
-            ),
+            "P-256" => (PublicKey::P256 { x: bytes(m, "x", Some(32))?, y: bytes(m, "y", Some(32))? }, Alg::ES256),
+            "P-384" => (PublicKey::P384 { x: bytes(m, "x", Some(48))?, y: bytes(m, "y", Some(48))? }, Alg::ES384),
             _ => return Err(JwkError::AlgDoesNotFitKey),
         },
         "OKP" => match member(m, "crv").map_err(|_| JwkError::AlgDoesNotFitKey)? {
-            "Ed25519" => (
-                PublicKey::Ed25519 {
-                    x: bytes(m, "x", Some(32))?,
-                },
-                Alg::EdDSA,
-            ),
+            "Ed25519" => (PublicKey::Ed25519 { x: bytes(m, "x", Some(32))? }, Alg::EdDSA),
             _ => return Err(JwkError::AlgDoesNotFitKey),
         },
         _ => return Err(JwkError::UnsupportedKty),
@@ -237,12 +186,7 @@ impl PublicKey {
 impl VerifyKey {
     pub fn new(kid: Option<String>, alg: Alg, key: PublicKey) -> VerifyKey {
         let thumbprint = key.thumbprint();
-        VerifyKey {
-            kid,
-            alg,
-            key,
-            thumbprint,
-        }
+        VerifyKey { kid, alg, key, thumbprint }
     }
 
     /// Public JWK with `kid`, `alg`, `use` — the form published and handed to WebCrypto.
@@ -293,11 +237,7 @@ pub struct JwksLimits {
 
 impl Default for JwksLimits {
     fn default() -> Self {
-        JwksLimits {
-            max_bytes: 64 * 1024,
-            max_keys: 32,
-            max_depth: 16,
-        }
+        JwksLimits { max_bytes: 64 * 1024, max_keys: 32, max_depth: 16 }
     }
 }
 
@@ -317,10 +257,7 @@ impl KeySet {
             return Err(JwksError::TooLarge);
         }
         let doc = json::parse_object(body, limits.max_depth).map_err(JwksError::Json)?;
-        let keys = doc
-            .get("keys")
-            .and_then(Value::as_array)
-            .ok_or(JwksError::NotAKeySet)?;
+        let keys = doc.get("keys").and_then(Value::as_array).ok_or(JwksError::NotAKeySet)?;
         if keys.len() > limits.max_keys {
             return Err(JwksError::TooManyKeys);
         }
@@ -342,11 +279,7 @@ impl KeySet {
     /// Key selection: by `kid` when the token has one, else every key bound to `alg`.
     pub fn select(&self, kid: Option<&str>, alg: Alg) -> Selection<'_> {
         let by_kid: Vec<&VerifyKey> = match kid {
-            Some(kid) => self
-                .keys
-                .iter()
-                .filter(|k| k.kid.as_deref() == Some(kid))
-                .collect(),
+            Some(kid) => self.keys.iter().filter(|k| k.kid.as_deref() == Some(kid)).collect(),
             None => self.keys.iter().collect(),
         };
         if by_kid.is_empty() {

@@ -64,9 +64,7 @@ impl fmt::Display for KeyError {
         match self {
             KeyError::UnknownKid => f.write_str("subject token is signed with an unknown key"),
             KeyError::AlgMismatch => f.write_str("subject token alg does not match its key"),
-            KeyError::Unavailable(_) => {
-                f.write_str("the issuer's keys are temporarily unavailable")
-            }
+            KeyError::Unavailable(_) => f.write_str("the issuer's keys are temporarily unavailable"),
         }
     }
 }
@@ -132,10 +130,7 @@ fn persist_key(issuer: &str) -> String {
 
 impl KeyStore {
     pub fn new(policy: CachePolicy) -> KeyStore {
-        KeyStore {
-            policy,
-            state: RefCell::new(State::default()),
-        }
+        KeyStore { policy, state: RefCell::new(State::default()) }
     }
 
     pub fn policy(&self) -> &CachePolicy {
@@ -156,9 +151,7 @@ impl KeyStore {
         let cooldown = p.unknown_kid_cooldown_secs as f64;
         let backing_off = {
             let st = self.state.borrow();
-            st.last_failure
-                .get(&src.issuer)
-                .is_some_and(|t| now - t < cooldown)
+            st.last_failure.get(&src.issuer).is_some_and(|t| now - t < cooldown)
         };
         if let Some(e) = &cached {
             let fresh = now < e.fetched_at + e.max_age;
@@ -168,17 +161,9 @@ impl KeyStore {
                     Selection::Candidates(_) => return Ok(e.keys.clone()),
                     Selection::AlgMismatch => return Err(KeyError::AlgMismatch),
                     // The last refresh failed: a new kid cannot be ruled out, so not the caller's fault.
-                    Selection::UnknownKid if backing_off => {
-                        return Err(KeyError::Unavailable(FetchError::Network))
-                    }
+                    Selection::UnknownKid if backing_off => return Err(KeyError::Unavailable(FetchError::Network)),
                     Selection::UnknownKid => {
-                        let last = self
-                            .state
-                            .borrow()
-                            .last_attempt
-                            .get(&src.issuer)
-                            .copied()
-                            .unwrap_or(f64::MIN);
+                        let last = self.state.borrow().last_attempt.get(&src.issuer).copied().unwrap_or(f64::MIN);
                         if now - last < cooldown || now - e.fetched_at < cooldown {
                             return Err(KeyError::UnknownKid);
                         }
@@ -216,13 +201,7 @@ impl KeyStore {
         if let Some(e) = self.state.borrow().entries.get(&src.issuer) {
             return Some(e.clone());
         }
-        if self
-            .state
-            .borrow_mut()
-            .persisted_checked
-            .insert(src.issuer.clone(), ())
-            .is_some()
-        {
+        if self.state.borrow_mut().persisted_checked.insert(src.issuer.clone(), ()).is_some() {
             return None;
         }
         let bytes = fetch.load(&persist_key(&src.issuer)).await?;
@@ -232,9 +211,7 @@ impl KeyStore {
         }
         let mut st = self.state.borrow_mut();
         st.entries.entry(src.issuer.clone()).or_insert(e.clone());
-        st.last_attempt
-            .entry(src.issuer.clone())
-            .or_insert(e.fetched_at);
+        st.last_attempt.entry(src.issuer.clone()).or_insert(e.fetched_at);
         Some(e)
     }
 
@@ -252,13 +229,7 @@ impl KeyStore {
         })
     }
 
-    async fn refresh<F: Fetch>(
-        &self,
-        fetch: &F,
-        src: &KeySource,
-        known_uri: Option<String>,
-        now: f64,
-    ) -> Result<Entry, FetchError> {
+    async fn refresh<F: Fetch>(&self, fetch: &F, src: &KeySource, known_uri: Option<String>, now: f64) -> Result<Entry, FetchError> {
         let waiting = self.state.borrow().inflight.get(&src.issuer).cloned();
         if let Some(shared) = waiting {
             // Follower: the leader's fetches are bounded by their timeouts; bound ours too.
@@ -271,18 +242,9 @@ impl KeyStore {
             };
         }
         let (tx, rx) = oneshot::channel();
-        self.state
-            .borrow_mut()
-            .inflight
-            .insert(src.issuer.clone(), rx.shared());
-        let _guard = InflightGuard {
-            state: &self.state,
-            issuer: &src.issuer,
-        };
-        self.state
-            .borrow_mut()
-            .last_attempt
-            .insert(src.issuer.clone(), now);
+        self.state.borrow_mut().inflight.insert(src.issuer.clone(), rx.shared());
+        let _guard = InflightGuard { state: &self.state, issuer: &src.issuer };
+        self.state.borrow_mut().last_attempt.insert(src.issuer.clone(), now);
         let result = self.fetch_keys(fetch, src, known_uri, now).await;
         {
             let mut st = self.state.borrow_mut();
@@ -300,60 +262,39 @@ impl KeyStore {
         result
     }
 
-    async fn fetch_keys<F: Fetch>(
-        &self,
-        fetch: &F,
-        src: &KeySource,
-        known_uri: Option<String>,
-        now: f64,
-    ) -> Result<Entry, FetchError> {
+    async fn fetch_keys<F: Fetch>(&self, fetch: &F, src: &KeySource, known_uri: Option<String>, now: f64) -> Result<Entry, FetchError> {
         let p = &self.policy;
         let jwks_uri = match (&src.jwks_uri, known_uri) {
             (Some(u), _) => u.clone(),
             (None, Some(u)) => u,
             (None, None) => {
-                let resp = fetch
-                    .get(
-                        &discovery::discovery_url(&src.issuer),
-                        p.limits.max_bytes,
-                        p.fetch_timeout_ms,
-                    )
-                    .await?;
+                let resp = fetch.get(&discovery::discovery_url(&src.issuer), p.limits.max_bytes, p.fetch_timeout_ms).await?;
                 if resp.status != 200 {
                     return Err(FetchError::Status(resp.status));
                 }
                 discovery::jwks_uri_from(&resp.body, &src.issuer, src.dev)?
             }
         };
-        let resp = fetch
-            .get(&jwks_uri, p.limits.max_bytes, p.fetch_timeout_ms)
-            .await?;
+        let resp = fetch.get(&jwks_uri, p.limits.max_bytes, p.fetch_timeout_ms).await?;
         if resp.status != 200 {
             return Err(FetchError::Status(resp.status));
         }
-        let keys = KeySet::parse(&resp.body, p.limits).map_err(|_| {
-            FetchError::BadDocument("JWKS is not a valid key set within the limits")
-        })?;
-        let age =
-            max_age(resp.cache_control.as_deref()).clamp(p.min_max_age_secs, p.max_max_age_secs);
+        let keys =
+            KeySet::parse(&resp.body, p.limits).map_err(|_| FetchError::BadDocument("JWKS is not a valid key set within the limits"))?;
+        let age = max_age(resp.cache_control.as_deref()).clamp(p.min_max_age_secs, p.max_max_age_secs);
         let record = json!({
             "issuer": src.issuer, "jwks_uri": jwks_uri, "fetched_at": now, "max_age": age,
             "jwks": String::from_utf8_lossy(&resp.body),
         });
         let ttl = age + p.stale_if_error_secs;
-        fetch
-            .store(
-                &persist_key(&src.issuer),
-                serde_json::to_vec(&record).unwrap_or_default(),
-                ttl.max(60),
-            )
-            .await;
-        Ok(Entry {
-            keys: Rc::new(keys),
-            jwks_uri,
-            fetched_at: now,
-            max_age: age as f64,
-        })
+        fetch.store(&persist_key(&src.issuer), serde_json::to_vec(&record).unwrap_or_default(), ttl.max(60)).await;
+        Ok(Entry { keys: Rc::new(keys), jwks_uri, fetched_at: now, max_age: age as f64 })
+    }
+
+    /// Is the issuer's cached key set fresh and still holding this key? (No fetch.)
+    pub fn holds_fresh(&self, issuer: &str, thumbprint: &str, now: f64) -> bool {
+        let st = self.state.borrow();
+        st.entries.get(issuer).is_some_and(|e| now < e.fetched_at + e.max_age && e.keys.keys.iter().any(|k| k.thumbprint == thumbprint))
     }
 
     /// For `/healthz` and logs: how many issuers have cached keys.

@@ -42,18 +42,8 @@ pub fn claims(
     }
     let aud = grant.audiences();
     c.insert("iss".into(), json!(issuer));
-    c.insert(
-        "sub".into(),
-        json!(format!("{subject_prefix}{}", caller.client_id)),
-    );
-    c.insert(
-        "aud".into(),
-        if aud.len() == 1 {
-            json!(aud[0])
-        } else {
-            json!(aud)
-        },
-    );
+    c.insert("sub".into(), json!(format!("{subject_prefix}{}", caller.client_id)));
+    c.insert("aud".into(), if aud.len() == 1 { json!(aud[0]) } else { json!(aud) });
     c.insert("client_id".into(), json!(caller.client_id));
     if !grant.scopes.is_empty() {
         c.insert("scope".into(), json!(grant.scopes.join(" ")));
@@ -81,11 +71,7 @@ pub fn lifetime(grant: &Grant<'_>, caller: &Caller, now: u64) -> Option<u64> {
 }
 
 /// Signs a claim set as a compact JWS with `typ: at+jwt`.
-pub async fn sign<B: SignatureBackend>(
-    backend: &B,
-    key: &SigningKey,
-    claims: &Map<String, Value>,
-) -> Result<String, CryptoError> {
+pub async fn sign<B: SignatureBackend>(backend: &B, key: &SigningKey, claims: &Map<String, Value>) -> Result<String, CryptoError> {
     let header = json!({"alg": key.alg().as_str(), "kid": key.kid(), "typ": "at+jwt"});
     let h = b64::encode(&serde_json::to_vec(&header).map_err(|_| CryptoError("header".into()))?);
     let p = b64::encode(&serde_json::to_vec(claims).map_err(|_| CryptoError("claims".into()))?);

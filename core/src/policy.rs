@@ -9,20 +9,7 @@ use std::fmt;
 use wildmatch::WildMatch;
 
 /// Claims the policy may never set or overwrite.
-pub const PROTECTED_CLAIMS: [&str; 12] = [
-    "iss",
-    "sub",
-    "aud",
-    "exp",
-    "iat",
-    "nbf",
-    "jti",
-    "client_id",
-    "scope",
-    "act",
-    "cnf",
-    "typ",
-];
+pub const PROTECTED_CLAIMS: [&str; 12] = ["iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope", "act", "cnf", "typ"];
 
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -125,11 +112,7 @@ impl Grant<'_> {
         self.targets.iter().map(|t| t.audience.as_str()).collect()
     }
     pub fn lifetime_secs(&self) -> u64 {
-        self.targets
-            .iter()
-            .map(|t| t.lifetime_secs)
-            .min()
-            .unwrap_or(0)
+        self.targets.iter().map(|t| t.lifetime_secs).min().unwrap_or(0)
     }
     pub fn allow_beyond_subject_expiry(&self) -> bool {
         self.targets.iter().all(|t| t.allow_beyond_subject_expiry)
@@ -141,25 +124,21 @@ impl Grant<'_> {
 
 fn valid_scope_token(s: &str) -> bool {
     // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+    !s.is_empty() && s.bytes().all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
 }
 
 impl TrustPolicy {
     /// Exact client ids win over globs; globs are tried in configuration order.
     pub fn rule_for(&self, caller: &Caller) -> Option<&ClientRule> {
         let issuer_ok = |r: &&ClientRule| r.issuer.as_deref().is_none_or(|i| i == caller.issuer);
-        self.clients
-            .iter()
-            .filter(issuer_ok)
-            .find(|r| matches!(&r.pattern, ClientPattern::Exact(id) if *id == caller.client_id))
-            .or_else(|| {
+        self.clients.iter().filter(issuer_ok).find(|r| matches!(&r.pattern, ClientPattern::Exact(id) if *id == caller.client_id)).or_else(
+            || {
                 self.clients
                     .iter()
                     .filter(issuer_ok)
                     .find(|r| matches!(&r.pattern, ClientPattern::Glob(_, g) if g.matches(&caller.client_id)))
-            })
+            },
+        )
     }
 
     fn resolve(&self, r: &TargetRef) -> Option<&Target> {
@@ -169,12 +148,7 @@ impl TrustPolicy {
         }
     }
 
-    pub fn authorize(
-        &self,
-        caller: &Caller,
-        requested: &[TargetRef],
-        scope: Option<&str>,
-    ) -> Result<Grant<'_>, PolicyError> {
+    pub fn authorize(&self, caller: &Caller, requested: &[TargetRef], scope: Option<&str>) -> Result<Grant<'_>, PolicyError> {
         let rule = self.rule_for(caller).ok_or(PolicyError::UnknownClient)?;
         let mut targets: Vec<&Target> = Vec::new();
         if requested.is_empty() {
@@ -190,10 +164,7 @@ impl TrustPolicy {
                 targets.push(t);
             }
         }
-        if targets
-            .iter()
-            .any(|t| t.signing_alg != targets[0].signing_alg)
-        {
+        if targets.iter().any(|t| t.signing_alg != targets[0].signing_alg) {
             return Err(PolicyError::IncompatibleTargets);
         }
         // A token for several audiences may carry only scopes every one of them allows.
@@ -211,17 +182,8 @@ impl TrustPolicy {
                 }
                 out
             }
-            None => targets[0]
-                .default_scopes
-                .iter()
-                .filter(|s| targets.iter().all(|t| t.default_scopes.contains(s)))
-                .cloned()
-                .collect(),
+            None => targets[0].default_scopes.iter().filter(|s| targets.iter().all(|t| t.default_scopes.contains(s))).cloned().collect(),
         };
-        Ok(Grant {
-            rule,
-            targets,
-            scopes,
-        })
+        Ok(Grant { rule, targets, scopes })
     }
 }

@@ -43,48 +43,36 @@ fn sec1(x: &[u8], y: &[u8]) -> Vec<u8> {
 }
 
 fn member(jwk: &Map<String, Value>, name: &str) -> Result<Vec<u8>, CryptoError> {
-    jwk.get(name)
-        .and_then(Value::as_str)
-        .and_then(b64::decode)
-        .ok_or_else(|| err("private JWK member missing"))
+    jwk.get(name).and_then(Value::as_str).and_then(b64::decode).ok_or_else(|| err("private JWK member missing"))
 }
 
 impl PureCrypto {
-    pub fn verify_sync(
-        &self,
-        key: &VerifyKey,
-        msg: &[u8],
-        sig: &[u8],
-    ) -> Result<bool, CryptoError> {
+    pub fn verify_sync(&self, key: &VerifyKey, msg: &[u8], sig: &[u8]) -> Result<bool, CryptoError> {
         if !plausible_signature(key, sig) {
             return Ok(false);
         }
         Ok(match (&key.key, key.alg) {
             (PublicKey::Rsa { n, e }, alg) => {
-                let pk = RsaPublicKey::new(BigUint::from_bytes_be(n), BigUint::from_bytes_be(e))
-                    .map_err(|_| err("bad RSA key"))?;
+                let pk = RsaPublicKey::new(BigUint::from_bytes_be(n), BigUint::from_bytes_be(e)).map_err(|_| err("bad RSA key"))?;
                 let s = RsaSignature::try_from_slice(sig).map_err(|_| err("bad RSA signature"))?;
                 rsa_alg(alg).verify_signature(&s, &pk, msg)
             }
             (PublicKey::P256 { x, y }, Alg::ES256) => {
-                let pk = p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1(x, y))
-                    .map_err(|_| err("bad P-256 point"))?;
+                let pk = p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1(x, y)).map_err(|_| err("bad P-256 point"))?;
                 match <Es256 as Algorithm>::Signature::try_from_slice(sig) {
                     Ok(s) => Es256.verify_signature(&s, &pk, msg),
                     Err(_) => false,
                 }
             }
             (PublicKey::P384 { x, y }, Alg::ES384) => {
-                let pk = p384::ecdsa::VerifyingKey::from_sec1_bytes(&sec1(x, y))
-                    .map_err(|_| err("bad P-384 point"))?;
+                let pk = p384::ecdsa::VerifyingKey::from_sec1_bytes(&sec1(x, y)).map_err(|_| err("bad P-384 point"))?;
                 match p384::ecdsa::Signature::from_slice(sig) {
                     Ok(s) => pk.verify(msg, &s).is_ok(),
                     Err(_) => false,
                 }
             }
             (PublicKey::Ed25519 { x }, Alg::EdDSA) => {
-                let pk = ed25519_compact::PublicKey::from_slice(x)
-                    .map_err(|_| err("bad Ed25519 key"))?;
+                let pk = ed25519_compact::PublicKey::from_slice(x).map_err(|_| err("bad Ed25519 key"))?;
                 match <Ed25519 as Algorithm>::Signature::try_from_slice(sig) {
                     Ok(s) => Ed25519.verify_signature(&s, &pk, msg),
                     Err(_) => false,
@@ -109,19 +97,16 @@ impl PureCrypto {
                 rsa_alg(alg).sign(&sk, msg).as_bytes().into_owned()
             }
             (PublicKey::P256 { .. }, Alg::ES256) => {
-                let sk = p256::ecdsa::SigningKey::from_slice(&member(jwk, "d")?)
-                    .map_err(|_| err("bad P-256 private key"))?;
+                let sk = p256::ecdsa::SigningKey::from_slice(&member(jwk, "d")?).map_err(|_| err("bad P-256 private key"))?;
                 Es256.sign(&sk, msg).as_bytes().into_owned()
             }
             (PublicKey::P384 { .. }, Alg::ES384) => {
-                let sk = p384::ecdsa::SigningKey::from_slice(&member(jwk, "d")?)
-                    .map_err(|_| err("bad P-384 private key"))?;
+                let sk = p384::ecdsa::SigningKey::from_slice(&member(jwk, "d")?).map_err(|_| err("bad P-384 private key"))?;
                 let s: p384::ecdsa::Signature = sk.sign(msg);
                 s.to_bytes().to_vec()
             }
             (PublicKey::Ed25519 { .. }, Alg::EdDSA) => {
-                let seed = ed25519_compact::Seed::from_slice(&member(jwk, "d")?)
-                    .map_err(|_| err("bad Ed25519 seed"))?;
+                let seed = ed25519_compact::Seed::from_slice(&member(jwk, "d")?).map_err(|_| err("bad Ed25519 seed"))?;
                 let kp = ed25519_compact::KeyPair::from_seed(seed);
                 Ed25519.sign(&kp.sk, msg).as_bytes().into_owned()
             }
@@ -131,12 +116,7 @@ impl PureCrypto {
 }
 
 impl SignatureBackend for PureCrypto {
-    async fn verify_raw(
-        &self,
-        key: &VerifyKey,
-        msg: &[u8],
-        sig: &[u8],
-    ) -> Result<bool, CryptoError> {
+    async fn verify_raw(&self, key: &VerifyKey, msg: &[u8], sig: &[u8]) -> Result<bool, CryptoError> {
         self.verify_sync(key, msg, sig)
     }
     async fn sign(&self, key: &SigningKey, msg: &[u8]) -> Result<Vec<u8>, CryptoError> {

@@ -25,22 +25,14 @@ impl fmt::Display for RequestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RequestError::MethodNotAllowed => f.write_str("method not allowed; use POST"),
-            RequestError::ContentType => {
-                f.write_str("content type must be application/x-www-form-urlencoded")
-            }
+            RequestError::ContentType => f.write_str("content type must be application/x-www-form-urlencoded"),
             RequestError::BodyTooLarge => f.write_str("request body is too large"),
             RequestError::Missing(p) => write!(f, "missing parameter `{p}`"),
             RequestError::Repeated(p) => write!(f, "parameter `{p}` is repeated"),
-            RequestError::UnsupportedGrantType => {
-                f.write_str("only the token-exchange grant is supported")
-            }
-            RequestError::SubjectTokenType => {
-                f.write_str("subject_token_type must be access_token or jwt")
-            }
+            RequestError::UnsupportedGrantType => f.write_str("only the token-exchange grant is supported"),
+            RequestError::SubjectTokenType => f.write_str("subject_token_type must be access_token or jwt"),
             RequestError::RequestedTokenType => f.write_str("requested_token_type is not offered"),
-            RequestError::TokenMismatch => {
-                f.write_str("subject_token and the Authorization header differ")
-            }
+            RequestError::TokenMismatch => f.write_str("subject_token and the Authorization header differ"),
             RequestError::ActorToken => f.write_str("delegation (actor_token) is not configured"),
         }
     }
@@ -82,18 +74,11 @@ pub struct TokenRequest {
 impl fmt::Debug for TokenRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Never print the token.
-        f.debug_struct("TokenRequest")
-            .field("targets", &self.targets)
-            .field("scope", &self.scope)
-            .finish_non_exhaustive()
+        f.debug_struct("TokenRequest").field("targets", &self.targets).field("scope", &self.scope).finish_non_exhaustive()
     }
 }
 
-fn single(
-    slot: &mut Option<String>,
-    name: &'static str,
-    value: String,
-) -> Result<(), RequestError> {
+fn single(slot: &mut Option<String>, name: &'static str, value: String) -> Result<(), RequestError> {
     if slot.replace(value).is_some() {
         return Err(RequestError::Repeated(name));
     }
@@ -101,26 +86,15 @@ fn single(
 }
 
 /// Parses the form body. `authorization` is the raw `Authorization` header, if any.
-pub fn parse(
-    content_type: Option<&str>,
-    body: &[u8],
-    authorization: Option<&str>,
-    max_body: usize,
-) -> Result<TokenRequest, RequestError> {
+pub fn parse(content_type: Option<&str>, body: &[u8], authorization: Option<&str>, max_body: usize) -> Result<TokenRequest, RequestError> {
     if body.len() > max_body {
         return Err(RequestError::BodyTooLarge);
     }
-    let ct = content_type
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim();
+    let ct = content_type.unwrap_or("").split(';').next().unwrap_or("").trim();
     if !ct.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
         return Err(RequestError::ContentType);
     }
-    let (mut grant, mut token, mut token_type, mut scope, mut requested) =
-        (None, None, None, None, None);
+    let (mut grant, mut token, mut token_type, mut scope, mut requested) = (None, None, None, None, None);
     let mut targets = Vec::new();
     let mut actor = false;
     for (k, v) in form_urlencoded::parse(body) {
@@ -147,9 +121,7 @@ pub fn parse(
     }
     let bearer = authorization.and_then(|h| {
         let (scheme, rest) = h.trim().split_once(' ')?;
-        scheme
-            .eq_ignore_ascii_case("bearer")
-            .then(|| rest.trim().to_owned())
+        scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim().to_owned())
     });
     let subject_token = match (token, bearer) {
         (Some(t), Some(b)) if t != b => return Err(RequestError::TokenMismatch),
@@ -166,11 +138,7 @@ pub fn parse(
         Some(_) => return Err(RequestError::RequestedTokenType),
     }
     let scope = scope.filter(|s| !s.trim().is_empty());
-    Ok(TokenRequest {
-        subject_token,
-        targets,
-        scope,
-    })
+    Ok(TokenRequest { subject_token, targets, scope })
 }
 
 #[cfg(test)]
@@ -186,93 +154,36 @@ mod tests {
 
     #[test]
     fn table() {
-        let r = check(
-            &format!(
-                "{OK}&subject_token=abc&audience=orders&resource=https%3A%2F%2Fx&scope=a+b&foo=bar"
-            ),
-            None,
-        )
-        .unwrap();
+        let r = check(&format!("{OK}&subject_token=abc&audience=orders&resource=https%3A%2F%2Fx&scope=a+b&foo=bar"), None).unwrap();
         assert_eq!(r.subject_token, "abc");
-        assert_eq!(
-            r.targets,
-            vec![
-                TargetRef::Name("orders".into()),
-                TargetRef::Uri("https://x".into())
-            ]
-        );
+        assert_eq!(r.targets, vec![TargetRef::Name("orders".into()), TargetRef::Uri("https://x".into())]);
         assert_eq!(r.scope.as_deref(), Some("a b"));
         assert_eq!(check(OK, Some("Bearer abc")).unwrap().subject_token, "abc");
-        assert_eq!(
-            check(&format!("{OK}&subject_token=abc"), Some("Bearer abc"))
-                .unwrap()
-                .subject_token,
-            "abc"
-        );
-        assert_eq!(
-            check(
-                &format!("{OK}&subject_token=abc"),
-                Some("Basic Zm9vOmJhcg==")
-            )
-            .unwrap()
-            .subject_token,
-            "abc"
-        );
-        assert_eq!(
-            check(&format!("{OK}&subject_token=abc"), Some("Bearer xyz")),
-            Err(RequestError::TokenMismatch)
-        );
+        assert_eq!(check(&format!("{OK}&subject_token=abc"), Some("Bearer abc")).unwrap().subject_token, "abc");
+        assert_eq!(check(&format!("{OK}&subject_token=abc"), Some("Basic Zm9vOmJhcg==")).unwrap().subject_token, "abc");
+        assert_eq!(check(&format!("{OK}&subject_token=abc"), Some("Bearer xyz")), Err(RequestError::TokenMismatch));
         assert_eq!(check(OK, None), Err(RequestError::Missing("subject_token")));
+        assert_eq!(check(&format!("{OK}&subject_token="), None), Err(RequestError::Missing("subject_token")));
+        assert_eq!(check(&format!("{OK}&subject_token=a&subject_token=a"), None), Err(RequestError::Repeated("subject_token")));
+        assert_eq!(check(&format!("{OK}&subject_token=a&scope=x&scope=y"), None), Err(RequestError::Repeated("scope")));
+        assert_eq!(check("subject_token=a", None), Err(RequestError::Missing("grant_type")));
+        assert_eq!(check("grant_type=client_credentials&subject_token=a", None), Err(RequestError::UnsupportedGrantType));
+        assert_eq!(check(&format!("{OK}&subject_token=a&actor_token=b"), None), Err(RequestError::ActorToken));
         assert_eq!(
-            check(&format!("{OK}&subject_token="), None),
-            Err(RequestError::Missing("subject_token"))
+            check(&format!("{OK}&subject_token=a&requested_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aid_token"), None),
+            Err(RequestError::RequestedTokenType)
         );
+        let no_type = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange&subject_token=a";
+        assert_eq!(check(no_type, None), Err(RequestError::Missing("subject_token_type")));
         assert_eq!(
-            check(&format!("{OK}&subject_token=a&subject_token=a"), None),
-            Err(RequestError::Repeated("subject_token"))
+            check(&format!("{no_type}&subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aid_token"), None),
+            Err(RequestError::SubjectTokenType)
         );
-        assert_eq!(
-            check(&format!("{OK}&subject_token=a&scope=x&scope=y"), None),
-            Err(RequestError::Repeated("scope"))
+        assert_eq!(parse(Some("application/json"), b"{}", None, 10), Err(RequestError::ContentType));
+        assert_eq!(parse(None, OK.as_bytes(), None, 1000), Err(RequestError::ContentType));
+        assert!(
+            parse(Some("application/x-www-form-urlencoded; charset=utf-8"), format!("{OK}&subject_token=a").as_bytes(), None, 1000).is_ok()
         );
-        assert_eq!(
-            check("subject_token=a", None),
-            Err(RequestError::Missing("grant_type"))
-        );
-        assert_eq!(
-            check("grant_type=client_credentials&subject_token=a", None),
-            Err(RequestError::UnsupportedGrantType)
-        );
-        assert_eq!(
-            check(&format!("{OK}&subject_token=a&actor_token=b"), None),
-            Err(RequestError::ActorToken)
-        );
-        assert_eq!(check(&format!("{OK}&subject_token=a&requested_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aid_token"), None), Err(RequestError::RequestedTokenType));
-        let no_type =
-            "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange&subject_token=a";
-        assert_eq!(
-            check(no_type, None),
-            Err(RequestError::Missing("subject_token_type"))
-        );
-        assert_eq!(check(&format!("{no_type}&subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aid_token"), None), Err(RequestError::SubjectTokenType));
-        assert_eq!(
-            parse(Some("application/json"), b"{}", None, 10),
-            Err(RequestError::ContentType)
-        );
-        assert_eq!(
-            parse(None, OK.as_bytes(), None, 1000),
-            Err(RequestError::ContentType)
-        );
-        assert!(parse(
-            Some("application/x-www-form-urlencoded; charset=utf-8"),
-            format!("{OK}&subject_token=a").as_bytes(),
-            None,
-            1000
-        )
-        .is_ok());
-        assert_eq!(
-            parse(CT, &[b'a'; 11], None, 10),
-            Err(RequestError::BodyTooLarge)
-        );
+        assert_eq!(parse(CT, &[b'a'; 11], None, 10), Err(RequestError::BodyTooLarge));
     }
 }

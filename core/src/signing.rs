@@ -37,10 +37,7 @@ pub struct SigningKey {
 
 impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SigningKey")
-            .field("kid", &self.public.kid)
-            .field("alg", &self.public.alg)
-            .finish_non_exhaustive()
+        f.debug_struct("SigningKey").field("kid", &self.public.kid).field("alg", &self.public.alg).finish_non_exhaustive()
     }
 }
 
@@ -60,13 +57,8 @@ impl SigningKey {
     }
 
     pub fn from_jwk(m: Map<String, Value>) -> Result<SigningKey, String> {
-        let alg = m
-            .get("alg")
-            .and_then(Value::as_str)
-            .and_then(Alg::parse)
-            .ok_or("signing key needs an `alg` (ES256, RS256, ...)")?;
-        let (key, bound) =
-            jwk::parse_public(&m, true).map_err(|e: JwkError| format!("signing key: {e}"))?;
+        let alg = m.get("alg").and_then(Value::as_str).and_then(Alg::parse).ok_or("signing key needs an `alg` (ES256, RS256, ...)")?;
+        let (key, bound) = jwk::parse_public(&m, true).map_err(|e: JwkError| format!("signing key: {e}"))?;
         if bound != alg {
             return Err("signing key `alg` does not fit the key".into());
         }
@@ -76,24 +68,14 @@ impl SigningKey {
             PublicKey::Ed25519 { .. } => Some(32),
             PublicKey::Rsa { .. } => None,
         };
-        let d = m
-            .get("d")
-            .and_then(Value::as_str)
-            .and_then(b64::decode)
-            .ok_or("signing key has no private part `d`")?;
+        let d = m.get("d").and_then(Value::as_str).and_then(b64::decode).ok_or("signing key has no private part `d`")?;
         if d_len.is_some_and(|l| l != d.len()) {
             return Err("signing key `d` has the wrong length".into());
         }
         if matches!(key, PublicKey::Rsa { .. }) {
             for member in ["p", "q", "dp", "dq", "qi"] {
-                if m.get(member)
-                    .and_then(Value::as_str)
-                    .and_then(b64::decode)
-                    .is_none()
-                {
-                    return Err(format!(
-                        "RSA signing key lacks `{member}` (CRT parameters are required)"
-                    ));
+                if m.get(member).and_then(Value::as_str).and_then(b64::decode).is_none() {
+                    return Err(format!("RSA signing key lacks `{member}` (CRT parameters are required)"));
                 }
             }
         }
@@ -105,10 +87,7 @@ impl SigningKey {
         private_jwk.insert("kid".into(), Value::String(kid.clone()));
         private_jwk.remove("use");
         private_jwk.remove("key_ops");
-        Ok(SigningKey {
-            public: VerifyKey::new(Some(kid), alg, key),
-            private_jwk,
-        })
+        Ok(SigningKey { public: VerifyKey::new(Some(kid), alg, key), private_jwk })
     }
 }
 

@@ -14,10 +14,7 @@ pub struct TokenLimits {
 
 impl Default for TokenLimits {
     fn default() -> Self {
-        TokenLimits {
-            max_token_bytes: 16 * 1024,
-            max_json_depth: 16,
-        }
+        TokenLimits { max_token_bytes: 16 * 1024, max_json_depth: 16 }
     }
 }
 
@@ -64,28 +61,17 @@ impl fmt::Display for TokenError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TokenError::TooLarge => f.write_str("subject token is too large"),
-            TokenError::Encrypted => {
-                f.write_str("subject token is encrypted (JWE); a signed JWT is required")
-            }
-            TokenError::Segments(_) => {
-                f.write_str("subject token is not a compact JWS (three dot-separated segments)")
-            }
+            TokenError::Encrypted => f.write_str("subject token is encrypted (JWE); a signed JWT is required"),
+            TokenError::Segments(_) => f.write_str("subject token is not a compact JWS (three dot-separated segments)"),
             TokenError::Base64(s) => write!(f, "subject token {s} is not strict base64url"),
             TokenError::Json(s, e) => write!(f, "subject token {s} {e}"),
             TokenError::NotAnObject(s) => write!(f, "subject token {s} is not a JSON object"),
             TokenError::MissingAlg => f.write_str("subject token header has no alg"),
             TokenError::UnsupportedAlg => f.write_str("subject token alg is not accepted"),
-            TokenError::HeaderKey(h) => write!(
-                f,
-                "subject token header carries a key reference (`{h}`), which is not accepted"
-            ),
-            TokenError::Crit => {
-                f.write_str("subject token header has crit extensions that are not understood")
-            }
+            TokenError::HeaderKey(h) => write!(f, "subject token header carries a key reference (`{h}`), which is not accepted"),
+            TokenError::Crit => f.write_str("subject token header has crit extensions that are not understood"),
             TokenError::BadKid => f.write_str("subject token kid is not a string"),
-            TokenError::BadHeaderTyp => {
-                f.write_str("subject token header typ is not a JWT access token type")
-            }
+            TokenError::BadHeaderTyp => f.write_str("subject token header typ is not a JWT access token type"),
         }
     }
 }
@@ -121,11 +107,7 @@ pub struct UntrustedToken<'a> {
     pub signature: Vec<u8>,
 }
 
-fn decode_object(
-    seg: &str,
-    which: Segment,
-    depth: usize,
-) -> Result<Map<String, Value>, TokenError> {
+fn decode_object(seg: &str, which: Segment, depth: usize) -> Result<Map<String, Value>, TokenError> {
     let raw = b64::decode(seg).ok_or(TokenError::Base64(which))?;
     match json::parse_strict(&raw, depth) {
         Ok(Value::Object(m)) => Ok(m),
@@ -148,10 +130,7 @@ impl<'a> UntrustedToken<'a> {
         let header = decode_object(parts[0], Segment::Header, limits.max_json_depth)?;
         let alg = match header.get("alg") {
             None => return Err(TokenError::MissingAlg),
-            Some(v) => v
-                .as_str()
-                .and_then(Alg::parse)
-                .ok_or(TokenError::UnsupportedAlg)?,
+            Some(v) => v.as_str().and_then(Alg::parse).ok_or(TokenError::UnsupportedAlg)?,
         };
         for h in ["jku", "jwk", "x5u", "x5c"] {
             if header.contains_key(h) {
@@ -172,10 +151,7 @@ impl<'a> UntrustedToken<'a> {
         // Keycloak sends `JWT`; RFC 9068 tokens say `at+jwt`. Anything else (e.g. a nested
         // `JOSE`/`JWE` or a `logout+jwt`) is some other kind of token.
         if let Some(t) = header.get("typ") {
-            let t = t
-                .as_str()
-                .ok_or(TokenError::BadHeaderTyp)?
-                .to_ascii_lowercase();
+            let t = t.as_str().ok_or(TokenError::BadHeaderTyp)?.to_ascii_lowercase();
             if !matches!(t.as_str(), "jwt" | "at+jwt" | "application/at+jwt") {
                 return Err(TokenError::BadHeaderTyp);
             }
@@ -189,14 +165,7 @@ impl<'a> UntrustedToken<'a> {
             return Err(TokenError::Base64(Segment::Signature));
         }
         let signing_input = &token[..parts[0].len() + 1 + parts[1].len()];
-        Ok(UntrustedToken {
-            alg,
-            kid,
-            header,
-            claims,
-            signing_input,
-            signature,
-        })
+        Ok(UntrustedToken { alg, kid, header, claims, signing_input, signature })
     }
 
     /// The unverified `iss`, used only to pick a configured issuer before any fetch.
@@ -211,12 +180,7 @@ mod tests {
     use crate::b64::encode;
 
     fn tok(header: &str, payload: &str) -> String {
-        format!(
-            "{}.{}.{}",
-            encode(header.as_bytes()),
-            encode(payload.as_bytes()),
-            encode(b"sig")
-        )
+        format!("{}.{}.{}", encode(header.as_bytes()), encode(payload.as_bytes()), encode(b"sig"))
     }
 
     fn check(t: &str) -> Result<Alg, TokenError> {
@@ -226,30 +190,14 @@ mod tests {
     #[test]
     fn table() {
         let p = r#"{"iss":"x"}"#;
-        assert_eq!(
-            check(&tok(r#"{"alg":"RS256","kid":"a"}"#, p)),
-            Ok(Alg::RS256)
-        );
-        assert_eq!(
-            check(&tok(r#"{"alg":"ES256","typ":"at+jwt"}"#, p)),
-            Ok(Alg::ES256)
-        );
+        assert_eq!(check(&tok(r#"{"alg":"RS256","kid":"a"}"#, p)), Ok(Alg::RS256));
+        assert_eq!(check(&tok(r#"{"alg":"ES256","typ":"at+jwt"}"#, p)), Ok(Alg::ES256));
         for none in ["none", "None", "NONE", "nOnE", "HS256", "HS512", "ES512"] {
             let h = format!(r#"{{"alg":"{none}"}}"#);
-            assert_eq!(
-                check(&tok(&h, p)),
-                Err(TokenError::UnsupportedAlg),
-                "{none}"
-            );
+            assert_eq!(check(&tok(&h, p)), Err(TokenError::UnsupportedAlg), "{none}");
         }
-        assert_eq!(
-            check(&tok(r#"{"kid":"a"}"#, p)),
-            Err(TokenError::MissingAlg)
-        );
-        assert_eq!(
-            check(&tok(r#"{"alg":["RS256"]}"#, p)),
-            Err(TokenError::UnsupportedAlg)
-        );
+        assert_eq!(check(&tok(r#"{"kid":"a"}"#, p)), Err(TokenError::MissingAlg));
+        assert_eq!(check(&tok(r#"{"alg":["RS256"]}"#, p)), Err(TokenError::UnsupportedAlg));
         for h in ["jku", "jwk", "x5u", "x5c"] {
             let hd = format!(r#"{{"alg":"RS256","{h}":"x"}}"#);
             assert_eq!(
@@ -262,69 +210,28 @@ mod tests {
                 }))
             );
         }
-        assert_eq!(
-            check(&tok(r#"{"alg":"RS256","crit":["exp"]}"#, p)),
-            Err(TokenError::Crit)
-        );
-        assert_eq!(
-            check(&tok(r#"{"alg":"RS256","b64":false,"crit":["b64"]}"#, p)),
-            Err(TokenError::Crit)
-        );
-        assert_eq!(
-            check(&tok(r#"{"alg":"RS256","alg":"none"}"#, p)),
-            Err(TokenError::Json(Segment::Header, JsonError::DuplicateKey))
-        );
+        assert_eq!(check(&tok(r#"{"alg":"RS256","crit":["exp"]}"#, p)), Err(TokenError::Crit));
+        assert_eq!(check(&tok(r#"{"alg":"RS256","b64":false,"crit":["b64"]}"#, p)), Err(TokenError::Crit));
+        assert_eq!(check(&tok(r#"{"alg":"RS256","alg":"none"}"#, p)), Err(TokenError::Json(Segment::Header, JsonError::DuplicateKey)));
         assert_eq!(
             check(&tok(r#"{"alg":"RS256"}"#, r#"{"iss":"a","iss":"b"}"#)),
             Err(TokenError::Json(Segment::Payload, JsonError::DuplicateKey))
         );
-        assert_eq!(
-            check(&tok(r#"{"alg":"RS256","kid":7}"#, p)),
-            Err(TokenError::BadKid)
-        );
-        assert_eq!(
-            check(&tok(r#"{"alg":"RS256","typ":"logout+jwt"}"#, p)),
-            Err(TokenError::BadHeaderTyp)
-        );
-        assert_eq!(
-            check(&tok(r#"{"alg":"RS256","cty":"JWT"}"#, p)),
-            Err(TokenError::BadHeaderTyp)
-        );
-        assert_eq!(
-            check(&tok(r#"{"alg":"RS256"}"#, "[1]")),
-            Err(TokenError::NotAnObject(Segment::Payload))
-        );
+        assert_eq!(check(&tok(r#"{"alg":"RS256","kid":7}"#, p)), Err(TokenError::BadKid));
+        assert_eq!(check(&tok(r#"{"alg":"RS256","typ":"logout+jwt"}"#, p)), Err(TokenError::BadHeaderTyp));
+        assert_eq!(check(&tok(r#"{"alg":"RS256","cty":"JWT"}"#, p)), Err(TokenError::BadHeaderTyp));
+        assert_eq!(check(&tok(r#"{"alg":"RS256"}"#, "[1]")), Err(TokenError::NotAnObject(Segment::Payload)));
         assert_eq!(check("a.b"), Err(TokenError::Segments(2)));
         assert_eq!(check("a.b.c.d.e"), Err(TokenError::Encrypted));
         assert_eq!(check(""), Err(TokenError::Segments(1)));
         let good = tok(r#"{"alg":"RS256"}"#, p);
-        assert_eq!(
-            check(&format!("{good}=")),
-            Err(TokenError::Base64(Segment::Signature))
-        );
-        assert_eq!(
-            check(&format!(" {good}")),
-            Err(TokenError::Base64(Segment::Header))
-        );
-        assert_eq!(
-            check(&format!("{}.", &good[..good.rfind('.').unwrap()])),
-            Err(TokenError::Base64(Segment::Signature))
-        );
-        let big = tok(
-            r#"{"alg":"RS256"}"#,
-            &format!(r#"{{"x":"{}"}}"#, "a".repeat(20_000)),
-        );
+        assert_eq!(check(&format!("{good}=")), Err(TokenError::Base64(Segment::Signature)));
+        assert_eq!(check(&format!(" {good}")), Err(TokenError::Base64(Segment::Header)));
+        assert_eq!(check(&format!("{}.", &good[..good.rfind('.').unwrap()])), Err(TokenError::Base64(Segment::Signature)));
+        let big = tok(r#"{"alg":"RS256"}"#, &format!(r#"{{"x":"{}"}}"#, "a".repeat(20_000)));
         assert_eq!(check(&big), Err(TokenError::TooLarge));
-        let bom = format!(
-            "{}.{}.{}",
-            encode("\u{feff}{\"alg\":\"RS256\"}".as_bytes()),
-            encode(p.as_bytes()),
-            encode(b"s")
-        );
-        assert_eq!(
-            check(&bom),
-            Err(TokenError::Json(Segment::Header, JsonError::Syntax))
-        );
+        let bom = format!("{}.{}.{}", encode("\u{feff}{\"alg\":\"RS256\"}".as_bytes()), encode(p.as_bytes()), encode(b"s"));
+        assert_eq!(check(&bom), Err(TokenError::Json(Segment::Header, JsonError::Syntax)));
     }
 
     #[test]

@@ -327,6 +327,50 @@ describe("JWKS cache against a live issuer", () => {
   });
 });
 
+describe("token caches", () => {
+  test("the same subject token and request reuse the minted token; another scope does not", async () => {
+    const subject = await iss.getToken("orders-service");
+    const a = await exchange(w.url, { subject_token: subject });
+    const b = await exchange(w.url, { subject_token: subject });
+    assert.equal(a.status, 200);
+    assert.equal(b.json.access_token, a.json.access_token);
+    assert.ok(b.json.expires_in <= a.json.expires_in);
+    const c = await exchange(w.url, { subject_token: subject, scope: "orders:write" });
+    assert.notEqual(c.json.access_token, a.json.access_token);
+    assert.equal(decodeJwt(c.json.access_token).scope, "orders:write");
+  });
+
+  test("a cached verification is never served after its key left the issuer's JWKS", async () => {
+    const iss2 = await startIssuer();
+    const cfg = devConfig(iss2.url, { jwks_cache: { min_max_age_secs: 1, max_max_age_secs: 1, unknown_kid_cooldown_secs: 1, stale_if_error_secs: 60, fetch_timeout_ms: 1000 } });
+    const w2 = await startWorker({ config: cfg, secrets });
+    try {
+      const t = await iss2.getToken("orders-service");
+      assert.equal((await exchange(w2.url, { subject_token: t })).status, 200);
+      assert.equal((await exchange(w2.url, { subject_token: t })).status, 200, "cached");
+      await iss2.rotate({ keepOld: false });
+      await sleep(1500); // the cached JWKS is no longer fresh
+      const res = await exchange(w2.url, { subject_token: t });
+      assertError(res, 400, "invalid_request", [t]);
+      assert.match(res.json.error_description, /unknown key/);
+    } finally { await w2.stop(); await iss2.close(); }
+  });
+
+  test("a cached verification is never served past exp", async () => {
+    const cfg = devConfig(iss.url);
+    cfg.trusted_issuers[0].leeway_secs = 0;
+    const w2 = await startWorker({ config: cfg, secrets });
+    try {
+      const t = await iss.sign({ ...iss.keyclaims("orders-service"), exp: Math.floor(Date.now() / 1000) + 3 });
+      assert.equal((await exchange(w2.url, { subject_token: t })).status, 200);
+      await sleep(3200);
+      const res = await exchange(w2.url, { subject_token: t });
+      assertError(res, 400, "invalid_request", [t]);
+      assert.match(res.json.error_description, /expired/);
+    } finally { await w2.stop(); }
+  });
+});
+
 describe("issuer outages", () => {
   test("no cached keys and issuer down: 503 temporarily_unavailable with Retry-After", async () => {
     const iss2 = await startIssuer();

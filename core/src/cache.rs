@@ -1,0 +1,195 @@
+//! Per-isolate token caches (pure data structures; `now` is passed in).
+//!
+//! * Verified-token cache: SHA-256(token) -> the verified claims. A hit is re-validated against
+//!   the claim rules at `now` (so never served past `exp`), and only while the issuer's cached
+//!   JWKS is fresh and still holds the key that verified it (so never after the key left).
+//! * Minted-token cache: the whole minted claim set except `iat`, `exp`, `jti` (plus the signing
+//!   kid) -> the signed token. Mapped claims (roles, tenant) are part of the key, so a change in
+//!   the subject token's claims is a miss. Reused only while it has at least half its life left
+//!   and never beyond what a fresh mint would allow now.
+//!
+//! Both are bounded in entries and bytes, evicting oldest first.
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::hash::Hash;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheLimits {
+    pub max_entries: usize,
+    pub max_bytes: usize,
+}
+
+impl Default for CacheLimits {
+    fn default() -> Self {
+        CacheLimits { max_entries: 2048, max_bytes: 4 * 1024 * 1024 }
+    }
+}
+
+/// A FIFO-evicting bounded map. Entries carry a byte cost.
+pub struct Bounded<K, V> {
+    limits: CacheLimits,
+    map: HashMap<K, (V, usize)>,
+    order: VecDeque<K>,
+    bytes: usize,
+}
+
+impl<K: Hash + Eq + Clone, V: Clone> Bounded<K, V> {
+    pub fn new(limits: CacheLimits) -> Self {
+        Bounded { limits, map: HashMap::new(), order: VecDeque::new(), bytes: 0 }
+    }
+
+    pub fn get(&self, k: &K) -> Option<V> {
+        self.map.get(k).map(|(v, _)| v.clone())
+    }
+
+    pub fn remove(&mut self, k: &K) {
+        if let Some((_, cost)) = self.map.remove(k) {
+            self.bytes -= cost;
+        }
+    }
+
+    pub fn insert(&mut self, k: K, v: V, cost: usize) {
+        if cost > self.limits.max_bytes || self.limits.max_entries == 0 {
+            return;
+        }
+        if self.map.contains_key(&k) {
+            // Rare (a re-mint or re-verify of the same key): O(n) keeps `order` duplicate-free.
+            self.remove(&k);
+            self.order.retain(|x| x != &k);
+        }
+        while self.map.len() >= self.limits.max_entries || self.bytes + cost > self.limits.max_bytes {
+            match self.order.pop_front() {
+                Some(old) => self.remove(&old),
+                None => break,
+            }
+        }
+        self.order.push_back(k.clone());
+        self.map.insert(k, (v, cost));
+        self.bytes += cost;
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+pub type TokenHash = [u8; 32];
+
+pub fn token_hash(token: &str) -> TokenHash {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+#[derive(Debug, Clone)]
+pub struct VerifiedEntry {
+    pub issuer: String,
+    pub thumbprint: String,
+    pub claims: std::rc::Rc<Map<String, Value>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MintedEntry {
+    pub token: String,
+    pub iat: u64,
+    pub exp: u64,
+}
+
+/// Key of the minted-token cache: every claim but `iat`/`exp`/`jti`, plus the signing kid.
+pub fn minted_key(claims: &Map<String, Value>, kid: &str) -> TokenHash {
+    let mut h = Sha256::new();
+    h.update(kid.as_bytes());
+    h.update([0]);
+    // serde_json's Map is ordered by key here, so the serialization is canonical.
+    for (k, v) in claims {
+        if matches!(k.as_str(), "iat" | "exp" | "jti") {
+            continue;
+        }
+        h.update(k.as_bytes());
+        h.update([0]);
+        h.update(v.to_string().as_bytes());
+        h.update([0]);
+    }
+    h.finalize().into()
+}
+
+impl MintedEntry {
+    /// Usable at `now` for a request that a fresh mint would give `lifetime` seconds.
+    pub fn usable(&self, now: u64, lifetime: u64) -> bool {
+        let remaining = self.exp.saturating_sub(now);
+        let original = self.exp.saturating_sub(self.iat);
+        self.exp <= now + lifetime && remaining * 2 >= original && remaining >= 1
+    }
+}
+
+pub struct TokenCaches {
+    pub verified: RefCell<Bounded<TokenHash, VerifiedEntry>>,
+    pub minted: RefCell<Bounded<TokenHash, MintedEntry>>,
+}
+
+impl TokenCaches {
+    pub fn new(limits: CacheLimits) -> Self {
+        TokenCaches { verified: RefCell::new(Bounded::new(limits)), minted: RefCell::new(Bounded::new(limits)) }
+    }
+}
+
+impl Default for TokenCaches {
+    fn default() -> Self {
+        TokenCaches::new(CacheLimits::default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn bounded_by_entries_and_bytes() {
+        let mut b = Bounded::new(CacheLimits { max_entries: 3, max_bytes: 100 });
+        for i in 0..5 {
+            b.insert(i, i, 10);
+        }
+        assert_eq!(b.len(), 3);
+        assert_eq!(b.get(&0), None);
+        assert_eq!(b.get(&4), Some(4));
+        b.insert(9, 9, 90);
+        assert!(b.bytes() <= 100);
+        assert_eq!(b.get(&9), Some(9));
+        b.insert(10, 10, 101);
+        assert_eq!(b.get(&10), None, "an entry larger than the budget is not cached");
+        for i in 0..10_000 {
+            b.insert(i % 2, i, 1);
+        }
+        assert!(b.order.len() <= 3);
+        assert_eq!(b.order.len(), b.len());
+    }
+
+    #[test]
+    fn minted_key_ignores_only_time_and_jti() {
+        let a = json!({"sub": "x", "roles": ["a"], "iat": 1, "exp": 2, "jti": "j1"});
+        let b = json!({"sub": "x", "roles": ["a"], "iat": 5, "exp": 9, "jti": "j2"});
+        let c = json!({"sub": "x", "roles": ["a", "b"], "iat": 1, "exp": 2, "jti": "j1"});
+        let k = |v: &Value, kid| minted_key(v.as_object().unwrap(), kid);
+        assert_eq!(k(&a, "k1"), k(&b, "k1"));
+        assert_ne!(k(&a, "k1"), k(&c, "k1"));
+        assert_ne!(k(&a, "k1"), k(&a, "k2"));
+    }
+
+    #[test]
+    fn minted_reuse_window() {
+        let e = MintedEntry { token: "t".into(), iat: 1000, exp: 1300 };
+        assert!(e.usable(1000, 300));
+        assert!(e.usable(1150, 300), "half the life left");
+        assert!(!e.usable(1151, 300), "less than half left");
+        assert!(!e.usable(1100, 100), "would outlive what a fresh mint allows (subject expiring)");
+    }
+}
