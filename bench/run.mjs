@@ -67,7 +67,7 @@ const defs = {
   "edge-sts": { ...common, scriptPath: path.join(root, "build/index.js"), modulesRoot: path.join(root, "build"), kvNamespaces: ["JWKS_CACHE"], bindings: { EDGE_STS_CONFIG: JSON.stringify(edgeConfig), SIGNING_KEY: JSON.stringify(signing) } },
 };
 
-const workerdPids = () => new Set(execSync("pgrep -f 'workerd serve' || true").toString().split("\n").filter(Boolean).map(Number));
+const workerdPids = () => new Set(execSync("pgrep -x workerd || true").toString().split("\n").filter(Boolean).map(Number));
 const cpuSecs = (pid) => { const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" "); return (Number(f[11]) + Number(f[12])) / 100; };
 
 async function start(name) {
