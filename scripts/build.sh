@@ -9,7 +9,13 @@ export WASM_OPT_BIN="$PWD/node_modules/.bin/wasm-opt"
 export ESBUILD_BIN="$PWD/node_modules/@esbuild/linux-x64/bin/esbuild"
 if [ "${1:-release}" = test ]; then
   # A separate target dir keeps the two feature sets from invalidating each other's cache.
-  CARGO_TARGET_DIR=target/test-routes worker-build --release --out-dir build-test --features test-routes
+  out=build-test
+  CARGO_TARGET_DIR=target/test-routes worker-build --release --out-dir "$out" --features test-routes
 else
+  out=build
   worker-build --release
 fi
+# worker-build's own wasm-opt pass is not -Oz; this one takes the upload ~15% smaller.
+"$WASM_OPT_BIN" -Oz --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int \
+  --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
+  "$out/index_bg.wasm" -o "$out/index_bg.wasm"

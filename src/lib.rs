@@ -27,22 +27,32 @@ fn now_secs() -> f64 {
     js_sys::Date::now() / 1000.0
 }
 
+/// The path of an absolute request URL (workerd always passes one), without query or fragment.
+fn path_of(url: &str) -> &str {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let path = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
+    path.split(['?', '#']).next().unwrap_or("/")
+}
+
 #[event(fetch)]
 async fn main(req: Request, env: Env, ctx: worker::Context) -> worker::Result<Response> {
     let started = js_sys::Date::now();
-    let url = web_sys::Url::new(&req.url()).map_err(|_| worker::Error::RustError("bad url".into()))?;
-    let path = url.pathname();
+    let url = req.url();
+    let path = path_of(&url);
     let method = req.method();
-    let mut line = log::Line::new(&req, &path);
-    let resp = route(&req, &env, &ctx, &path, &method, &mut line).await;
-    line.finish(resp.status(), js_sys::Date::now() - started);
+    let mut line = log::Line::new(&req, path);
+    let iso = isolate::get(&env).await;
+    let resp = route(&req, &iso, &ctx, path, &method, &mut line).await;
+    let log_all = iso.state.as_ref().map_or(true, |s| s.config.log_successes);
+    if log_all || resp.status() >= 400 {
+        line.finish(resp.status(), js_sys::Date::now() - started);
+    }
     Ok(resp)
 }
 
-async fn route(req: &Request, env: &Env, ctx: &worker::Context, path: &str, method: &str, line: &mut log::Line) -> Response {
-    let iso = isolate::get(env).await;
+async fn route(req: &Request, iso: &isolate::Isolate, ctx: &worker::Context, path: &str, method: &str, line: &mut log::Line) -> Response {
     match (path, method) {
-        ("/token", "POST") => token(req, &iso, ctx, line).await,
+        ("/token", "POST") => token(req, iso, ctx, line).await,
         ("/token", _) => {
             let e = Error::Request(RequestError::MethodNotAllowed).to_oauth(0);
             line.reason(e.reason);
@@ -70,7 +80,7 @@ async fn route(req: &Request, env: &Env, ctx: &worker::Context, path: &str, meth
             Err(_) => oauth_error(&Error::Config(String::new()).to_oauth(0)),
         },
         #[cfg(feature = "test-routes")]
-        (p, "POST") if p.starts_with("/__test/") => test_routes::handle(p, req, &iso).await,
+        (p, "POST") if p.starts_with("/__test/") => test_routes::handle(p, req, iso).await,
         _ => json_response(404, &serde_json::json!({"error": "not_found"}), Cors::No, "no-store"),
     }
 }
@@ -109,7 +119,7 @@ async fn token(req: &Request, iso: &isolate::Isolate, ctx: &worker::Context, lin
         let treq = request::parse(ct.as_deref(), &body, auth.as_deref(), cfg.limits.max_body_bytes)?;
         let io = fetch::RuntimeIo::new(&iso.env, ctx);
         let c = Context { config: cfg, keys: &iso.keys, ring: &state.ring, fetch: &io, crypto: &iso.crypto, caches: &iso.caches };
-        exchange::exchange(&c, &treq, now_secs(), &isolate::random_jti()?).await
+        exchange::exchange(&c, &treq, now_secs(), isolate::random_jti).await
     }
     .await;
     match result {

@@ -126,9 +126,7 @@ impl SignatureBackend for WebCrypto {
         // A key WebCrypto refuses to import (e.g. a point off the curve) verifies nothing.
         let Ok(k) = self.verify_key(key).await else { return Ok(false) };
         let (_, alg) = params(key.alg);
-        let mut sig = sig.to_vec();
-        let mut msg = msg.to_vec();
-        let p = subtle()?.verify_with_object_and_u8_array_and_u8_array(&alg, &k, &mut sig, &mut msg).map_err(|_| err("verify rejected"))?;
+        let p = subtle()?.verify_with_object_and_u8_array_and_u8_array(&alg, &k, sig, msg).map_err(|_| err("verify rejected"))?;
         // A rejected promise means malformed input for this key: not a valid signature.
         Ok(JsFuture::from(p).await.map(|v| v.as_bool() == Some(true)).unwrap_or(false))
     }
@@ -136,8 +134,7 @@ impl SignatureBackend for WebCrypto {
     async fn sign(&self, key: &SigningKey, msg: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let k = self.sign_key(key).await?;
         let (_, alg) = params(key.alg());
-        let mut msg = msg.to_vec();
-        let p = subtle()?.sign_with_object_and_u8_array(&alg, &k, &mut msg).map_err(|_| err("sign rejected"))?;
+        let p = subtle()?.sign_with_object_and_u8_array(&alg, &k, msg).map_err(|_| err("sign rejected"))?;
         let buf = JsFuture::from(p).await.map_err(|_| err("sign failed"))?;
         Ok(Uint8Array::new(&buf).to_vec())
     }

@@ -71,6 +71,7 @@ impl Alg {
 
 impl Hash {
     /// Output length in bytes; also the RSA-PSS salt length (RFC 7518 §3.5).
+    #[allow(clippy::len_without_is_empty)]
     pub fn len(self) -> usize {
         match self {
             Hash::Sha256 => 32,

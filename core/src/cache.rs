@@ -1,6 +1,7 @@
 //! Per-isolate token caches (pure data structures; `now` is passed in).
 //!
-//! * Verified-token cache: SHA-256(token) -> the verified claims. A hit is re-validated against
+//! * Verified-token cache: the token itself -> the verified claims (the whole token is the key:
+//!   a map compares keys in full, so no hash collision can ever alias two tokens). A hit is re-validated against
 //!   the claim rules at `now` (so never served past `exp`), and only while the issuer's cached
 //!   JWKS is fresh and still holds the key that verified it (so never after the key left).
 //! * Minted-token cache: the whole minted claim set except `iat`, `exp`, `jti` (plus the signing
@@ -10,7 +11,6 @@
 //!
 //! Both are bounded in entries and bytes, evicting oldest first.
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
@@ -33,6 +33,13 @@ pub struct Bounded<K, V> {
     map: HashMap<K, (V, usize)>,
     order: VecDeque<K>,
     bytes: usize,
+}
+
+impl<V: Clone> Bounded<String, V> {
+    /// Look-up by `&str` without allocating a key.
+    pub fn get_str(&self, k: &str) -> Option<V> {
+        self.map.get(k).map(|(v, _)| v.clone())
+    }
 }
 
 impl<K: Hash + Eq + Clone, V: Clone> Bounded<K, V> {
@@ -83,11 +90,6 @@ impl<K: Hash + Eq + Clone, V: Clone> Bounded<K, V> {
     }
 }
 
-pub type TokenHash = [u8; 32];
-
-pub fn token_hash(token: &str) -> TokenHash {
-    Sha256::digest(token.as_bytes()).into()
-}
 
 #[derive(Debug, Clone)]
 pub struct VerifiedEntry {
@@ -103,22 +105,15 @@ pub struct MintedEntry {
     pub exp: u64,
 }
 
-/// Key of the minted-token cache: every claim but `iat`/`exp`/`jti`, plus the signing kid.
-pub fn minted_key(claims: &Map<String, Value>, kid: &str) -> TokenHash {
-    let mut h = Sha256::new();
-    h.update(kid.as_bytes());
-    h.update([0]);
-    // serde_json's Map is ordered by key here, so the serialization is canonical.
-    for (k, v) in claims {
-        if matches!(k.as_str(), "iat" | "exp" | "jti") {
-            continue;
-        }
-        h.update(k.as_bytes());
-        h.update([0]);
-        h.update(v.to_string().as_bytes());
-        h.update([0]);
-    }
-    h.finalize().into()
+/// Key of the minted-token cache: the signing kid and every claim but `iat`/`exp`/`jti`, in
+/// canonical JSON (serde_json's `Map` is ordered by key here). Compared in full, never hashed down.
+pub fn minted_key(claims: &Map<String, Value>, kid: &str) -> String {
+    let rest: Map<String, Value> = claims.iter().filter(|(k, _)| !matches!(k.as_str(), "iat" | "exp" | "jti")).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let mut key = String::with_capacity(256);
+    key.push_str(kid);
+    key.push('\n');
+    key.push_str(&Value::Object(rest).to_string());
+    key
 }
 
 impl MintedEntry {
@@ -131,8 +126,8 @@ impl MintedEntry {
 }
 
 pub struct TokenCaches {
-    pub verified: RefCell<Bounded<TokenHash, VerifiedEntry>>,
-    pub minted: RefCell<Bounded<TokenHash, MintedEntry>>,
+    pub verified: RefCell<Bounded<String, VerifiedEntry>>,
+    pub minted: RefCell<Bounded<String, MintedEntry>>,
 }
 
 impl TokenCaches {

@@ -40,6 +40,8 @@ struct RawConfig {
     mode: Option<String>,
     issuer: String,
     #[serde(default)]
+    log_requests: Option<String>,
+    #[serde(default)]
     limits: RawLimits,
     #[serde(default)]
     jwks_cache: RawCache,
@@ -169,6 +171,8 @@ pub struct KeyRef {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub dev: bool,
+    /// Log a line for every request (`true`, default) or only for failed ones.
+    pub log_successes: bool,
     pub issuer: String,
     pub limits: Limits,
     pub cache: CachePolicy,
@@ -215,6 +219,11 @@ pub fn load(text: &str) -> Result<Config, ConfigError> {
         None | Some("production") => false,
         Some("dev") => true,
         Some(other) => return Err(cerr("mode", format!("unknown mode `{other}`"), "use \"production\" (default) or \"dev\"")),
+    };
+    let log_successes = match raw.log_requests.as_deref() {
+        None | Some("all") => true,
+        Some("errors") => false,
+        Some(other) => return Err(cerr("log_requests", format!("unknown value `{other}`"), "use \"all\" (default) or \"errors\"")),
     };
     let issuer = raw.issuer.trim_end_matches('/').to_owned();
     check_url("issuer", &issuer, dev)?;
@@ -409,7 +418,7 @@ pub fn load(text: &str) -> Result<Config, ConfigError> {
             "generate one (`edge-sts keys generate`), `wrangler secret put SIGNING_KEY_1`, and reference it here",
         ));
     }
-    Ok(Config { dev, issuer, limits, cache, trusted, policy, key_refs })
+    Ok(Config { dev, log_successes, issuer, limits, cache, trusted, policy, key_refs })
 }
 
 /// Builds the key ring from key references and a secret lookup (the Worker's env).

@@ -57,8 +57,7 @@ pub async fn verify_subject_token<'c, F: Fetch, B: SignatureBackend>(
     now: f64,
 ) -> Result<VerifiedToken<'c>, Error> {
     let cfg = ctx.config;
-    let hash = cache::token_hash(token);
-    let hit = ctx.caches.verified.borrow().get(&hash);
+    let hit = ctx.caches.verified.borrow().get_str(token);
     if let Some(hit) = hit {
         if let Some(trusted) = cfg.trusted_issuer(&hit.issuer) {
             // Only while the key that verified it is still in the issuer's fresh key set.
@@ -89,31 +88,33 @@ pub async fn verify_subject_token<'c, F: Fetch, B: SignatureBackend>(
     let caller = claims::validate(&t.claims, &trusted.rules, now)?;
     let claims = Rc::new(t.claims);
     let entry = VerifiedEntry { issuer: trusted.rules.issuer.clone(), thumbprint, claims: claims.clone() };
-    ctx.caches.verified.borrow_mut().insert(hash, entry, token.len() * 2 + 256);
+    ctx.caches.verified.borrow_mut().insert(token.to_owned(), entry, token.len() * 2 + 256);
     Ok(VerifiedToken { issuer: trusted, caller, claims })
 }
 
-/// `POST /token` after request parsing. `jti` comes from the adapter's CSPRNG.
+/// `POST /token` after request parsing. `jti` draws from the adapter's CSPRNG, only on a mint.
 pub async fn exchange<F: Fetch, B: SignatureBackend>(
     ctx: &Context<'_, F, B>,
     req: &TokenRequest,
     now: f64,
-    jti: &str,
+    jti: impl FnOnce() -> Result<String, Error>,
 ) -> Result<(TokenResponse, Outcome), Error> {
     let v = verify_subject_token(ctx, &req.subject_token, now).await?;
     let grant = ctx.config.policy.authorize(&v.caller, &req.targets, req.scope.as_deref())?;
     let now_s = now.floor() as u64;
     let lifetime = mint::lifetime(&grant, &v.caller, now_s).ok_or(Error::SubjectExpiresTooSoon)?;
     let key = ctx.ring.active_for(grant.signing_alg()).ok_or(Error::NoSigningKey)?;
-    let claims = mint::claims(&ctx.config.issuer, &v.issuer.subject_prefix, &v.caller, &grant, &v.claims, now_s, lifetime, jti);
+    let mut claims = mint::claims(&ctx.config.issuer, &v.issuer.subject_prefix, &v.caller, &grant, &v.claims, now_s, lifetime, "");
     let mkey = cache::minted_key(&claims, key.kid());
     let reusable = ctx.caches.minted.borrow().get(&mkey).filter(|m| m.usable(now_s, lifetime));
     let (access_token, expires_in) = match reusable {
         Some(m) => (m.token, m.exp - now_s),
         None => {
+            claims.insert("jti".into(), Value::String(jti()?));
             let token = mint::sign(ctx.crypto, key, &claims).await?;
             let entry = MintedEntry { token: token.clone(), iat: now_s, exp: now_s + lifetime };
-            ctx.caches.minted.borrow_mut().insert(mkey, entry, token.len() + 64);
+            let cost = token.len() + mkey.len() + 64;
+            ctx.caches.minted.borrow_mut().insert(mkey, entry, cost);
             (token, lifetime)
         }
     };

@@ -16,6 +16,7 @@ fn lookup<'a>(claims: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
     Some(cur)
 }
 
+#[allow(clippy::too_many_arguments)] // each is a distinct input of the claim set
 /// The claim set of a downstream token. `now` is whole seconds; `lifetime` already decided.
 pub fn claims(
     issuer: &str,

@@ -157,7 +157,7 @@ impl TrustPolicy {
         }
         for r in requested {
             let t = self.resolve(r).ok_or(PolicyError::UnknownTarget)?;
-            if !rule.targets.iter().any(|n| *n == t.name) {
+            if !rule.targets.contains(&t.name) {
                 return Err(PolicyError::TargetNotAllowed);
             }
             if !targets.iter().any(|x| x.name == t.name) {
