@@ -16,15 +16,26 @@ use web_sys::{CryptoKey, SubtleCrypto};
 pub struct WebCrypto {
     verify_keys: RefCell<HashMap<String, CryptoKey>>,
     sign_keys: RefCell<HashMap<String, CryptoKey>>,
+    /// Sign/verify parameter objects per algorithm, built once (they are plain JS objects).
+    op_params: RefCell<HashMap<Alg, Object>>,
 }
 
 fn err(what: &str) -> CryptoError {
     CryptoError(what.to_owned())
 }
 
+thread_local! {
+    static SUBTLE: RefCell<Option<SubtleCrypto>> = const { RefCell::new(None) };
+}
+
 fn subtle() -> Result<SubtleCrypto, CryptoError> {
+    if let Some(s) = SUBTLE.with(|c| c.borrow().clone()) {
+        return Ok(s);
+    }
     let crypto = Reflect::get(&js_sys::global(), &"crypto".into()).map_err(|_| err("no crypto"))?;
-    Ok(crypto.unchecked_into::<web_sys::Crypto>().subtle())
+    let s = crypto.unchecked_into::<web_sys::Crypto>().subtle();
+    SUBTLE.with(|c| *c.borrow_mut() = Some(s.clone()));
+    Ok(s)
 }
 
 fn obj(pairs: &[(&str, JsValue)]) -> Object {
@@ -72,7 +83,11 @@ async fn import(jwk: &Value, alg: Alg, usage: &str) -> Result<CryptoKey, CryptoE
 
 impl WebCrypto {
     pub fn new() -> Self {
-        WebCrypto { verify_keys: RefCell::new(HashMap::new()), sign_keys: RefCell::new(HashMap::new()) }
+        WebCrypto { verify_keys: RefCell::new(HashMap::new()), sign_keys: RefCell::new(HashMap::new()), op_params: RefCell::new(HashMap::new()) }
+    }
+
+    fn op(&self, alg: Alg) -> Object {
+        self.op_params.borrow_mut().entry(alg).or_insert_with(|| params(alg).1).clone()
     }
 
     async fn verify_key(&self, key: &VerifyKey) -> Result<CryptoKey, CryptoError> {
@@ -125,7 +140,7 @@ impl SignatureBackend for WebCrypto {
     async fn verify_raw(&self, key: &VerifyKey, msg: &[u8], sig: &[u8]) -> Result<bool, CryptoError> {
         // A key WebCrypto refuses to import (e.g. a point off the curve) verifies nothing.
         let Ok(k) = self.verify_key(key).await else { return Ok(false) };
-        let (_, alg) = params(key.alg);
+        let alg = self.op(key.alg);
         let p = subtle()?.verify_with_object_and_u8_array_and_u8_array(&alg, &k, sig, msg).map_err(|_| err("verify rejected"))?;
         // A rejected promise means malformed input for this key: not a valid signature.
         Ok(JsFuture::from(p).await.map(|v| v.as_bool() == Some(true)).unwrap_or(false))
@@ -133,7 +148,7 @@ impl SignatureBackend for WebCrypto {
 
     async fn sign(&self, key: &SigningKey, msg: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let k = self.sign_key(key).await?;
-        let (_, alg) = params(key.alg());
+        let alg = self.op(key.alg());
         let p = subtle()?.sign_with_object_and_u8_array(&alg, &k, msg).map_err(|_| err("sign rejected"))?;
         let buf = JsFuture::from(p).await.map_err(|_| err("sign failed"))?;
         Ok(Uint8Array::new(&buf).to_vec())

@@ -79,7 +79,7 @@ pub async fn verify_subject_token<'c, F: Fetch, B: SignatureBackend>(
     };
     let mut verified_by = None;
     for key in candidates {
-        if crypto::verify(ctx.crypto, key, t.signing_input.as_bytes(), &t.signature).await? {
+        if crypto::verify(ctx.crypto, &key, t.signing_input.as_bytes(), &t.signature).await? {
             verified_by = Some(key.thumbprint.clone());
             break;
         }

@@ -28,6 +28,10 @@ pub struct VerifyKey {
     pub key: PublicKey,
     /// RFC 7638 thumbprint: a stable identity for caches of imported keys.
     pub thumbprint: String,
+    /// The JWK named no `alg`. For RSA keys the key type then fixes only the family: any
+    /// RS*/PS* algorithm may be checked against it (every one needs the private key); for EC
+    /// and OKP keys the curve fixes the one algorithm anyway.
+    pub alg_implied: bool,
 }
 
 /// Why a JWK was not used. Stable, short, safe to log.
@@ -186,7 +190,17 @@ impl PublicKey {
 impl VerifyKey {
     pub fn new(kid: Option<String>, alg: Alg, key: PublicKey) -> VerifyKey {
         let thumbprint = key.thumbprint();
-        VerifyKey { kid, alg, key, thumbprint }
+        VerifyKey { kid, alg, key, thumbprint, alg_implied: false }
+    }
+
+    /// Does this key allow a token signed with `alg`? (The key decides; see `alg_implied`.)
+    pub fn permits(&self, alg: Alg) -> bool {
+        self.alg == alg || (self.alg_implied && matches!(self.key, PublicKey::Rsa { .. }) && matches!(alg.family(), Family::RsaPkcs1 | Family::RsaPss))
+    }
+
+    /// This key bound to `alg`, when it permits it.
+    pub fn bound_to(&self, alg: Alg) -> Option<VerifyKey> {
+        self.permits(alg).then(|| VerifyKey { alg, ..self.clone() })
     }
 
     /// Public JWK with `kid`, `alg`, `use` — the form published and handed to WebCrypto.
@@ -243,8 +257,9 @@ impl Default for JwksLimits {
 
 /// Which keys a token may be checked against.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Selection<'a> {
-    Candidates(Vec<&'a VerifyKey>),
+pub enum Selection {
+    /// Keys bound to the token's `alg`.
+    Candidates(Vec<VerifyKey>),
     /// No signing key has this `kid` (or, without a `kid`, none has this `alg`).
     UnknownKid,
     /// A key with this `kid` exists but is bound to another algorithm.
@@ -269,7 +284,11 @@ impl KeySet {
             };
             let kid = m.get("kid").and_then(Value::as_str).map(str::to_owned);
             match parse_public(m, false) {
-                Ok((key, alg)) => set.keys.push(VerifyKey::new(kid, alg, key)),
+                Ok((key, alg)) => {
+                    let mut k = VerifyKey::new(kid, alg, key);
+                    k.alg_implied = !m.contains_key("alg");
+                    set.keys.push(k)
+                }
                 Err(e) => set.skipped.push((kid, e)),
             }
         }
@@ -277,7 +296,7 @@ impl KeySet {
     }
 
     /// Key selection: by `kid` when the token has one, else every key bound to `alg`.
-    pub fn select(&self, kid: Option<&str>, alg: Alg) -> Selection<'_> {
+    pub fn select(&self, kid: Option<&str>, alg: Alg) -> Selection {
         let by_kid: Vec<&VerifyKey> = match kid {
             Some(kid) => self.keys.iter().filter(|k| k.kid.as_deref() == Some(kid)).collect(),
             None => self.keys.iter().collect(),
@@ -285,7 +304,7 @@ impl KeySet {
         if by_kid.is_empty() {
             return Selection::UnknownKid;
         }
-        let fit: Vec<&VerifyKey> = by_kid.into_iter().filter(|k| k.alg == alg).collect();
+        let fit: Vec<VerifyKey> = by_kid.into_iter().filter_map(|k| k.bound_to(alg)).collect();
         match (fit.is_empty(), kid) {
             (false, _) => Selection::Candidates(fit),
             (true, Some(_)) => Selection::AlgMismatch,

@@ -15,14 +15,15 @@ pub async fn verdict<B: SignatureBackend>(backend: &B, case: &Value) -> String {
     let Some(m) = case.get("jwk").and_then(Value::as_object) else {
         return "refused:jwk".into();
     };
-    let key = match jwk::parse_public(m, false) {
+    let mut key = match jwk::parse_public(m, false) {
         Ok((k, bound)) => VerifyKey::new(None, bound, k),
         Err(e) => return format!("refused:{e:?}"),
     };
-    // The key decides: a token alg that differs from the key's is refused, never tried.
-    if key.alg != alg {
+    key.alg_implied = !m.contains_key("alg");
+    // The key decides: a token alg the key does not permit is refused, never tried.
+    let Some(key) = key.bound_to(alg) else {
         return "refused:alg".into();
-    }
+    };
     let input = case.get("input").and_then(Value::as_str).unwrap_or("");
     let Some(sig) = case.get("signature").and_then(Value::as_str).and_then(b64::decode) else {
         return "invalid".into();
