@@ -23,7 +23,6 @@ pub struct Isolate {
     pub keys: KeyStore,
     pub crypto: WebCrypto,
     pub caches: TokenCaches,
-    pub env: Env,
 }
 
 thread_local! {
@@ -60,7 +59,7 @@ async fn build(env: &Env) -> Isolate {
     let policy = state.as_ref().map(|s| s.config.cache).unwrap_or_default();
     let entries = state.as_ref().map(|s| s.config.limits.token_cache_entries).unwrap_or(0);
     let caches = TokenCaches::new(CacheLimits { max_entries: entries, ..CacheLimits::default() });
-    Isolate { state, keys: KeyStore::new(policy), crypto, caches, env: env.clone() }
+    Isolate { state, keys: KeyStore::new(policy), crypto, caches }
 }
 
 async fn load(env: &Env, crypto: &WebCrypto) -> Result<State, ConfigError> {

@@ -42,7 +42,7 @@ async fn main(req: Request, env: Env, ctx: worker::Context) -> worker::Result<Re
     let method = req.method();
     let mut line = log::Line::new(&req, path);
     let iso = isolate::get(&env).await;
-    let resp = route(&req, &iso, &ctx, path, &method, &mut line).await;
+    let resp = route(&req, &env, &iso, &ctx, path, &method, &mut line).await;
     let log_all = iso.state.as_ref().map_or(true, |s| s.config.log_successes);
     if log_all || resp.status() >= 400 {
         line.finish(resp.status(), js_sys::Date::now() - started);
@@ -50,9 +50,9 @@ async fn main(req: Request, env: Env, ctx: worker::Context) -> worker::Result<Re
     Ok(resp)
 }
 
-async fn route(req: &Request, iso: &isolate::Isolate, ctx: &worker::Context, path: &str, method: &str, line: &mut log::Line) -> Response {
+async fn route(req: &Request, env: &Env, iso: &isolate::Isolate, ctx: &worker::Context, path: &str, method: &str, line: &mut log::Line) -> Response {
     match (path, method) {
-        ("/token", "POST") => token(req, iso, ctx, line).await,
+        ("/token", "POST") => token(req, env, iso, ctx, line).await,
         ("/token", _) => {
             let e = Error::Request(RequestError::MethodNotAllowed).to_oauth(0);
             line.reason(e.reason);
@@ -100,7 +100,7 @@ async fn read_body(req: &Request, max: usize) -> Result<Vec<u8>, RequestError> {
     Ok(arr.to_vec())
 }
 
-async fn token(req: &Request, iso: &isolate::Isolate, ctx: &worker::Context, line: &mut log::Line) -> Response {
+async fn token(req: &Request, env: &Env, iso: &isolate::Isolate, ctx: &worker::Context, line: &mut log::Line) -> Response {
     let state = match &iso.state {
         Ok(s) => s,
         Err(e) => {
@@ -117,7 +117,8 @@ async fn token(req: &Request, iso: &isolate::Isolate, ctx: &worker::Context, lin
         let ct = headers.get("content-type").ok().flatten();
         let auth = headers.get("authorization").ok().flatten();
         let treq = request::parse(ct.as_deref(), &body, auth.as_deref(), cfg.limits.max_body_bytes)?;
-        let io = fetch::RuntimeIo::new(&iso.env, ctx);
+        // This request's own env and context: workerd forbids I/O through another request's objects.
+        let io = fetch::RuntimeIo::new(env, ctx);
         let c = Context { config: cfg, keys: &iso.keys, ring: &state.ring, fetch: &io, crypto: &iso.crypto, caches: &iso.caches };
         exchange::exchange(&c, &treq, now_secs(), isolate::random_jti).await
     }

@@ -10,8 +10,6 @@ use crate::discovery;
 use crate::fetch::{Fetch, FetchError};
 use crate::json;
 use crate::jwk::{JwksLimits, KeySet, Selection};
-use futures_channel::oneshot;
-use futures_util::future::{self, Either, FutureExt, Shared};
 use serde_json::json;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -93,7 +91,14 @@ struct Entry {
     max_age: f64,
 }
 
-type Inflight = Shared<oneshot::Receiver<Result<Entry, FetchError>>>;
+/// The slot a leader fills with its refresh result. Followers *poll* it on their own timer
+/// instead of being woken by the leader: a waker fired from the leader's request would run the
+/// follower's continuation inside the leader's request context, and workerd refuses I/O across
+/// requests ("Cannot perform I/O on behalf of a different request"). Only parsed data crosses.
+type Inflight = Rc<RefCell<Option<Result<Entry, FetchError>>>>;
+
+/// How often a follower looks at the leader's slot.
+const FOLLOWER_POLL_MS: u64 = 5;
 
 #[derive(Default)]
 struct State {
@@ -231,18 +236,27 @@ impl KeyStore {
 
     async fn refresh<F: Fetch>(&self, fetch: &F, src: &KeySource, known_uri: Option<String>, now: f64) -> Result<Entry, FetchError> {
         let waiting = self.state.borrow().inflight.get(&src.issuer).cloned();
-        if let Some(shared) = waiting {
+        if let Some(slot) = waiting {
             // Follower: the leader's fetches are bounded by their timeouts; bound ours too.
             let budget = 2 * self.policy.fetch_timeout_ms + 250;
-            let timer = Box::pin(fetch.sleep(budget));
-            return match future::select(shared, timer).await {
-                Either::Left((Ok(result), _)) => result,
-                Either::Left((Err(_canceled), _)) => Err(FetchError::Network),
-                Either::Right(_) => Err(FetchError::Timeout),
-            };
+            let mut waited = 0;
+            loop {
+                if let Some(result) = slot.borrow().as_ref() {
+                    return result.clone();
+                }
+                // The leader was dropped (its request cancelled) without a result.
+                if Rc::strong_count(&slot) == 1 {
+                    return Err(FetchError::Network);
+                }
+                if waited >= budget {
+                    return Err(FetchError::Timeout);
+                }
+                fetch.sleep(FOLLOWER_POLL_MS).await;
+                waited += FOLLOWER_POLL_MS;
+            }
         }
-        let (tx, rx) = oneshot::channel();
-        self.state.borrow_mut().inflight.insert(src.issuer.clone(), rx.shared());
+        let slot: Inflight = Rc::new(RefCell::new(None));
+        self.state.borrow_mut().inflight.insert(src.issuer.clone(), slot.clone());
         let _guard = InflightGuard { state: &self.state, issuer: &src.issuer };
         self.state.borrow_mut().last_attempt.insert(src.issuer.clone(), now);
         let result = self.fetch_keys(fetch, src, known_uri, now).await;
@@ -258,7 +272,7 @@ impl KeyStore {
                 }
             }
         }
-        let _ = tx.send(result.clone());
+        *slot.borrow_mut() = Some(result.clone());
         result
     }
 

@@ -296,6 +296,17 @@ describe("configuration", () => {
 });
 
 describe("JWKS cache against a live issuer", () => {
+  test("a cold isolate under concurrent load: one shared refresh, no cross-request I/O", async () => {
+    const iss2 = await startIssuer();
+    const w2 = await startWorker({ config: devConfig(iss2.url), secrets });
+    try {
+      const tokens = await Promise.all(Array.from({ length: 24 }, (_, i) => iss2.sign({ ...iss2.keyclaims("orders-service"), jti: `cold-${i}` }, { alg: i % 2 ? "RS256" : "ES256" })));
+      const results = await Promise.all(tokens.map((t) => exchange(w2.url, { subject_token: t })));
+      assert.deepEqual(results.map((r) => r.status), tokens.map(() => 200), results.find((r) => r.status !== 200)?.text);
+      assert.equal(iss2.counters.jwks, 1, "followers shared the leader's refresh");
+    } finally { await w2.stop(); await iss2.close(); }
+  });
+
   test("keys are fetched once, then served from the isolate cache", async () => {
     const c0 = iss.counters.jwks;
     for (let i = 0; i < 5; i++) assert.equal((await exchange(w.url, { subject_token: await iss.getToken("orders-service") })).status, 200);
