@@ -353,7 +353,9 @@ describe("token caches", () => {
 
   test("a cached verification is never served after its key left the issuer's JWKS", async () => {
     const iss2 = await startIssuer();
-    const cfg = devConfig(iss2.url, { jwks_cache: { min_max_age_secs: 1, max_max_age_secs: 1, unknown_kid_cooldown_secs: 1, stale_if_error_secs: 60, fetch_timeout_ms: 1000 } });
+    // A generous fetch timeout: on a loaded machine a timed-out refresh would (rightly) fall back
+    // to the stale keys, which is not what this test is about.
+    const cfg = devConfig(iss2.url, { jwks_cache: { min_max_age_secs: 1, max_max_age_secs: 1, unknown_kid_cooldown_secs: 1, stale_if_error_secs: 60, fetch_timeout_ms: 10000 } });
     const w2 = await startWorker({ config: cfg, secrets });
     try {
       const t = await iss2.getToken("orders-service");
