@@ -54,7 +54,8 @@ for (const alg of ["RS256", "ES256"]) {
 const signing = { ...(await exportJWK((await generateKeyPair("ES256", { extractable: true })).privateKey)), alg: "ES256", kid: "bench-es" };
 const edgeConfig = {
   mode: "dev", issuer: "http://127.0.0.1:8787",
-  trusted_issuers: [{ issuer: ISSUER, audiences: ["edge-sts"], max_token_lifetime_secs: 3600 }],
+  // The jose worker is given the JWKS URL, so edge-sts gets it too (no discovery round trip).
+  trusted_issuers: [{ issuer: ISSUER, jwks_uri: `${ISSUER}/protocol/openid-connect/certs`, audiences: ["edge-sts"], max_token_lifetime_secs: 3600 }],
   signing_keys: [{ secret: "SIGNING_KEY", status: "active" }],
   targets: { orders: { audience: "https://orders.example.test", scopes: ["orders:read"], default_scopes: ["orders:read"], copy_claims: { tenant_id: "tenant_id" } } },
   clients: [{ client: "svc-*", targets: ["orders"], default_target: "orders" }],
