@@ -19,3 +19,6 @@ node scripts/size.mjs
 
 step "end to end: Worker in workerd (Miniflare) + oidc-provider + jose"
 node --test --test-concurrency=1 tests/support/issuer.test.mjs tests/e2e/
+
+step "fuzz: every target for a bounded time (no panics)"
+scripts/fuzz.sh "${EDGE_STS_FUZZ_SECS:-10}"
