@@ -9,8 +9,8 @@ step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 step "setup"
 scripts/setup.sh
 
-step "native: cargo test (core, pure-Rust backend)"
-cargo test -p edge-sts-core --quiet
+step "native: cargo test (core with the pure-Rust backend; CLI golden tests)"
+cargo test -p edge-sts-core -p edge-sts-cli --quiet
 
 step "wasm: release build (build/) and test-routes build (build-test/)"
 scripts/build.sh

@@ -30,7 +30,7 @@ thread_local! {
 }
 
 /// A binding as text: strings as they are, objects (a `[vars]` table) as JSON.
-fn binding_text(env: &Env, name: &str) -> Option<String> {
+pub fn binding_text(env: &Env, name: &str) -> Option<String> {
     let v = js_sys::Reflect::get(env, &JsValue::from_str(name)).ok()?;
     if v.is_undefined() || v.is_null() {
         return None;

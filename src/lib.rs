@@ -53,6 +53,7 @@ async fn main(req: Request, env: Env, ctx: worker::Context) -> worker::Result<Re
 async fn route(req: &Request, env: &Env, iso: &isolate::Isolate, ctx: &worker::Context, path: &str, method: &str, line: &mut log::Line) -> Response {
     match (path, method) {
         ("/token", "POST") => token(req, env, iso, ctx, line).await,
+        ("/explain", "POST") => explain(req, env, iso, ctx, line).await,
         ("/token", _) => {
             let e = Error::Request(RequestError::MethodNotAllowed).to_oauth(0);
             line.reason(e.reason);
@@ -128,6 +129,43 @@ async fn token(req: &Request, env: &Env, iso: &isolate::Isolate, ctx: &worker::C
             line.success(&outcome);
             json_response(200, &resp, Cors::No, "no-store")
         }
+        Err(e) => {
+            let o = e.to_oauth(cfg.cache.unknown_kid_cooldown_secs);
+            line.reason(o.reason);
+            oauth_error(&o)
+        }
+    }
+}
+
+/// `POST /explain`: policy dry-run (off unless `explain_secret` is configured). Takes the same
+/// form as `/token` plus the operator's key in `x-edge-sts-explain-key`; verifies the subject
+/// token exactly as `/token` does, then answers allow/deny and why, minting nothing.
+async fn explain(req: &Request, env: &Env, iso: &isolate::Isolate, ctx: &worker::Context, line: &mut log::Line) -> Response {
+    let not_found = || json_response(404, &serde_json::json!({"error": "not_found"}), Cors::No, "no-store");
+    let Ok(state) = &iso.state else { return not_found() };
+    let cfg = &state.config;
+    let Some(secret_name) = &cfg.explain_secret else { return not_found() };
+    let expected = isolate::binding_text(env, secret_name).unwrap_or_default();
+    let given = req.headers().get("x-edge-sts-explain-key").ok().flatten().unwrap_or_default();
+    // Constant time; an unset secret never matches.
+    let ok: bool = !expected.is_empty() && subtle::ConstantTimeEq::ct_eq(expected.as_bytes(), given.as_bytes()).into();
+    if !ok {
+        line.reason("explain.unauthorized");
+        return json_response(401, &serde_json::json!({"error": "unauthorized"}), Cors::No, "no-store");
+    }
+    let result = async {
+        let body = read_body(req, cfg.limits.max_body_bytes).await?;
+        let headers = req.headers();
+        let ct = headers.get("content-type").ok().flatten();
+        let treq = request::parse(ct.as_deref(), &body, None, cfg.limits.max_body_bytes)?;
+        let io = fetch::RuntimeIo::new(env, ctx);
+        let c = Context { config: cfg, keys: &iso.keys, ring: &state.ring, fetch: &io, crypto: &iso.crypto, caches: &iso.caches };
+        let v = exchange::verify_subject_token(&c, &treq.subject_token, now_secs()).await?;
+        Ok::<_, Error>(edge_sts_core::explain::explain(cfg, v.issuer, &v.claims, &treq.targets, treq.scope.as_deref(), now_secs(), Some(&state.ring)))
+    }
+    .await;
+    match result {
+        Ok(x) => json_response(200, &x, Cors::No, "no-store"),
         Err(e) => {
             let o = e.to_oauth(cfg.cache.unknown_kid_cooldown_secs);
             line.reason(o.reason);

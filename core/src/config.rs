@@ -41,6 +41,10 @@ struct RawConfig {
     issuer: String,
     #[serde(default)]
     log_requests: Option<String>,
+    /// Name of a Worker secret; when set, `POST /explain` answers policy dry-runs to callers
+    /// presenting that secret in `x-edge-sts-explain-key`. Absent: the endpoint does not exist.
+    #[serde(default)]
+    explain_secret: Option<String>,
     #[serde(default)]
     limits: RawLimits,
     #[serde(default)]
@@ -173,6 +177,8 @@ pub struct Config {
     pub dev: bool,
     /// Log a line for every request (`true`, default) or only for failed ones.
     pub log_successes: bool,
+    /// Secret name guarding `POST /explain`; `None` (default) = no such endpoint.
+    pub explain_secret: Option<String>,
     pub issuer: String,
     pub limits: Limits,
     pub cache: CachePolicy,
@@ -418,7 +424,7 @@ pub fn load(text: &str) -> Result<Config, ConfigError> {
             "generate one (`edge-sts keys generate`), `wrangler secret put SIGNING_KEY_1`, and reference it here",
         ));
     }
-    Ok(Config { dev, log_successes, issuer, limits, cache, trusted, policy, key_refs })
+    Ok(Config { dev, log_successes, explain_secret: raw.explain_secret, issuer, limits, cache, trusted, policy, key_refs })
 }
 
 /// Builds the key ring from key references and a secret lookup (the Worker's env).

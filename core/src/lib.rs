@@ -21,6 +21,7 @@ pub mod crypto;
 pub mod discovery;
 pub mod error;
 pub mod exchange;
+pub mod explain;
 pub mod fetch;
 pub mod json;
 pub mod jwk;

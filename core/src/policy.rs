@@ -122,7 +122,7 @@ impl Grant<'_> {
     }
 }
 
-fn valid_scope_token(s: &str) -> bool {
+pub fn valid_scope_token(s: &str) -> bool {
     // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
     !s.is_empty() && s.bytes().all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
 }

@@ -1,0 +1,62 @@
+//! `edge-sts`: the operator CLI of edge-sts, built from the same core as the Worker.
+//!
+//! Exit codes: 0 success (valid, allowed); 1 a negative verdict (invalid token or
+//! configuration, denied); 2 a usage or I/O problem.
+#![forbid(unsafe_code)]
+
+mod backend;
+mod check;
+mod decode;
+mod explain;
+mod http;
+mod keys;
+mod keysrc;
+mod mint;
+mod util;
+mod verify;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(name = "edge-sts", version, about = "edge-sts operator CLI: signing keys, configuration check, token tools, policy dry-run")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Generate or rotate edge-sts's own signing keys
+    #[command(subcommand)]
+    Keys(keys::KeysCmd),
+    /// Validate a configuration exactly as the Worker does, lint it, print the effective policy
+    Check(check::CheckArgs),
+    /// Print a token's header and payload (verifies nothing)
+    Decode(decode::DecodeArgs),
+    /// Verify a token with the Worker's rules: prints `ok` or `invalid: <reason>: <message>`
+    Verify(verify::VerifyArgs),
+    /// Sign a test token with a private JWK
+    Mint(mint::MintArgs),
+    /// Policy dry-run: would this token be exchanged for this target and scope, and why?
+    Explain(explain::ExplainArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.cmd {
+        Cmd::Keys(c) => keys::run(c),
+        Cmd::Check(a) => check::run(a),
+        Cmd::Decode(a) => decode::run(a),
+        Cmd::Verify(a) => verify::run(a),
+        Cmd::Mint(a) => mint::run(a),
+        Cmd::Explain(a) => explain::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
