@@ -6,7 +6,7 @@ import { startWorker, devConfig } from "../tests/support/worker.mjs";
 const issuer = await startIssuer({ port: Number(process.env.ISSUER_PORT ?? 8180) });
 // No signing_keys: dev mode generates ephemeral ones (with a loud warning in the log).
 const config = devConfig(issuer.url, { signing_keys: [] });
-const worker = await startWorker({ config, build: "build", port: Number(process.env.PORT ?? 8787) });
+const worker = await startWorker({ config, build: "build", port: Number(process.env.PORT ?? 8787), playground: true });
 setInterval(() => { while (worker.logs.length) console.log("[worker]", worker.logs.shift()); }, 200).unref?.();
 
 const secret = issuer.clients["orders-service"].secret;
@@ -26,7 +26,9 @@ edge-sts (dev mode) on ${worker.url}   demo issuer on ${issuer.url}
     -d subject_token_type=urn:ietf:params:oauth:token-type:access_token \\
     -d subject_token="$TOKEN" -d audience=orders -d scope=orders:read
 
-3) edge-sts's own keys and discovery: ${worker.url}/.well-known/jwks.json  ${worker.url}/.well-known/openid-configuration
+3) The token playground (decode/verify/mint in your browser, nothing leaves the page): ${worker.url}/
+
+4) edge-sts's own keys and discovery: ${worker.url}/.well-known/jwks.json  ${worker.url}/.well-known/openid-configuration
 
 Ctrl-C to stop.`);
 

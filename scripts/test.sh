@@ -16,9 +16,13 @@ step "wasm: release build (build/) and test-routes build (build-test/)"
 scripts/build.sh
 scripts/build.sh test
 node scripts/size.mjs
+scripts/build-www.sh
 
 step "end to end: Worker in workerd (Miniflare) + oidc-provider + jose"
 node --test --test-concurrency=1 tests/support/issuer.test.mjs tests/e2e/
+
+step "playground: headless Chromium (playwright-core)"
+scripts/test-www.sh
 
 step "fuzz: every target for a bounded time (no panics)"
 scripts/fuzz.sh "${EDGE_STS_FUZZ_SECS:-10}"

@@ -98,7 +98,9 @@ pub struct Caller {
     pub exp: f64,
 }
 
-fn numeric_date(claims: &Map<String, Value>, name: &'static str) -> Result<Option<f64>, ClaimsError> {
+/// Reads a NumericDate claim: `None` when absent, `BadTimeClaim` when it is not a
+/// non-negative JSON number below 2^53.
+pub fn numeric_date(claims: &Map<String, Value>, name: &'static str) -> Result<Option<f64>, ClaimsError> {
     match claims.get(name) {
         None => Ok(None),
         // Integers are checked as integers: 2^53 + 1 would round into range as an f64.
@@ -111,7 +113,8 @@ fn numeric_date(claims: &Map<String, Value>, name: &'static str) -> Result<Optio
     }
 }
 
-fn client_identity(claims: &Map<String, Value>) -> Result<String, ClaimsError> {
+/// The caller's client id: `client_id`, `clientId` and `azp` must agree where present.
+pub fn client_identity(claims: &Map<String, Value>) -> Result<String, ClaimsError> {
     // Keycloak versions differ: `client_id` (>= 26), `clientId` (older), `azp` (always).
     let mut found: Option<&str> = None;
     for name in ["client_id", "clientId", "azp"] {
@@ -150,46 +153,102 @@ fn audience_ok(claims: &Map<String, Value>, accepted: &[String]) -> Result<bool,
     }
 }
 
-/// Checks every claim rule, in a fixed order (cheap, non-secret checks first).
-pub fn validate(claims: &Map<String, Value>, rules: &ClaimRules, now: f64) -> Result<Caller, ClaimsError> {
-    if claims.get("iss").and_then(Value::as_str) != Some(rules.issuer.as_str()) {
+// One function per rule, so tools (the playground's `inspect`) can report every rule, not only
+// the first failure. `validate` calls them in its fixed order.
+
+/// `iss` must equal the configured issuer exactly.
+pub fn check_issuer(claims: &Map<String, Value>, issuer: &str) -> Result<(), ClaimsError> {
+    if claims.get("iss").and_then(Value::as_str) != Some(issuer) {
         return Err(ClaimsError::WrongIssuer);
     }
-    let leeway = rules.leeway_secs as f64;
-    let exp = numeric_date(claims, "exp")?.ok_or_else(|| ClaimsError::MissingClaim("exp".into()))?;
-    let nbf = numeric_date(claims, "nbf")?;
-    let iat = numeric_date(claims, "iat")?;
-    if now >= exp + leeway {
+    Ok(())
+}
+
+/// `exp` is required: returns it, or `MissingClaim`/`BadTimeClaim`.
+pub fn required_exp(claims: &Map<String, Value>) -> Result<f64, ClaimsError> {
+    numeric_date(claims, "exp")?.ok_or_else(|| ClaimsError::MissingClaim("exp".into()))
+}
+
+/// Valid while `now < exp + leeway`.
+pub fn check_exp(exp: f64, leeway_secs: u64, now: f64) -> Result<(), ClaimsError> {
+    if now >= exp + leeway_secs as f64 {
         return Err(ClaimsError::Expired { exp, now });
     }
+    Ok(())
+}
+
+/// Valid once `nbf <= now + leeway` (no `nbf`: valid).
+pub fn check_nbf(nbf: Option<f64>, leeway_secs: u64, now: f64) -> Result<(), ClaimsError> {
     if let Some(nbf) = nbf {
-        if nbf > now + leeway {
+        if nbf > now + leeway_secs as f64 {
             return Err(ClaimsError::NotYetValid { nbf, now });
         }
     }
+    Ok(())
+}
+
+/// `iat` may not be in the future beyond the leeway (no `iat`: fine).
+pub fn check_iat(iat: Option<f64>, leeway_secs: u64, now: f64) -> Result<(), ClaimsError> {
     if let Some(iat) = iat {
-        if iat > now + leeway {
+        if iat > now + leeway_secs as f64 {
             return Err(ClaimsError::IssuedInFuture { iat, now });
         }
     }
+    Ok(())
+}
+
+/// `exp - min(iat, now)` (no `iat`: `exp - now`) may not exceed the maximum.
+pub fn check_lifetime(exp: f64, iat: Option<f64>, max_lifetime_secs: u64, now: f64) -> Result<(), ClaimsError> {
     let lifetime = exp - iat.unwrap_or(now).min(now);
-    if lifetime > rules.max_lifetime_secs as f64 {
-        return Err(ClaimsError::LifetimeTooLong { lifetime, max: rules.max_lifetime_secs });
+    if lifetime > max_lifetime_secs as f64 {
+        return Err(ClaimsError::LifetimeTooLong { lifetime, max: max_lifetime_secs });
     }
-    if !audience_ok(claims, &rules.audiences)? {
+    Ok(())
+}
+
+/// `aud` (string or array of strings) must contain one of `accepted`, compared exactly.
+pub fn check_audience(claims: &Map<String, Value>, accepted: &[String]) -> Result<(), ClaimsError> {
+    if !audience_ok(claims, accepted)? {
         return Err(ClaimsError::WrongAudience);
     }
-    if let Some(expected) = &rules.expected_typ {
+    Ok(())
+}
+
+/// Keycloak's payload `typ` must equal `expected` (`None` disables the rule).
+pub fn check_typ(claims: &Map<String, Value>, expected: Option<&str>) -> Result<(), ClaimsError> {
+    if let Some(expected) = expected {
         match claims.get("typ") {
             Some(Value::String(t)) if t == expected => {}
             _ => return Err(ClaimsError::WrongTyp),
         }
     }
-    for c in &rules.required_claims {
+    Ok(())
+}
+
+/// Every listed claim must be present and not `null`.
+pub fn check_required(claims: &Map<String, Value>, required: &[String]) -> Result<(), ClaimsError> {
+    for c in required {
         if claims.get(c).is_none_or(Value::is_null) {
             return Err(ClaimsError::MissingClaim(c.clone()));
         }
     }
+    Ok(())
+}
+
+/// Checks every claim rule, in a fixed order (cheap, non-secret checks first).
+pub fn validate(claims: &Map<String, Value>, rules: &ClaimRules, now: f64) -> Result<Caller, ClaimsError> {
+    check_issuer(claims, &rules.issuer)?;
+    let leeway = rules.leeway_secs;
+    let exp = required_exp(claims)?;
+    let nbf = numeric_date(claims, "nbf")?;
+    let iat = numeric_date(claims, "iat")?;
+    check_exp(exp, leeway, now)?;
+    check_nbf(nbf, leeway, now)?;
+    check_iat(iat, leeway, now)?;
+    check_lifetime(exp, iat, rules.max_lifetime_secs, now)?;
+    check_audience(claims, &rules.audiences)?;
+    check_typ(claims, rules.expected_typ.as_deref())?;
+    check_required(claims, &rules.required_claims)?;
     let client_id = client_identity(claims)?;
     Ok(Caller { client_id, issuer: rules.issuer.clone(), exp })
 }

@@ -23,6 +23,7 @@ pub mod error;
 pub mod exchange;
 pub mod explain;
 pub mod fetch;
+pub mod inspect;
 pub mod json;
 pub mod jwk;
 pub mod jwks_cache;

@@ -107,7 +107,8 @@ pub struct UntrustedToken<'a> {
     pub signature: Vec<u8>,
 }
 
-fn decode_object(seg: &str, which: Segment, depth: usize) -> Result<Map<String, Value>, TokenError> {
+/// Decodes one segment as strict base64url, then strict JSON that must be an object.
+pub fn decode_object(seg: &str, which: Segment, depth: usize) -> Result<Map<String, Value>, TokenError> {
     let raw = b64::decode(seg).ok_or(TokenError::Base64(which))?;
     match json::parse_strict(&raw, depth) {
         Ok(Value::Object(m)) => Ok(m),
@@ -116,54 +117,108 @@ fn decode_object(seg: &str, which: Segment, depth: usize) -> Result<Map<String, 
     }
 }
 
+// One function per header rule, so tools (the playground's `inspect`) can report each rule.
+// `UntrustedToken::parse` calls them in its fixed order.
+
+/// Size bound, checked before anything is decoded.
+pub fn check_size(token: &str, limits: TokenLimits) -> Result<(), TokenError> {
+    if token.len() > limits.max_token_bytes {
+        return Err(TokenError::TooLarge);
+    }
+    Ok(())
+}
+
+/// Three segments (five is a JWE).
+pub fn split_segments(token: &str) -> Result<[&str; 3], TokenError> {
+    let parts: Vec<&str> = token.split('.').collect();
+    match parts.len() {
+        3 => Ok([parts[0], parts[1], parts[2]]),
+        5 => Err(TokenError::Encrypted),
+        n => Err(TokenError::Segments(n)),
+    }
+}
+
+/// `alg` must be present and one of the accepted algorithms (exact match).
+pub fn header_alg(header: &Map<String, Value>) -> Result<Alg, TokenError> {
+    match header.get("alg") {
+        None => Err(TokenError::MissingAlg),
+        Some(v) => v.as_str().and_then(Alg::parse).ok_or(TokenError::UnsupportedAlg),
+    }
+}
+
+/// No key references in the header (`jku`, `jwk`, `x5u`, `x5c`).
+pub fn header_key_refs(header: &Map<String, Value>) -> Result<(), TokenError> {
+    for h in ["jku", "jwk", "x5u", "x5c"] {
+        if header.contains_key(h) {
+            return Err(TokenError::HeaderKey(h));
+        }
+    }
+    Ok(())
+}
+
+/// No `crit` (and no `b64`): no JWS extension is understood.
+pub fn header_crit(header: &Map<String, Value>) -> Result<(), TokenError> {
+    if header.contains_key("crit") || header.contains_key("b64") {
+        return Err(TokenError::Crit);
+    }
+    Ok(())
+}
+
+/// No JWE members (`enc`, `zip`).
+pub fn header_not_encrypted(header: &Map<String, Value>) -> Result<(), TokenError> {
+    if header.contains_key("enc") || header.contains_key("zip") {
+        return Err(TokenError::Encrypted);
+    }
+    Ok(())
+}
+
+/// `kid`, when present, must be a string.
+pub fn header_kid(header: &Map<String, Value>) -> Result<Option<String>, TokenError> {
+    match header.get("kid") {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(TokenError::BadKid),
+    }
+}
+
+/// Header `typ`, when present, must name a JWT access token; no `cty` (nested JWT).
+pub fn header_typ(header: &Map<String, Value>) -> Result<(), TokenError> {
+    // Keycloak sends `JWT`; RFC 9068 tokens say `at+jwt`. Anything else (e.g. a nested
+    // `JOSE`/`JWE` or a `logout+jwt`) is some other kind of token.
+    if let Some(t) = header.get("typ") {
+        let t = t.as_str().ok_or(TokenError::BadHeaderTyp)?.to_ascii_lowercase();
+        if !matches!(t.as_str(), "jwt" | "at+jwt" | "application/at+jwt") {
+            return Err(TokenError::BadHeaderTyp);
+        }
+    }
+    if header.get("cty").is_some() {
+        return Err(TokenError::BadHeaderTyp); // nested JWT
+    }
+    Ok(())
+}
+
+/// The signature segment: strict base64url, not empty.
+pub fn signature_bytes(seg: &str) -> Result<Vec<u8>, TokenError> {
+    let signature = b64::decode(seg).ok_or(TokenError::Base64(Segment::Signature))?;
+    if signature.is_empty() {
+        return Err(TokenError::Base64(Segment::Signature));
+    }
+    Ok(signature)
+}
+
 impl<'a> UntrustedToken<'a> {
     pub fn parse(token: &'a str, limits: TokenLimits) -> Result<UntrustedToken<'a>, TokenError> {
-        if token.len() > limits.max_token_bytes {
-            return Err(TokenError::TooLarge);
-        }
-        let parts: Vec<&str> = token.split('.').collect();
-        match parts.len() {
-            3 => {}
-            5 => return Err(TokenError::Encrypted),
-            n => return Err(TokenError::Segments(n)),
-        }
+        check_size(token, limits)?;
+        let parts = split_segments(token)?;
         let header = decode_object(parts[0], Segment::Header, limits.max_json_depth)?;
-        let alg = match header.get("alg") {
-            None => return Err(TokenError::MissingAlg),
-            Some(v) => v.as_str().and_then(Alg::parse).ok_or(TokenError::UnsupportedAlg)?,
-        };
-        for h in ["jku", "jwk", "x5u", "x5c"] {
-            if header.contains_key(h) {
-                return Err(TokenError::HeaderKey(h));
-            }
-        }
-        if header.contains_key("crit") || header.contains_key("b64") {
-            return Err(TokenError::Crit);
-        }
-        if header.contains_key("enc") || header.contains_key("zip") {
-            return Err(TokenError::Encrypted);
-        }
-        let kid = match header.get("kid") {
-            None => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(_) => return Err(TokenError::BadKid),
-        };
-        // Keycloak sends `JWT`; RFC 9068 tokens say `at+jwt`. Anything else (e.g. a nested
-        // `JOSE`/`JWE` or a `logout+jwt`) is some other kind of token.
-        if let Some(t) = header.get("typ") {
-            let t = t.as_str().ok_or(TokenError::BadHeaderTyp)?.to_ascii_lowercase();
-            if !matches!(t.as_str(), "jwt" | "at+jwt" | "application/at+jwt") {
-                return Err(TokenError::BadHeaderTyp);
-            }
-        }
-        if header.get("cty").is_some() {
-            return Err(TokenError::BadHeaderTyp); // nested JWT
-        }
+        let alg = header_alg(&header)?;
+        header_key_refs(&header)?;
+        header_crit(&header)?;
+        header_not_encrypted(&header)?;
+        let kid = header_kid(&header)?;
+        header_typ(&header)?;
         let claims = decode_object(parts[1], Segment::Payload, limits.max_json_depth)?;
-        let signature = b64::decode(parts[2]).ok_or(TokenError::Base64(Segment::Signature))?;
-        if signature.is_empty() {
-            return Err(TokenError::Base64(Segment::Signature));
-        }
+        let signature = signature_bytes(parts[2])?;
         let signing_input = &token[..parts[0].len() + 1 + parts[1].len()];
         Ok(UntrustedToken { alg, kid, header, claims, signing_input, signature })
     }

@@ -9,7 +9,7 @@ import { startWorker, devConfig, exchange } from "../support/worker.mjs";
 let iss, w;
 before(async () => {
   iss = await startIssuer();
-  w = await startWorker({ build: "build", config: devConfig(iss.url, { signing_keys: [] }) });
+  w = await startWorker({ build: "build", config: devConfig(iss.url, { signing_keys: [] }), playground: true });
 });
 after(async () => { await w?.stop(); await iss?.close(); });
 
@@ -28,4 +28,12 @@ test("dev mode generates a signing key, warns loudly, and its tokens verify with
   await jwtVerify(res.json.access_token, createLocalJWKSet(jwks), { audience: "https://orders.example.test" });
   assert.ok(w.logs.some((l) => l.includes("DEV MODE")), "dev key warning in the log");
   assert.ok(!w.logs.some((l) => /"d":"/.test(l)), "private key never logged");
+});
+
+test("the Worker serves the playground as static assets, beside its API routes", async () => {
+  const page = await fetch(`${w.url}/`);
+  assert.equal(page.status, 200);
+  assert.match(page.headers.get("content-type"), /text\/html/);
+  assert.match(await page.text(), /edge-sts/);
+  assert.equal((await fetch(`${w.url}/healthz`)).status, 200, "API routes still reach the Worker");
 });

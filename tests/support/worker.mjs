@@ -54,7 +54,7 @@ export function devConfig(issuerUrl, overrides = {}) {
  * Starts the Worker. `build` is "build" (release) or "build-test" (with /__test routes).
  * Returns { url, mf, logs, dispatch(path, init), stop() }.
  */
-export async function startWorker({ config, secrets = {}, build = "build-test", port = 0, kvPersist = false, extraVars = {} } = {}) {
+export async function startWorker({ config, secrets = {}, build = "build-test", port = 0, kvPersist = false, extraVars = {}, playground = false } = {}) {
   const script = path.join(root, build, "index.js");
   if (!existsSync(script)) throw new Error(`${build}/index.js is missing: run scripts/build.sh${build === "build-test" ? " test" : ""}`);
   const logs = [];
@@ -69,6 +69,8 @@ export async function startWorker({ config, secrets = {}, build = "build-test", 
     cf: false,
     kvNamespaces: ["JWKS_CACHE"],
     kvPersist,
+    // Workers static assets: the playground (www/dist), as wrangler.toml's [assets] deploys it.
+    ...(playground ? { assets: { directory: path.join(root, "www/dist"), routerConfig: { has_user_worker: true } } } : {}),
     bindings: { EDGE_STS_CONFIG: typeof config === "string" ? config : JSON.stringify(config), ...secrets, ...extraVars },
     handleRuntimeStdio(stdout, stderr) {
       for (const s of [stdout, stderr]) s.on("data", (d) => { for (const l of String(d).split("\n")) if (l.trim()) logs.push(l); });

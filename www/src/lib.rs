@@ -1,0 +1,60 @@
+//! wasm-bindgen exports for the playground page. Thin on purpose: text in, the core's answer
+//! as JSON text out. Every decision is `edge_sts_core`'s (`inspect`, `vectors`, `discovery`),
+//! with the pure-Rust signature backend driven to completion by `block_on` (it never waits).
+use edge_sts_core::discovery;
+use edge_sts_core::inspect::{self, Expectations};
+use edge_sts_core::pure_crypto::PureCrypto;
+use edge_sts_core::vectors;
+use futures_executor::block_on;
+use serde_json::{json, Value};
+use wasm_bindgen::prelude::*;
+
+fn expectations(text: &str) -> Result<Expectations, JsError> {
+    if text.trim().is_empty() {
+        return Ok(Expectations::default());
+    }
+    serde_json::from_str(text).map_err(|e| JsError::new(&format!("expectations: {e}")))
+}
+
+/// The full report for `token`: decoded parts with located problems, every check, and the
+/// Worker's verdict. `keys` is a JWK, JWK Set or PEM public key (empty: none), `expect` the
+/// `inspect::Expectations` as JSON (empty: defaults), `now` seconds since the epoch.
+#[wasm_bindgen]
+pub fn inspect(token: &str, keys: &str, expect: &str, now: f64) -> Result<String, JsError> {
+    let ex = expectations(expect)?;
+    let keys = (!keys.trim().is_empty()).then_some(keys);
+    let report = block_on(inspect::inspect(&PureCrypto, token, keys, &ex, now));
+    serde_json::to_string(&report).map_err(|e| JsError::new(&e.to_string()))
+}
+
+/// `vectors::verdict` over each case of a vector file (`{"cases": [...]}`):
+/// `[{"name", "expect", "got"}]`.
+#[wasm_bindgen(js_name = vectorVerdicts)]
+pub fn vector_verdicts(doc: &str) -> Result<String, JsError> {
+    let doc: Value = serde_json::from_str(doc).map_err(|e| JsError::new(&e.to_string()))?;
+    let cases = doc.get("cases").and_then(Value::as_array).ok_or_else(|| JsError::new("no `cases` array"))?;
+    let out: Vec<Value> = cases
+        .iter()
+        .map(|c| json!({"name": c.get("name"), "expect": c.get("expect"), "got": block_on(vectors::verdict(&PureCrypto, c))}))
+        .collect();
+    Ok(Value::Array(out).to_string())
+}
+
+/// `<issuer>/.well-known/openid-configuration`.
+#[wasm_bindgen(js_name = discoveryUrl)]
+pub fn discovery_url(issuer: &str) -> String {
+    discovery::discovery_url(issuer)
+}
+
+/// May the page fetch keys from `url`? https, or http on loopback (as the Worker's dev mode).
+#[wasm_bindgen(js_name = urlAllowed)]
+pub fn url_allowed(url: &str) -> bool {
+    discovery::url_allowed(url, true)
+}
+
+/// `jwks_uri` from a discovery document, with the Worker's rules: the document's `issuer`
+/// must equal `issuer` exactly, and `jwks_uri` must be https (or loopback http).
+#[wasm_bindgen(js_name = jwksUriFrom)]
+pub fn jwks_uri_from(body: &str, issuer: &str) -> Result<String, JsError> {
+    discovery::jwks_uri_from(body.as_bytes(), issuer, true).map_err(|e| JsError::new(&e.to_string()))
+}

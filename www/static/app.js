@@ -1,0 +1,741 @@
+// edge-sts token playground. All decisions come from the core (wasm): this file reads the form,
+// calls `inspect`, and renders the report. It never sends a token anywhere, never stores
+// anything, and fetches only the discovery/JWKS URLs the user asks for with a button.
+import init, { inspect, vectorVerdicts, discoveryUrl, urlAllowed, jwksUriFrom } from "./pkg/edge_sts_playground.js";
+
+const $ = (sel) => document.querySelector(sel);
+
+/** Small DOM builder: text only ever goes in as text (never as HTML). */
+function h(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "class") e.className = v;
+    else if (k === "dataset") Object.assign(e.dataset, v);
+    else e.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null || c === false) continue;
+    e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return e;
+}
+
+// ---------------------------------------------------------------------------------------------
+// What claims mean (Keycloak and registered), shown next to each claim.
+
+const CLAIMS = {
+  iss: "Issuer: the Keycloak realm URL (https://host/realms/<realm>). edge-sts compares it exactly with trusted_issuers[].issuer, before any fetch.",
+  sub: "Subject: the user id. For a client_credentials token, the id of the client's service-account user.",
+  aud: "Audience: who the token is for. Keycloak adds \"account\" by default; add your API with an Audience mapper. edge-sts needs one of its configured audiences.",
+  exp: "Expiration time (NumericDate, seconds since 1970).",
+  nbf: "Not before: the token is not valid earlier (NumericDate).",
+  iat: "Issued at (NumericDate).",
+  auth_time: "When the user authenticated (NumericDate).",
+  jti: "JWT id: unique per token.",
+  typ: "Keycloak's token kind: Bearer (access token), ID (ID token), Refresh (refresh token). edge-sts expects Bearer.",
+  azp: "Authorized party: the client the token was issued to. Used as the client id (with client_id/clientId).",
+  client_id: "Client id (Keycloak 26+ puts it in client_credentials tokens). Must agree with azp/clientId.",
+  clientId: "Client id from older Keycloak versions' service-account mapper. Must agree with azp/client_id.",
+  clientHost: "Host or IP the client connected from when it requested the token (service accounts).",
+  clientAddress: "IP address of the client that requested the token (service accounts).",
+  sid: "Keycloak session id (SSO session).",
+  session_state: "Keycloak session id (older name of sid).",
+  acr: "Authentication Context Class Reference: \"1\" for a fresh login, \"0\" when it came from an SSO cookie.",
+  amr: "Authentication methods used (e.g. pwd, otp).",
+  scope: "Granted scopes, space separated (client scopes in Keycloak).",
+  realm_access: "Realm roles of the user or service account: {\"roles\": [...]}.",
+  resource_access: "Client roles, per client: {\"<client>\": {\"roles\": [...]}}.",
+  preferred_username: "Username. For a service account: service-account-<client id>.",
+  email: "E-mail address (profile scope).",
+  email_verified: "Whether Keycloak verified the e-mail address.",
+  name: "Full name.",
+  given_name: "First name.",
+  family_name: "Last name.",
+  "allowed-origins": "Web origins the client may call from (CORS), from the client's settings.",
+  nonce: "OIDC nonce (ID tokens): binds the token to the login request.",
+  at_hash: "Access token hash (ID tokens).",
+  cnf: "Confirmation: the token is bound to a key (DPoP or mutual TLS).",
+  act: "Actor: who acts on behalf of the subject (token exchange delegation).",
+  may_act: "Who may act on behalf of the subject.",
+};
+const HEADER = {
+  alg: "Signature algorithm. Accepted: RS256/384/512, PS256/384/512, ES256, ES384, EdDSA. The key decides: the token's alg must match the key's.",
+  typ: "Media type: JWT (Keycloak) or at+jwt (RFC 9068). Other types are refused.",
+  kid: "Key id: which key of the issuer's JWKS signed the token.",
+  jku: "JWK Set URL chosen by the token: never followed, refused.",
+  jwk: "A key embedded in the token: never trusted, refused.",
+  x5u: "Certificate URL chosen by the token: refused.",
+  x5c: "Certificate chain embedded in the token: refused.",
+  crit: "Critical extensions: none are understood, so refused.",
+  cty: "Content type: a nested token, refused.",
+  enc: "Content encryption: a JWE, refused.",
+  zip: "Compression: a JWE feature, refused.",
+  "x5t": "Certificate SHA-1 thumbprint (informational).",
+  "x5t#S256": "Certificate SHA-256 thumbprint (informational).",
+};
+const TIME_CLAIMS = new Set(["exp", "nbf", "iat", "auth_time"]);
+
+const CHECK_LABELS = {
+  size: "Size limit",
+  segments: "Three segments (JWS, not JWE)",
+  header: "Header decodes (strict base64url + JSON)",
+  alg: "Algorithm accepted",
+  header_key_refs: "No key references in the header (jku/jwk/x5u/x5c)",
+  crit: "No crit extensions",
+  enc: "Not encrypted (enc/zip)",
+  kid_format: "kid is a string",
+  header_typ: "Header typ",
+  payload: "Payload decodes (strict base64url + JSON)",
+  signature_format: "Signature encoding",
+  iss: "Issuer (iss)",
+  alg_allowed: "Algorithm allowed for the issuer",
+  kid: "Key selection (kid)",
+  key_binding: "Algorithm / key binding",
+  signature: "Signature",
+  exp: "Expiry (exp)",
+  nbf: "Not before (nbf)",
+  iat: "Issued at (iat)",
+  lifetime: "Lifetime",
+  aud: "Audience (aud)",
+  typ: "Keycloak typ",
+  required_claims: "Required claims",
+  client_id: "Client id (client_id / clientId / azp)",
+};
+
+// ---------------------------------------------------------------------------------------------
+// Time.
+
+function iso(secs) {
+  const d = new Date(secs * 1000);
+  return Number.isNaN(d.getTime()) ? "not a date" : d.toISOString().replace(".000Z", "Z");
+}
+
+/** "in 4 min 12 s", "3 h 5 min ago", "now". */
+function relative(delta) {
+  const a = Math.abs(delta);
+  if (a < 1) return "now";
+  const s = Math.floor(a);
+  let txt;
+  if (s < 60) txt = `${s} s`;
+  else if (s < 3600) txt = `${Math.floor(s / 60)} min ${s % 60} s`;
+  else if (s < 86400 * 2) txt = `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+  else txt = `${Math.floor(s / 86400)} days`;
+  return delta > 0 ? `in ${txt}` : `${txt} ago`;
+}
+
+const nowSecs = () => Date.now() / 1000;
+
+/** Element whose text is kept current by the 1 s ticker. */
+function live(epoch, fmt) {
+  const e = h("span", { class: "live", dataset: { epoch: String(epoch) } });
+  e._fmt = fmt;
+  e.textContent = fmt(epoch - nowSecs());
+  return e;
+}
+
+// ---------------------------------------------------------------------------------------------
+// State and the main run.
+
+const state = { report: null, token: "", boundaries: [], lastTick: 0 };
+
+function normalize(raw) {
+  let t = raw;
+  const notes = [];
+  const trimmed = t.trim();
+  if (trimmed !== t) notes.push("surrounding whitespace");
+  t = trimmed;
+  const m = /^bearer\s+/i.exec(t);
+  if (m) {
+    notes.push("the \"Bearer \" prefix");
+    t = t.slice(m[0].length);
+  }
+  return { token: t, notes };
+}
+
+function expectations() {
+  const words = (s) => s.split(/[\s,]+/).filter(Boolean);
+  const ex = {
+    audiences: words($("#exp-aud").value),
+    required_claims: words($("#exp-required").value),
+    leeway_secs: Math.max(0, Math.floor(Number($("#exp-leeway").value) || 0)),
+    max_lifetime_secs: Math.max(0, Math.floor(Number($("#exp-lifetime").value) || 0)),
+    expected_typ: $("#exp-typ").value.trim() || null,
+  };
+  const iss = $("#exp-issuer").value.trim();
+  if (iss) ex.issuer = iss;
+  const alg = $("#key-alg").value;
+  if (alg) ex.key_alg = alg;
+  return ex;
+}
+
+/** Runs the core over the current inputs and renders. `t0` is when the user acted. */
+function run(t0 = performance.now()) {
+  const { token, notes } = normalize($("#token").value);
+  $("#normalized").textContent = notes.length ? `Ignored ${notes.join(" and ")}.` : "";
+  if (!token) {
+    clearReport();
+    return;
+  }
+  let report;
+  try {
+    report = JSON.parse(inspect(token, $("#keys").value, JSON.stringify(expectations()), nowSecs()));
+  } catch (e) {
+    setVerdict("error", `The checker could not run: ${e.message || e}`);
+    return;
+  }
+  state.report = report;
+  state.token = token;
+  render(report, token);
+  const ms = performance.now() - t0;
+  $("#timing").textContent = `Verdict in ${ms.toFixed(1)} ms.`;
+  document.body.dataset.verdictMs = ms.toFixed(2);
+}
+
+function clearReport() {
+  state.report = null;
+  state.boundaries = [];
+  $("#decoded").hidden = true;
+  $("#checks").replaceChildren();
+  $("#timing").textContent = "";
+  $("#keys-summary").textContent = "";
+  setVerdict("empty", "Paste a token to see the verdict.");
+}
+
+function setVerdict(status, ...content) {
+  const v = $("#verdict");
+  v.dataset.status = status;
+  v.replaceChildren(...content.filter((c) => c !== null && c !== undefined));
+}
+
+/** The core's messages mark names and values with `backticks`: show those as code. */
+function rich(text) {
+  return String(text).split("`").map((part, i) => (i % 2 ? h("code", {}, part) : part));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering.
+
+function render(r, token) {
+  $("#decoded").hidden = false;
+  renderToken(r, token);
+  renderProblems(r);
+  renderTimes(r);
+  renderPart($("#header-view"), r.decoded.header, HEADER, "header");
+  renderPart($("#payload-view"), r.decoded.payload, CLAIMS, "payload");
+  const s = r.decoded.signature;
+  $("#sig-view").textContent = !s
+    ? "No signature segment."
+    : s.bytes == null
+      ? "The signature segment is not strict base64url."
+      : `${s.bytes} bytes.`;
+  renderKeys(r);
+  renderVerdict(r);
+  renderChecks(r);
+  const t = r.times, l = t.leeway_secs;
+  state.boundaries = [t.exp != null && t.exp + l, t.nbf != null && t.nbf - l, t.iat != null && t.iat - l].filter((x) => x !== false);
+  state.lastTick = nowSecs();
+}
+
+function renderToken(r, token) {
+  const view = $("#tokview");
+  const d = r.decoded;
+  const marks = d.problems.filter((p) => p.offset != null).map((p) => p.offset);
+  const spans = [];
+  const segClass = (i) => {
+    if (d.header && i >= d.header.start && i < d.header.end) return "seg-h";
+    if (d.payload && i >= d.payload.start && i < d.payload.end) return "seg-p";
+    if (d.signature && i >= d.signature.start && i < d.signature.end) return "seg-s";
+    return "seg-x";
+  };
+  let i = 0;
+  const show = token.length > 20000 ? 20000 : token.length;
+  while (i < show) {
+    if (marks.includes(i)) {
+      const p = d.problems.find((x) => x.offset === i);
+      spans.push(h("mark", { class: "bad", title: p.message }, token[i] ?? "⏎"));
+      i += 1;
+      continue;
+    }
+    const cls = segClass(i);
+    let j = i + 1;
+    while (j < show && segClass(j) === cls && !marks.includes(j)) j++;
+    spans.push(h("span", { class: cls }, token.slice(i, j)));
+    i = j;
+  }
+  // A problem located at the very end (missing segment): show an end marker.
+  if (marks.includes(token.length)) spans.push(h("mark", { class: "bad", title: "here" }, "⟂"));
+  if (show < token.length) spans.push(h("span", { class: "seg-x" }, `… (${token.length - show} more characters)`));
+  view.replaceChildren(...spans);
+}
+
+function renderProblems(r) {
+  const box = $("#problems");
+  const ps = r.decoded.problems;
+  if (!ps.length) {
+    box.replaceChildren();
+    return;
+  }
+  const items = ps.map((p) => {
+    const where = [p.segment];
+    if (p.segment_offset != null) where.push(`character ${p.segment_offset + 1}`);
+    if (p.offset != null) where.push(`token character ${p.offset + 1}`);
+    if (p.line != null) where.push(`line ${p.line}, column ${p.column}`);
+    return h("li", { dataset: { segment: p.segment, reason: p.reason_code } },
+      h("strong", {}, where.join(", ")), ": ", rich(p.message), " ", h("code", { class: "reason" }, p.reason_code));
+  });
+  box.replaceChildren(h("h3", {}, "Problems"), h("ul", { id: "problem-list" }, items));
+}
+
+function renderTimes(r) {
+  const dl = $("#times");
+  const t = r.times;
+  const rows = [];
+  const add = (name, v, fmt) => {
+    if (v == null) return;
+    rows.push(h("dt", {}, name), h("dd", { dataset: { claim: name } }, h("time", { datetime: iso(v) }, iso(v)), " (", live(v, fmt), ")"));
+  };
+  add("exp", t.exp, (d) => (d > 0 ? `expires ${relative(d)}` : `expired ${relative(d)}`));
+  add("nbf", t.nbf, (d) => (d > 0 ? `valid ${relative(d)}` : `valid since ${relative(d).replace(/ ago$/, "")}`));
+  add("iat", t.iat, (d) => `issued ${relative(d)}`);
+  if (t.exp != null && t.iat != null) rows.push(h("dt", {}, "lifetime"), h("dd", {}, `${Math.round(t.exp - t.iat)} s`));
+  if (!rows.length) rows.push(h("dt", {}, "—"), h("dd", {}, "no readable time claims"));
+  dl.replaceChildren(...rows);
+}
+
+/** Pretty JSON with each top-level member explained in place. */
+function renderPart(box, part, explain, name) {
+  if (!part) {
+    box.replaceChildren(h("p", { class: "hint" }, `No ${name} segment.`));
+    return;
+  }
+  const out = [];
+  if (part.repaired) out.push(h("p", { class: "warn" }, "Shown after repairing the base64url; edge-sts refuses it as it is."));
+  let value;
+  try {
+    value = part.text != null ? JSON.parse(part.text) : undefined;
+  } catch {
+    value = undefined;
+  }
+  if (value && typeof value === "object" && !Array.isArray(value)) {
+    const lines = [h("span", { class: "p" }, "{\n")];
+    const keys = Object.keys(value);
+    keys.forEach((k, idx) => {
+      const v = value[k];
+      const pretty = JSON.stringify(v, null, 2).replace(/\n/g, "\n  ");
+      const comma = idx < keys.length - 1 ? "," : "";
+      const note = explainClaim(k, v, explain);
+      lines.push(h("span", { class: "member", dataset: { key: k } },
+        "  ", h("span", { class: "k" }, JSON.stringify(k)), ": ", h("span", { class: valueClass(v) }, pretty), comma,
+        note ? h("span", { class: "note" }, "  // ", note) : null, "\n"));
+    });
+    lines.push(h("span", { class: "p" }, "}"));
+    out.push(h("pre", { class: "json", tabindex: "0", "aria-label": `${name} JSON` }, lines));
+  } else if (part.text != null) {
+    // Not JSON (or not an object): show the text, with a caret at the JSON error if located.
+    const p = state.report?.decoded.problems.find((x) => x.segment === name && x.line != null);
+    out.push(h("pre", { class: "json raw", tabindex: "0", "aria-label": `${name} text` }, withCaret(part.text, p)));
+  } else {
+    out.push(h("p", { class: "hint" }, "Could not be decoded at all."));
+  }
+  box.replaceChildren(...out);
+}
+
+function withCaret(text, p) {
+  if (!p) return [text];
+  const lines = text.split("\n");
+  const li = Math.min(p.line, lines.length) - 1;
+  let pos = 0;
+  for (let i = 0; i < li; i++) pos += lines[i].length + 1;
+  const col = Math.max(0, Math.min(p.column - 1, lines[li].length));
+  const at = pos + col;
+  return [
+    text.slice(0, at),
+    h("mark", { class: "bad", title: p.message }, text.slice(at, at + 1) || " "),
+    text.slice(at + 1, pos + lines[li].length),
+    h("span", { class: "caret" }, `\n${" ".repeat(col)}^ line ${p.line}, column ${p.column}`),
+    text.slice(pos + lines[li].length),
+  ];
+}
+
+function valueClass(v) {
+  if (typeof v === "string") return "s";
+  if (typeof v === "number") return "n";
+  if (typeof v === "boolean" || v === null) return "b";
+  return "o";
+}
+
+function explainClaim(k, v, table) {
+  const base = table[k];
+  if (table === CLAIMS && TIME_CLAIMS.has(k) && typeof v === "number") {
+    return h("span", {}, `${iso(v)}, `, live(v, (d) => relative(d)), base ? ` — ${base}` : "");
+  }
+  return base || null;
+}
+
+function renderKeys(r) {
+  const k = r.keys;
+  const box = $("#keys-summary");
+  if (!k) {
+    box.textContent = "";
+    return;
+  }
+  const parts = [];
+  if (k.error) parts.push(`${k.error}.`);
+  if (k.keys.length) {
+    parts.push(`${k.format.toUpperCase()}: ${k.keys.length} usable key${k.keys.length === 1 ? "" : "s"} (` +
+      k.keys.map((x) => `${x.kid ? `kid ${x.kid}` : "no kid"}${x.adopted_kid ? " (taken from the token)" : ""}, ${x.alg_implied && x.kty === "RSA" ? "any RS/PS" : x.alg}`).join("; ") + ").");
+  }
+  for (const s of k.skipped) parts.push(`Skipped ${s.kid ? `key ${s.kid}` : "a key"}: ${s.reason}.`);
+  box.textContent = parts.join(" ");
+}
+
+function renderVerdict(r) {
+  const v = r.verdict;
+  const notChecked = v.not_checked.filter((x) => x !== "signature");
+  const nc = notChecked.length ? h("span", { class: "nc" }, ` Not checked (no expectation given): ${notChecked.join(", ")}.`) : null;
+  if (v.status === "valid") {
+    setVerdict("valid", h("strong", {}, "✓ Valid."), ` The Worker would accept this token from client `, h("code", {}, v.client_id), ".", nc);
+  } else if (v.status === "unverified") {
+    setVerdict("unverified", h("strong", {}, "… Not verified."), " Every rule that could be checked passed, but there is no key: paste one or fetch the issuer's keys.", nc);
+  } else {
+    setVerdict("invalid", h("strong", {}, "✗ Invalid: "), h("code", { class: "reason", id: "verdict-reason" }, v.reason_code),
+      h("br"), `POST /token would answer ${v.http_status} ${v.oauth_error}: “${v.description}”.`, nc);
+  }
+  $("#verdict").dataset.reason = v.reason_code || "";
+}
+
+function renderChecks(r) {
+  const icon = { pass: "✓", fail: "✗", skip: "–" };
+  const items = r.checks.map((c) =>
+    h("li", { class: `check ${c.status}`, dataset: { id: c.id, status: c.status, reason: c.reason_code || "" } },
+      h("span", { class: "icon", "aria-hidden": "true" }, icon[c.status]),
+      h("span", { class: "label" }, CHECK_LABELS[c.id] || c.id),
+      " ", h("span", { class: "st" }, c.status === "pass" ? "pass" : c.status === "fail" ? "FAIL" : "skipped"),
+      c.reason_code ? [" ", h("code", { class: "reason" }, c.reason_code)] : null,
+      h("div", { class: "msg" }, rich(c.message)),
+    ));
+  $("#checks").replaceChildren(...items);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Live countdown; re-check when a time rule flips (exp + leeway, nbf - leeway, iat - leeway).
+
+function tick() {
+  const now = nowSecs();
+  for (const e of document.querySelectorAll(".live")) {
+    const epoch = Number(e.dataset.epoch);
+    if (e._fmt) e.textContent = e._fmt(epoch - now);
+  }
+  if (state.report && state.boundaries.some((b) => b > state.lastTick && b <= now)) run();
+  state.lastTick = now;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fetching keys: only when the user clicks, with no credentials, no referrer, no redirects.
+
+const MAX_DOC_BYTES = 65536;
+
+async function getJson(url) {
+  if (!urlAllowed(url)) throw new Error(`${url} is not https (http is allowed on 127.0.0.1/localhost only)`);
+  const res = await fetch(url, { credentials: "omit", referrerPolicy: "no-referrer", redirect: "error", cache: "no-store", mode: "cors" });
+  if (!res.ok) throw new Error(`${url} answered HTTP ${res.status}`);
+  const text = await res.text();
+  if (text.length > MAX_DOC_BYTES) throw new Error(`${url} is larger than ${MAX_DOC_BYTES} bytes`);
+  return text;
+}
+
+function fetchStatus(msg, ok = true) {
+  const s = $("#fetch-status");
+  s.textContent = msg;
+  s.dataset.ok = ok ? "1" : "0";
+}
+
+async function fetchIssuer() {
+  const issuer = $("#issuer-url").value.trim();
+  if (!issuer) return fetchStatus("Enter an issuer URL first.", false);
+  try {
+    const disc = discoveryUrl(issuer);
+    fetchStatus(`Fetching ${disc} …`);
+    const body = await getJson(disc);
+    const jwksUri = jwksUriFrom(body, issuer);
+    fetchStatus(`Fetching ${jwksUri} …`);
+    const jwks = await getJson(jwksUri);
+    $("#keys").value = jwks;
+    $("#jwks-url").value = jwksUri;
+    if (!$("#exp-issuer").value.trim()) $("#exp-issuer").value = issuer;
+    fetchStatus(`Fetched the issuer's JWKS from ${jwksUri} (via discovery).`);
+    run();
+  } catch (e) {
+    fetchStatus(`Could not fetch the issuer's keys: ${e.message || e}`, false);
+  }
+}
+
+async function fetchJwks() {
+  const url = $("#jwks-url").value.trim();
+  if (!url) return fetchStatus("Enter a JWKS URL first.", false);
+  try {
+    fetchStatus(`Fetching ${url} …`);
+    $("#keys").value = await getJson(url);
+    fetchStatus(`Fetched the JWKS from ${url}.`);
+    run();
+  } catch (e) {
+    fetchStatus(`Could not fetch the JWKS: ${e.message || e}`, false);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mint: a throwaway WebCrypto key pair, then sign edited claims.
+
+const b64u = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+const b64uText = (s) => b64u(new TextEncoder().encode(s));
+
+const MINT_ALGS = {
+  ES256: { gen: { name: "ECDSA", namedCurve: "P-256" }, sign: { name: "ECDSA", hash: "SHA-256" } },
+  ES384: { gen: { name: "ECDSA", namedCurve: "P-384" }, sign: { name: "ECDSA", hash: "SHA-384" } },
+  RS256: { gen: { name: "RSASSA-PKCS1-v1_5", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" }, sign: { name: "RSASSA-PKCS1-v1_5" } },
+  PS256: { gen: { name: "RSA-PSS", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" }, sign: { name: "RSA-PSS", saltLength: 32 } },
+  EdDSA: { gen: { name: "Ed25519" }, sign: { name: "Ed25519" } },
+};
+
+const mint = { alg: null, keys: null, publicJwk: null };
+
+/** RFC 7638 thumbprint of a public JWK: the kid of generated keys. */
+async function thumbprint(jwk) {
+  const req = { RSA: ["e", "kty", "n"], EC: ["crv", "kty", "x", "y"], OKP: ["crv", "kty", "x"] }[jwk.kty];
+  const canon = JSON.stringify(Object.fromEntries(req.map((k) => [k, jwk[k]])));
+  return b64u(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canon)));
+}
+
+async function generate() {
+  const alg = $("#mint-alg").value;
+  const spec = MINT_ALGS[alg];
+  $("#mint-key-status").textContent = `Generating an ${alg} key pair…`;
+  try {
+    // The private key is not extractable: it lives only in this page.
+    const keys = await crypto.subtle.generateKey(spec.gen, false, ["sign", "verify"]);
+    const pub = await crypto.subtle.exportKey("jwk", keys.publicKey);
+    const jwk = Object.fromEntries(Object.entries(pub).filter(([k]) => !["ext", "key_ops", "alg"].includes(k)));
+    jwk.kid = await thumbprint(jwk);
+    jwk.alg = alg;
+    jwk.use = "sig";
+    Object.assign(mint, { alg, keys, publicJwk: jwk });
+    $("#mint-public").value = JSON.stringify(jwk, null, 2);
+    $("#mint-header").value = JSON.stringify({ alg, typ: "JWT", kid: jwk.kid }, null, 2);
+    $("#mint-key-status").textContent = `New ${alg} key pair, kid ${jwk.kid}. The private key cannot leave this page.`;
+  } catch (e) {
+    mint.keys = null;
+    $("#mint-key-status").textContent = `This browser cannot generate ${alg} keys: ${e.message || e}`;
+  }
+}
+
+function defaultClaims() {
+  const now = Math.floor(nowSecs());
+  return {
+    exp: now + 300,
+    iat: now,
+    jti: crypto.randomUUID(),
+    iss: "https://kc.example.test/realms/demo",
+    aud: ["account", "edge-sts"],
+    sub: "7d3c4b5a-0000-4000-8000-000000000001",
+    typ: "Bearer",
+    azp: "orders-service",
+    acr: "1",
+    "allowed-origins": ["/*"],
+    realm_access: { roles: ["offline_access", "default-roles-demo"] },
+    resource_access: { account: { roles: ["manage-account", "view-profile"] } },
+    scope: "profile email",
+    clientHost: "192.0.2.10",
+    email_verified: false,
+    preferred_username: "service-account-orders-service",
+    clientAddress: "192.0.2.10",
+    client_id: "orders-service",
+  };
+}
+
+function setMintTimes() {
+  try {
+    const c = JSON.parse($("#mint-claims").value);
+    const now = Math.floor(nowSecs());
+    const life = typeof c.exp === "number" && typeof c.iat === "number" ? c.exp - c.iat : 300;
+    c.iat = now;
+    c.exp = now + (life > 0 ? life : 300);
+    $("#mint-claims").value = JSON.stringify(c, null, 2);
+    $("#mint-status").textContent = "iat is now; exp keeps the lifetime.";
+  } catch (e) {
+    $("#mint-status").textContent = `Claims are not JSON: ${e.message}`;
+  }
+}
+
+async function sign() {
+  const status = $("#mint-status");
+  if (!mint.keys) await generate();
+  if (!mint.keys) return;
+  let header, claims;
+  try {
+    header = JSON.parse($("#mint-header").value);
+    claims = JSON.parse($("#mint-claims").value);
+  } catch (e) {
+    status.textContent = `Header or claims are not JSON: ${e.message}`;
+    return;
+  }
+  const spec = MINT_ALGS[mint.alg];
+  const input = `${b64uText(JSON.stringify(header))}.${b64uText(JSON.stringify(claims))}`;
+  try {
+    const sig = await crypto.subtle.sign(spec.sign, mint.keys.privateKey, new TextEncoder().encode(input));
+    $("#mint-token").value = `${input}.${b64u(sig)}`;
+    status.textContent = `Signed with ${mint.alg} key ${mint.publicJwk.kid}.`;
+  } catch (e) {
+    status.textContent = `Signing failed: ${e.message || e}`;
+  }
+}
+
+function verifyMinted() {
+  const token = $("#mint-token").value.trim();
+  if (!token) {
+    $("#mint-status").textContent = "Sign a token first.";
+    return;
+  }
+  $("#token").value = token;
+  $("#keys").value = JSON.stringify({ keys: [mint.publicJwk] }, null, 2);
+  $("#key-alg").value = "";
+  try {
+    const c = JSON.parse($("#mint-claims").value);
+    if (typeof c.iss === "string") $("#exp-issuer").value = c.iss;
+    const aud = Array.isArray(c.aud) ? c.aud.filter((a) => typeof a === "string" && a !== "account") : typeof c.aud === "string" ? [c.aud] : [];
+    $("#exp-aud").value = (aud.length ? aud : Array.isArray(c.aud) ? c.aud : []).join(" ");
+  } catch {
+    /* the checks will say what is wrong */
+  }
+  selectTab("inspect");
+  run();
+  $("#verdict").focus?.();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tabs (WAI-ARIA tabs pattern: arrows move, Home/End jump).
+
+function selectTab(name, focus = false) {
+  for (const t of document.querySelectorAll('[role="tab"]')) {
+    const on = t.id === `tab-${name}`;
+    t.setAttribute("aria-selected", String(on));
+    t.tabIndex = on ? 0 : -1;
+    document.getElementById(t.getAttribute("aria-controls")).hidden = !on;
+    if (on && focus) t.focus();
+  }
+}
+
+function wireTabs() {
+  const tabs = [...document.querySelectorAll('[role="tab"]')];
+  tabs.forEach((t, i) => {
+    t.addEventListener("click", () => selectTab(t.id.slice(4)));
+    t.addEventListener("keydown", (e) => {
+      let j = null;
+      if (e.key === "ArrowRight") j = (i + 1) % tabs.length;
+      else if (e.key === "ArrowLeft") j = (i - 1 + tabs.length) % tabs.length;
+      else if (e.key === "Home") j = 0;
+      else if (e.key === "End") j = tabs.length - 1;
+      if (j !== null) {
+        e.preventDefault();
+        selectTab(tabs[j].id.slice(4), true);
+      }
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wiring.
+
+function readFileInto(file, target) {
+  file.text().then((text) => {
+    target.value = text;
+    run();
+  });
+}
+
+function wireDrop(target) {
+  target.addEventListener("dragover", (e) => {
+    e.preventDefault();
+    target.classList.add("drop");
+  });
+  target.addEventListener("dragleave", () => target.classList.remove("drop"));
+  target.addEventListener("drop", (e) => {
+    target.classList.remove("drop");
+    const f = e.dataTransfer?.files?.[0];
+    if (f) {
+      e.preventDefault();
+      readFileInto(f, target);
+    }
+  });
+}
+
+function wire() {
+  const token = $("#token");
+  // A paste replaces the selection and is checked at once; the verdict time counts from the
+  // paste event itself.
+  token.addEventListener("paste", (e) => {
+    const text = e.clipboardData?.getData("text");
+    if (text == null) return;
+    e.preventDefault();
+    const t0 = e.timeStamp > 0 && e.timeStamp <= performance.now() ? e.timeStamp : performance.now();
+    token.setRangeText(text, token.selectionStart, token.selectionEnd, "end");
+    run(t0);
+  });
+  token.addEventListener("input", () => run());
+  $("#token-file").addEventListener("change", (e) => e.target.files[0] && readFileInto(e.target.files[0], token));
+  wireDrop(token);
+  wireDrop($("#keys"));
+  $("#clear").addEventListener("click", () => {
+    token.value = "";
+    run();
+    token.focus();
+  });
+  for (const id of ["#keys", "#exp-issuer", "#exp-aud", "#exp-leeway", "#exp-lifetime", "#exp-typ", "#exp-required"]) {
+    $(id).addEventListener("input", () => run());
+  }
+  $("#key-alg").addEventListener("change", () => run());
+  $("#use-iss").addEventListener("click", () => {
+    const iss = state.report?.decoded.payload?.json?.iss;
+    if (typeof iss === "string") $("#issuer-url").value = iss;
+    else fetchStatus("The token has no string iss.", false);
+  });
+  $("#fetch-issuer").addEventListener("click", fetchIssuer);
+  $("#fetch-jwks").addEventListener("click", fetchJwks);
+  wireTabs();
+  $("#mint-generate").addEventListener("click", generate);
+  $("#mint-now").addEventListener("click", setMintTimes);
+  $("#mint-sign").addEventListener("click", sign);
+  $("#mint-verify").addEventListener("click", verifyMinted);
+  $("#mint-copy").addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText($("#mint-token").value);
+      $("#mint-status").textContent = "Copied.";
+    } catch {
+      $("#mint-token").select();
+      $("#mint-status").textContent = "Selected: press Ctrl+C to copy.";
+    }
+  });
+  $("#mint-claims").value = JSON.stringify(defaultClaims(), null, 2);
+  $("#verdict").tabIndex = -1;
+  setInterval(tick, 1000);
+}
+
+async function main() {
+  await init();
+  wire();
+  $("#loading").hidden = true;
+  document.body.dataset.ready = "1";
+  if ($("#token").value.trim()) run();
+}
+
+// For the browser console (and the tests): the core's vector verdicts and the last report.
+window.edgeSts = {
+  vectorVerdicts: (text) => JSON.parse(vectorVerdicts(typeof text === "string" ? text : JSON.stringify(text))),
+  report: () => state.report,
+};
+
+main().catch((e) => {
+  const l = $("#loading");
+  l.textContent = `The checker could not load: ${e.message || e}`;
+  l.dataset.error = "1";
+});
