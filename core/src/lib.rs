@@ -31,6 +31,7 @@ pub mod mint;
 pub mod policy;
 pub mod request;
 pub mod signing;
+pub mod sts;
 pub mod token;
 pub mod vectors;
 
