@@ -31,6 +31,12 @@ if [ ! -x node_modules/.bin/wrangler ] || [ package.json -nt node_modules/.packa
   if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
 fi
 
+if ! .venv-moto/bin/moto_server --help >/dev/null 2>&1; then
+  step "python venv with moto[server] (AWS STS emulator for the e2e tests, ~1 min once)"
+  python3 -m venv .venv-moto
+  .venv-moto/bin/pip install -q 'moto[server]==5.2.5'
+fi
+
 if [ "${EDGE_STS_NEED_CHROMIUM:-0}" = 1 ] && ! command -v chromium >/dev/null; then
   step "apt-get install chromium"
   apt-get update -qq && apt-get install -y -qq chromium >/dev/null

@@ -20,11 +20,30 @@ impl<'a> RuntimeIo<'a> {
     }
 }
 
-async fn get_bounded(url: &str, max_bytes: usize, signal: &worker::AbortSignal) -> Result<HttpResponse, FetchError> {
+/// A request edge-sts sends: a key fetch (GET) or a cloud STS call (POST).
+struct Outbound<'r> {
+    url: &'r str,
+    post: Option<&'r edge_sts_core::sts::HttpRequest>,
+}
+
+async fn send_bounded(out: Outbound<'_>, max_bytes: usize, signal: &worker::AbortSignal) -> Result<HttpResponse, FetchError> {
+    let url = out.url;
     let mut init = RequestInit::new();
-    init.with_method(Method::Get).with_redirect(RequestRedirect::Manual);
+    init.with_redirect(RequestRedirect::Manual);
     let headers = worker::Headers::new();
-    let _ = headers.set("accept", "application/json");
+    match out.post {
+        None => {
+            init.with_method(Method::Get);
+            let _ = headers.set("accept", "application/json");
+        }
+        Some(p) => {
+            init.with_method(Method::Post);
+            for (k, v) in &p.headers {
+                let _ = headers.set(k, v);
+            }
+            init.with_body(Some(wasm_bindgen::JsValue::from_str(&p.body)));
+        }
+    }
     init.with_headers(headers);
     let req = Request::new_with_init(url, &init).map_err(|_| FetchError::Network)?;
     let mut resp = worker::Fetch::Request(req).send_with_signal(signal).await.map_err(|_| FetchError::Network)?;
@@ -36,7 +55,8 @@ async fn get_bounded(url: &str, max_bytes: usize, signal: &worker::AbortSignal) 
         return Err(FetchError::TooLarge);
     }
     let mut body = Vec::new();
-    if status == 200 {
+    // Key documents are read only on 200; a cloud's error answers carry their error codes.
+    if status == 200 || out.post.is_some() {
         let mut stream = resp.stream().map_err(|_| FetchError::Network)?;
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|_| FetchError::Network)?;
@@ -49,20 +69,28 @@ async fn get_bounded(url: &str, max_bytes: usize, signal: &worker::AbortSignal) 
     Ok(HttpResponse { status, body, cache_control, content_type })
 }
 
+async fn with_timeout(out: Outbound<'_>, max_bytes: usize, timeout_ms: u64) -> Result<HttpResponse, FetchError> {
+    let ctrl = AbortController::default();
+    let signal = ctrl.signal();
+    let work = Box::pin(send_bounded(out, max_bytes, &signal));
+    let timer = Delay::from(Duration::from_millis(timeout_ms));
+    let outcome = match select(work, timer).await {
+        Either::Left((r, _)) => r,
+        Either::Right(_) => {
+            ctrl.abort();
+            Err(FetchError::Timeout)
+        }
+    };
+    outcome
+}
+
 impl Fetch for RuntimeIo<'_> {
+    async fn post(&self, req: &edge_sts_core::sts::HttpRequest, max_bytes: usize, timeout_ms: u64) -> Result<HttpResponse, FetchError> {
+        with_timeout(Outbound { url: &req.url, post: Some(req) }, max_bytes, timeout_ms).await
+    }
+
     async fn get(&self, url: &str, max_bytes: usize, timeout_ms: u64) -> Result<HttpResponse, FetchError> {
-        let ctrl = AbortController::default();
-        let signal = ctrl.signal();
-        let work = Box::pin(get_bounded(url, max_bytes, &signal));
-        let timer = Delay::from(Duration::from_millis(timeout_ms));
-        let outcome = match select(work, timer).await {
-            Either::Left((r, _)) => r,
-            Either::Right(_) => {
-                ctrl.abort();
-                Err(FetchError::Timeout)
-            }
-        };
-        outcome
+        with_timeout(Outbound { url, post: None }, max_bytes, timeout_ms).await
     }
 
     async fn sleep(&self, ms: u64) {

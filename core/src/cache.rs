@@ -128,11 +128,15 @@ impl MintedEntry {
 pub struct TokenCaches {
     pub verified: RefCell<Bounded<String, VerifiedEntry>>,
     pub minted: RefCell<Bounded<String, MintedEntry>>,
+    /// Brokered cloud credentials per (client, target, scope), reused while
+    /// `CloudCredentials::fresh_for_cache` (the cloud's refresh margin before expiry), so bursts
+    /// do not hammer the STS. Isolate memory only: these are secrets, never persisted.
+    pub clouds: RefCell<Bounded<String, crate::sts::CloudCredentials>>,
 }
 
 impl TokenCaches {
     pub fn new(limits: CacheLimits) -> Self {
-        TokenCaches { verified: RefCell::new(Bounded::new(limits)), minted: RefCell::new(Bounded::new(limits)) }
+        TokenCaches { verified: RefCell::new(Bounded::new(limits)), minted: RefCell::new(Bounded::new(limits)), clouds: RefCell::new(Bounded::new(limits)) }
     }
 }
 

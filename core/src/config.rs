@@ -134,6 +134,27 @@ struct RawTarget {
     static_claims: Map<String, Value>,
     #[serde(default)]
     signing_alg: Option<String>,
+    /// Broker an AWS STS `AssumeRoleWithWebIdentity` exchange with the minted token.
+    #[serde(default)]
+    aws: Option<RawAws>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAws {
+    role_arn: String,
+    #[serde(default)]
+    region: Option<String>,
+    /// Explicit STS endpoint (e.g. a local emulator in dev mode); overrides `region`.
+    #[serde(default)]
+    endpoint: Option<String>,
+    #[serde(default)]
+    duration_secs: Option<u32>,
+    /// Inline session policy (an IAM policy document object).
+    #[serde(default)]
+    session_policy: Option<Value>,
+    #[serde(default)]
+    policy_arns: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -348,9 +369,35 @@ pub fn load(text: &str) -> Result<Config, ConfigError> {
                 cerr(f("signing_alg"), format!("`{a}` is not supported"), "use ES256 (default), ES384, RS256/384/512, PS256/384/512 or EdDSA")
             })?,
         };
+        let aws = match t.aws {
+            None => None,
+            Some(a) => {
+                let mut role = crate::sts::aws::AwsRole::new(a.role_arn);
+                if let Some(r) = &a.region {
+                    role.endpoint = crate::sts::aws::regional_endpoint(r).ok_or_else(|| cerr(f("aws.region"), format!("`{r}` is not an AWS region name"), "use e.g. \"eu-central-1\""))?;
+                }
+                if let Some(e) = a.endpoint {
+                    role.endpoint = e;
+                }
+                if let Some(d) = a.duration_secs {
+                    role.duration_secs = d;
+                }
+                role.policy = a.session_policy.map(|p| p.to_string());
+                role.policy_arns = a.policy_arns;
+                let sts_err = |e: crate::sts::StsError| match e {
+                    crate::sts::StsError::Invalid { field, problem, fix, .. } => cerr(f(&format!("aws.{field}")), problem, fix),
+                    other => cerr(f("aws"), other.to_string(), "see README, AWS"),
+                };
+                role.validate(dev).map_err(sts_err)?;
+                crate::sts::Cloud::Aws.check_alg(signing_alg).map_err(|_| cerr(f("signing_alg"), format!("AWS STS does not accept {signing_alg} web identity tokens"), "use ES256 (default) or RS256"))?;
+                crate::sts::Cloud::Aws.check_issuer(&issuer, dev).map_err(|_| cerr("issuer", "AWS needs an https issuer URL it can reach for discovery", "serve edge-sts on an https custom domain and set `issuer` to it"))?;
+                Some(role)
+            }
+        };
         policy.targets.insert(
             name.clone(),
             Target {
+                aws,
                 name: name.clone(),
                 audience: t.audience,
                 scopes: t.scopes,

@@ -29,6 +29,8 @@ pub enum Error {
     NoSigningKey,
     Crypto(CryptoError),
     Config(String),
+    /// A brokered cloud exchange failed (see `sts::Blame` for who is to blame).
+    Sts(crate::sts::StsError),
 }
 
 /// What goes on the wire, plus a stable reason code for the log.
@@ -56,6 +58,7 @@ impl fmt::Display for Error {
             Error::NoSigningKey => f.write_str("no signing key is configured for this target"),
             Error::Crypto(_) => f.write_str("token could not be signed"),
             Error::Config(_) => f.write_str("edge-sts is not configured correctly"),
+            Error::Sts(e) => e.fmt(f),
         }
     }
 }
@@ -77,6 +80,7 @@ impl Error {
             Error::NoSigningKey => "config.no_signing_key",
             Error::Crypto(_) => "crypto.failure",
             Error::Config(_) => "config.invalid",
+            Error::Sts(e) => e.reason(),
         }
     }
 
@@ -94,6 +98,10 @@ impl Error {
             Error::Policy(_) => (400, "invalid_target", None),
             Error::NoSigningKey | Error::Config(_) => (503, "server_error", None),
             Error::Crypto(_) => (500, "server_error", None),
+            Error::Sts(e) => {
+                let h = e.wire_hint();
+                (h.status, h.error, h.retry_after)
+            }
         };
         OAuthError { status, error, description: self.to_string(), reason: self.reason(), retry_after }
     }

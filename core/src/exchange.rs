@@ -98,13 +98,22 @@ pub async fn exchange<F: Fetch, B: SignatureBackend>(
     req: &TokenRequest,
     now: f64,
     jti: impl FnOnce() -> Result<String, Error>,
-) -> Result<(TokenResponse, Outcome), Error> {
+) -> Result<(Value, Outcome), Error> {
     let v = verify_subject_token(ctx, &req.subject_token, now).await?;
     let grant = ctx.config.policy.authorize(&v.caller, &req.targets, req.scope.as_deref())?;
     let now_s = now.floor() as u64;
     let lifetime = mint::lifetime(&grant, &v.caller, now_s).ok_or(Error::SubjectExpiresTooSoon)?;
     let key = ctx.ring.active_for(grant.signing_alg()).ok_or(Error::NoSigningKey)?;
     let mut claims = mint::claims(&ctx.config.issuer, &v.issuer.subject_prefix, &v.caller, &grant, &v.claims, now_s, lifetime, "");
+    let scope = (!grant.scopes.is_empty()).then(|| grant.scopes.join(" "));
+    let outcome = Outcome { client_id: v.caller.client_id.clone(), targets: grant.targets.iter().map(|t| t.name.clone()).collect() };
+    if let Some(role) = &grant.targets[0].aws {
+        let body = aws_exchange(ctx, req, &v, role, &grant.targets[0].name, scope, claims, key, now, jti).await?;
+        return Ok((body, outcome));
+    }
+    if req.credential_process {
+        return Err(Error::Request(crate::request::RequestError::RequestedTokenType));
+    }
     let mkey = cache::minted_key(&claims, key.kid());
     let reusable = ctx.caches.minted.borrow().get(&mkey).filter(|m| m.usable(now_s, lifetime));
     let (access_token, expires_in) = match reusable {
@@ -118,9 +127,55 @@ pub async fn exchange<F: Fetch, B: SignatureBackend>(
             (token, lifetime)
         }
     };
-    let scope = (!grant.scopes.is_empty()).then(|| grant.scopes.join(" "));
-    let outcome = Outcome { client_id: v.caller.client_id.clone(), targets: grant.targets.iter().map(|t| t.name.clone()).collect() };
-    Ok((TokenResponse { access_token, issued_token_type: TT_ACCESS_TOKEN, token_type: "Bearer", expires_in, scope }, outcome))
+    let resp = TokenResponse { access_token, issued_token_type: TT_ACCESS_TOKEN, token_type: "Bearer", expires_in, scope };
+    Ok((serde_json::to_value(resp).unwrap_or_default(), outcome))
+}
+
+/// Longest wait for a cloud STS answer.
+pub const STS_TIMEOUT_MS: u64 = 10_000;
+
+/// An AWS target: mint a web identity token (always fresh: a new `jti` per STS call), exchange
+/// it with `AssumeRoleWithWebIdentity`, answer with the credentials. Credentials are reused per
+/// (issuer, client, target, scope) until the cloud's refresh margin before expiry.
+#[allow(clippy::too_many_arguments)]
+async fn aws_exchange<F: Fetch, B: SignatureBackend>(
+    ctx: &Context<'_, F, B>,
+    req: &TokenRequest,
+    v: &VerifiedToken<'_>,
+    role: &crate::sts::aws::AwsRole,
+    target: &str,
+    scope: Option<String>,
+    mut claims: Map<String, Value>,
+    key: &crate::signing::SigningKey,
+    now: f64,
+    jti: impl FnOnce() -> Result<String, Error>,
+) -> Result<Value, Error> {
+    use crate::sts::{self, aws, CloudCredentials, StsError};
+    let ckey = format!("{}\n{}\n{}\n{}", v.caller.issuer, v.caller.client_id, target, scope.as_deref().unwrap_or(""));
+    let cached = ctx.caches.clouds.borrow().get(&ckey).filter(|c| c.fresh_for_cache(now));
+    let creds = match cached {
+        Some(c) => c,
+        None => {
+            claims.insert("jti".into(), Value::String(jti()?));
+            let token = mint::sign(ctx.crypto, key, &claims).await?;
+            let request = aws::assume_role_with_web_identity(role, &v.caller.client_id, &token).map_err(Error::Sts)?;
+            let unavailable = |_| Error::Sts(StsError::Unavailable { cloud: sts::Cloud::Aws, http_status: 0 });
+            let resp = ctx.fetch.post(&request, sts::MAX_RESPONSE_BYTES, STS_TIMEOUT_MS).await.map_err(unavailable)?;
+            let c = CloudCredentials::Aws(aws::parse_response(resp.status, &resp.body).map_err(Error::Sts)?);
+            ctx.caches.clouds.borrow_mut().insert(ckey, c.clone(), 4096);
+            c
+        }
+    };
+    if req.credential_process {
+        if let CloudCredentials::Aws(a) = &creds {
+            return Ok(a.credential_process_json());
+        }
+    }
+    let mut m = creds.to_token_response(now);
+    if let Some(s) = scope {
+        m.insert("scope".into(), Value::String(s));
+    }
+    Ok(Value::Object(m))
 }
 
 /// edge-sts's discovery document (what AWS IAM, Google WIF and Entra read).

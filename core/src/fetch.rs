@@ -40,6 +40,12 @@ pub trait Fetch {
     /// timeout, network or a body over `max_bytes`.
     async fn get(&self, url: &str, max_bytes: usize, timeout_ms: u64) -> Result<HttpResponse, FetchError>;
 
+    /// POST a cloud STS request (same rules as `get`: no redirects, timeout, body cap).
+    /// Default: unsupported (tools that never broker cloud exchanges need not implement it).
+    async fn post(&self, _req: &crate::sts::HttpRequest, _max_bytes: usize, _timeout_ms: u64) -> Result<HttpResponse, FetchError> {
+        Err(FetchError::Network)
+    }
+
     /// Resolves after `ms` milliseconds (bounds how long a request waits on another's refresh).
     async fn sleep(&self, ms: u64);
 

@@ -23,6 +23,8 @@ pub struct Target {
     pub copy_claims: Vec<(String, String)>,
     pub static_claims: Map<String, Value>,
     pub signing_alg: Alg,
+    /// A cloud target: the minted token is exchanged at AWS STS and the answer is AWS credentials.
+    pub aws: Option<crate::sts::aws::AwsRole>,
 }
 
 #[derive(Debug, Clone)]
@@ -163,6 +165,10 @@ impl TrustPolicy {
             if !targets.iter().any(|x| x.name == t.name) {
                 targets.push(t);
             }
+        }
+        // A cloud target answers with that cloud's credentials: it cannot share a request.
+        if targets.len() > 1 && targets.iter().any(|t| t.aws.is_some()) {
+            return Err(PolicyError::IncompatibleTargets);
         }
         if targets.iter().any(|t| t.signing_alg != targets[0].signing_alg) {
             return Err(PolicyError::IncompatibleTargets);

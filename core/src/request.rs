@@ -4,6 +4,9 @@ use std::fmt;
 pub const GRANT_TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 pub const TT_ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
 pub const TT_JWT: &str = "urn:ietf:params:oauth:token-type:jwt";
+/// `requested_token_type` for an AWS target: answer with exactly the AWS CLI's
+/// `credential_process` JSON (`Version: 1`), so a profile can call edge-sts directly.
+pub const TT_AWS_CREDENTIAL_PROCESS: &str = "urn:edge-sts:params:token-type:aws-credential-process";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -69,6 +72,8 @@ pub struct TokenRequest {
     pub subject_token: String,
     pub targets: Vec<TargetRef>,
     pub scope: Option<String>,
+    /// `requested_token_type` was [`TT_AWS_CREDENTIAL_PROCESS`].
+    pub credential_process: bool,
 }
 
 impl fmt::Debug for TokenRequest {
@@ -133,12 +138,13 @@ pub fn parse(content_type: Option<&str>, body: &[u8], authorization: Option<&str
         Some(TT_ACCESS_TOKEN | TT_JWT) => {}
         Some(_) => return Err(RequestError::SubjectTokenType),
     }
-    match requested.as_deref() {
-        None | Some(TT_ACCESS_TOKEN | TT_JWT) => {}
+    let credential_process = match requested.as_deref() {
+        None | Some(TT_ACCESS_TOKEN | TT_JWT) => false,
+        Some(TT_AWS_CREDENTIAL_PROCESS) => true,
         Some(_) => return Err(RequestError::RequestedTokenType),
-    }
+    };
     let scope = scope.filter(|s| !s.trim().is_empty());
-    Ok(TokenRequest { subject_token, targets, scope })
+    Ok(TokenRequest { subject_token, targets, scope, credential_process })
 }
 
 #[cfg(test)]

@@ -1,0 +1,109 @@
+// AWS cloud target end to end: edge-sts (workerd) mints a web identity token with its own key,
+// calls AssumeRoleWithWebIdentity on a real STS emulator (moto) through a recording proxy, and
+// answers with AWS credentials. Checks what was sent, the credential cache, credential_process,
+// recorded AWS errors and the config lints.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { createLocalJWKSet, jwtVerify } from "jose";
+import { startIssuer } from "../support/issuer.mjs";
+import { startAwsSts } from "../support/aws.mjs";
+import { startWorker, devConfig, generateSigningKey, exchange } from "../support/worker.mjs";
+
+const ROLE = "arn:aws:iam::123456789012:role/edge-sts-orders";
+let iss, sts, w, secrets;
+
+function config(overrides = {}) {
+  const c = devConfig(iss.url);
+  c.targets["aws-orders"] = { audience: "sts.amazonaws.com", scopes: [], lifetime_secs: 300, aws: { role_arn: ROLE, endpoint: sts.endpoint, duration_secs: 3600 }, ...overrides };
+  for (const client of c.clients) client.targets.push("aws-orders");
+  return c;
+}
+
+before(async () => {
+  iss = await startIssuer();
+  sts = await startAwsSts();
+  secrets = { SIGNING_KEY_ES256: JSON.stringify(await generateSigningKey("ES256", "aws-es")), SIGNING_KEY_RS256: JSON.stringify(await generateSigningKey("RS256", "aws-rs")) };
+  w = await startWorker({ config: config(), secrets });
+});
+after(async () => { await w?.stop(); await sts?.close(); await iss?.close(); });
+
+test("exchange -> AssumeRoleWithWebIdentity -> AWS credentials in the /token JSON", async () => {
+  const res = await exchange(w.url, { subject_token: await iss.getToken("orders-service"), audience: "aws-orders" });
+  assert.equal(res.status, 200, res.text);
+  assert.equal(res.json.token_type, "N_A");
+  assert.match(res.json.aws_access_key_id, /^[A-Z0-9]{16,}$/);
+  assert.ok(res.json.aws_secret_access_key.length >= 20);
+  assert.equal(res.json.access_token, res.json.aws_session_token);
+  assert.ok(res.json.expires_in > 3000 && res.json.expires_in <= 3600, String(res.json.expires_in));
+  assert.match(res.json.aws_expiration, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+
+  assert.equal(sts.requests.length, 1);
+  const sent = sts.requests[0];
+  assert.equal(sent.method, "POST");
+  assert.match(sent.headers["content-type"], /application\/x-www-form-urlencoded/);
+  assert.equal(sent.headers.authorization, undefined, "unsigned Query API: no AWS credentials sent");
+  assert.equal(sent.form.Action, "AssumeRoleWithWebIdentity");
+  assert.equal(sent.form.Version, "2011-06-15");
+  assert.equal(sent.form.RoleArn, ROLE);
+  assert.equal(sent.form.RoleSessionName, "orders-service");
+  assert.equal(sent.form.DurationSeconds, "3600");
+  // The web identity token is edge-sts's own, verifiable against its published JWKS.
+  const jwks = createLocalJWKSet(await (await fetch(`${w.url}/.well-known/jwks.json`)).json());
+  const { payload, protectedHeader } = await jwtVerify(sent.form.WebIdentityToken, jwks, { issuer: "http://127.0.0.1:8787", audience: "sts.amazonaws.com" });
+  assert.equal(payload.sub, "orders-service");
+  assert.equal(protectedHeader.alg, "ES256");
+  assert.ok(!res.text.includes(sent.form.WebIdentityToken), "the web identity token is not handed to the caller");
+});
+
+test("credentials are reused per (client, target, scope): a burst makes one STS call", async () => {
+  const before = sts.requests.length;
+  const t = await iss.getToken("orders-service");
+  const all = await Promise.all(Array.from({ length: 5 }, () => exchange(w.url, { subject_token: t, audience: "aws-orders" })));
+  for (const r of all) assert.equal(r.status, 200);
+  assert.equal(sts.requests.length, before, "served from the credential cache");
+});
+
+test("credential_process output is exactly what the AWS CLI reads", async () => {
+  const res = await exchange(w.url, { subject_token: await iss.getToken("orders-service"), audience: "aws-orders", requested_token_type: "urn:edge-sts:params:token-type:aws-credential-process" });
+  assert.equal(res.status, 200, res.text);
+  assert.deepEqual(Object.keys(res.json).sort(), ["AccessKeyId", "Expiration", "SecretAccessKey", "SessionToken", "Version"]);
+  assert.equal(res.json.Version, 1);
+});
+
+test("a cloud target cannot share a request with another target", async () => {
+  const res = await exchange(w.url, { subject_token: await iss.getToken("orders-service"), audience: ["aws-orders", "orders"] });
+  assert.equal(res.status, 400);
+  assert.equal(res.json.error, "invalid_target");
+});
+
+test("recorded AWS errors: cloud refusals are 502 server_error, throttling 503 with Retry-After", async () => {
+  const cases = [
+    ["billing-service", 403, "access_denied.xml", 502, "server_error"],
+    ["eddsa-service", 400, "invalid_identity_token.xml", 502, "server_error"],
+  ];
+  for (const [client, status, fixture, want, code] of cases) {
+    sts.respondWith(status, fixture);
+    const t = await iss.getToken(client);
+    const res = await exchange(w.url, { subject_token: t, audience: "aws-orders" });
+    assert.equal(res.status, want, `${fixture}: ${res.text}`);
+    assert.equal(res.json.error, code);
+    assert.ok(!res.text.includes(t.split(".")[2]));
+  }
+  sts.respondWith(400, "throttling.xml");
+  const w2 = await startWorker({ config: config(), secrets });
+  try {
+    const res = await exchange(w2.url, { subject_token: await iss.getToken("orders-service"), audience: "aws-orders" });
+    assert.equal(res.status, 503, res.text);
+    assert.equal(res.json.error, "temporarily_unavailable");
+    assert.ok(Number(res.headers.get("retry-after")) >= 1);
+  } finally { sts.respondWith(null); await w2.stop(); }
+});
+
+test("config lint: EdDSA for AWS is refused at load with the fix", async () => {
+  const w2 = await startWorker({ config: config({ signing_alg: "EdDSA" }), secrets });
+  try {
+    const h = await (await fetch(`${w2.url}/healthz`)).json();
+    assert.equal(h.field, "targets.aws-orders.signing_alg");
+    assert.match(h.fix, /ES256|RS256/);
+  } finally { await w2.stop(); }
+});
