@@ -137,6 +137,38 @@ struct RawTarget {
     /// Broker an AWS STS `AssumeRoleWithWebIdentity` exchange with the minted token.
     #[serde(default)]
     aws: Option<RawAws>,
+    /// Broker a Google STS token exchange (+ optional service-account impersonation).
+    #[serde(default)]
+    gcp: Option<RawGcp>,
+    /// Broker an Entra ID client-credentials grant with the minted token as client assertion.
+    #[serde(default)]
+    azure: Option<RawAzure>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGcp {
+    /// `projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>`
+    workload_identity_provider: String,
+    #[serde(default)]
+    service_account: Option<String>,
+    #[serde(default)]
+    token_lifetime_secs: Option<u32>,
+    #[serde(default)]
+    sts_url: Option<String>,
+    #[serde(default)]
+    iam_credentials_url: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAzure {
+    tenant: String,
+    client_id: String,
+    /// e.g. `https://management.azure.com`; the scope asked for is `<resource>/.default`.
+    resource: String,
+    #[serde(default)]
+    authority_host: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -206,6 +238,24 @@ pub struct Config {
     pub trusted: Vec<TrustedIssuer>,
     pub policy: TrustPolicy,
     pub key_refs: Vec<KeyRef>,
+}
+
+/// A cloud a target brokers an exchange with.
+#[derive(Debug, Clone)]
+pub enum CloudTarget {
+    Aws(crate::sts::aws::AwsRole),
+    Gcp(crate::sts::gcp::GcpTarget),
+    Azure(crate::sts::azure::AzureApp),
+}
+
+impl CloudTarget {
+    pub fn cloud(&self) -> crate::sts::Cloud {
+        match self {
+            CloudTarget::Aws(_) => crate::sts::Cloud::Aws,
+            CloudTarget::Gcp(_) => crate::sts::Cloud::Gcp,
+            CloudTarget::Azure(_) => crate::sts::Cloud::Azure,
+        }
+    }
 }
 
 pub const DEFAULT_LIFETIME_SECS: u64 = 300;
@@ -369,35 +419,74 @@ pub fn load(text: &str) -> Result<Config, ConfigError> {
                 cerr(f("signing_alg"), format!("`{a}` is not supported"), "use ES256 (default), ES384, RS256/384/512, PS256/384/512 or EdDSA")
             })?,
         };
-        let aws = match t.aws {
-            None => None,
-            Some(a) => {
-                let mut role = crate::sts::aws::AwsRole::new(a.role_arn);
-                if let Some(r) = &a.region {
-                    role.endpoint = crate::sts::aws::regional_endpoint(r).ok_or_else(|| cerr(f("aws.region"), format!("`{r}` is not an AWS region name"), "use e.g. \"eu-central-1\""))?;
-                }
-                if let Some(e) = a.endpoint {
-                    role.endpoint = e;
-                }
-                if let Some(d) = a.duration_secs {
-                    role.duration_secs = d;
-                }
-                role.policy = a.session_policy.map(|p| p.to_string());
-                role.policy_arns = a.policy_arns;
-                let sts_err = |e: crate::sts::StsError| match e {
-                    crate::sts::StsError::Invalid { field, problem, fix, .. } => cerr(f(&format!("aws.{field}")), problem, fix),
-                    other => cerr(f("aws"), other.to_string(), "see README, AWS"),
-                };
-                role.validate(dev).map_err(sts_err)?;
-                crate::sts::Cloud::Aws.check_alg(signing_alg).map_err(|_| cerr(f("signing_alg"), format!("AWS STS does not accept {signing_alg} web identity tokens"), "use ES256 (default) or RS256"))?;
-                crate::sts::Cloud::Aws.check_issuer(&issuer, dev).map_err(|_| cerr("issuer", "AWS needs an https issuer URL it can reach for discovery", "serve edge-sts on an https custom domain and set `issuer` to it"))?;
-                Some(role)
-            }
+        let sts_err = |e: crate::sts::StsError| match e {
+            crate::sts::StsError::Invalid { field, problem, fix, .. } => cerr(f(&format!("cloud.{field}")), problem, fix),
+            other => cerr(f("cloud"), other.to_string(), "see README, cloud targets"),
         };
+        let clouds = usize::from(t.aws.is_some()) + usize::from(t.gcp.is_some()) + usize::from(t.azure.is_some());
+        if clouds > 1 {
+            return Err(cerr(f("aws"), "a target brokers at most one cloud", "split it into one target per cloud"));
+        }
+        let cloud = if let Some(a) = t.aws {
+            let mut role = crate::sts::aws::AwsRole::new(a.role_arn);
+            if let Some(r) = &a.region {
+                role.endpoint = crate::sts::aws::regional_endpoint(r).ok_or_else(|| cerr(f("aws.region"), format!("`{r}` is not an AWS region name"), "use e.g. \"eu-central-1\""))?;
+            }
+            if let Some(e) = a.endpoint {
+                role.endpoint = e;
+            }
+            if let Some(d) = a.duration_secs {
+                role.duration_secs = d;
+            }
+            role.policy = a.session_policy.map(|p| p.to_string());
+            role.policy_arns = a.policy_arns;
+            role.validate(dev).map_err(sts_err)?;
+            Some(CloudTarget::Aws(role))
+        } else if let Some(g) = t.gcp {
+            let provider = crate::sts::gcp::WorkloadIdentityProvider::parse(&g.workload_identity_provider).map_err(sts_err)?;
+            let mut target = crate::sts::gcp::GcpTarget::new(provider);
+            if let Some(u) = g.sts_url {
+                target.sts_url = u;
+            }
+            if let Some(sa) = g.service_account {
+                let mut imp = crate::sts::gcp::ServiceAccountImpersonation::new(sa);
+                if let Some(u) = g.iam_credentials_url {
+                    imp.iam_credentials_url = u;
+                }
+                if let Some(l) = g.token_lifetime_secs {
+                    imp.lifetime_secs = l;
+                }
+                target.impersonation = Some(imp);
+            }
+            if !t.scopes.is_empty() {
+                target.scopes = t.scopes.clone();
+            }
+            target.validate(dev).map_err(sts_err)?;
+            crate::sts::gcp::check_assertion_config(signing_alg, lifetime, "").map_err(sts_err)?;
+            Some(CloudTarget::Gcp(target))
+        } else if let Some(z) = t.azure {
+            let mut app = crate::sts::azure::AzureApp::new(z.tenant, z.client_id, &z.resource);
+            if let Some(h) = z.authority_host {
+                app.authority_host = h;
+            }
+            app.validate(dev).map_err(sts_err)?;
+            crate::sts::azure::check_assertion_audience(&t.audience).map_err(sts_err)?;
+            Some(CloudTarget::Azure(app))
+        } else {
+            None
+        };
+        if let Some(c) = &cloud {
+            let which = c.cloud();
+            which.check_alg(signing_alg).map_err(|e| match e {
+                crate::sts::StsError::Invalid { problem, fix, .. } => cerr(f("signing_alg"), problem, fix),
+                other => cerr(f("signing_alg"), other.to_string(), "use RS256"),
+            })?;
+            which.check_issuer(&issuer, dev).map_err(|_| cerr("issuer", "a cloud needs an https issuer URL it can reach for discovery", "serve edge-sts on an https custom domain and set `issuer` to it"))?;
+        }
         policy.targets.insert(
             name.clone(),
             Target {
-                aws,
+                cloud,
                 name: name.clone(),
                 audience: t.audience,
                 scopes: t.scopes,

@@ -107,8 +107,8 @@ pub async fn exchange<F: Fetch, B: SignatureBackend>(
     let mut claims = mint::claims(&ctx.config.issuer, &v.issuer.subject_prefix, &v.caller, &grant, &v.claims, now_s, lifetime, "");
     let scope = (!grant.scopes.is_empty()).then(|| grant.scopes.join(" "));
     let outcome = Outcome { client_id: v.caller.client_id.clone(), targets: grant.targets.iter().map(|t| t.name.clone()).collect() };
-    if let Some(role) = &grant.targets[0].aws {
-        let body = aws_exchange(ctx, req, &v, role, &grant.targets[0].name, scope, claims, key, now, jti).await?;
+    if let Some(cloud) = &grant.targets[0].cloud {
+        let body = cloud_exchange(ctx, req, &v, cloud, &grant.targets[0].name, scope, claims, key, now, jti).await?;
         return Ok((body, outcome));
     }
     if req.credential_process {
@@ -134,15 +134,16 @@ pub async fn exchange<F: Fetch, B: SignatureBackend>(
 /// Longest wait for a cloud STS answer.
 pub const STS_TIMEOUT_MS: u64 = 10_000;
 
-/// An AWS target: mint a web identity token (always fresh: a new `jti` per STS call), exchange
-/// it with `AssumeRoleWithWebIdentity`, answer with the credentials. Credentials are reused per
+/// A cloud target: mint an assertion (always fresh: a new `jti` per STS call), exchange it at
+/// the cloud's STS (AWS `AssumeRoleWithWebIdentity`; Google STS + optional `generateAccessToken`;
+/// Entra client credentials), answer with the cloud's credentials. Credentials are reused per
 /// (issuer, client, target, scope) until the cloud's refresh margin before expiry.
 #[allow(clippy::too_many_arguments)]
-async fn aws_exchange<F: Fetch, B: SignatureBackend>(
+async fn cloud_exchange<F: Fetch, B: SignatureBackend>(
     ctx: &Context<'_, F, B>,
     req: &TokenRequest,
     v: &VerifiedToken<'_>,
-    role: &crate::sts::aws::AwsRole,
+    cloud: &crate::config::CloudTarget,
     target: &str,
     scope: Option<String>,
     mut claims: Map<String, Value>,
@@ -150,18 +151,54 @@ async fn aws_exchange<F: Fetch, B: SignatureBackend>(
     now: f64,
     jti: impl FnOnce() -> Result<String, Error>,
 ) -> Result<Value, Error> {
-    use crate::sts::{self, aws, CloudCredentials, StsError};
+    use crate::config::CloudTarget;
+    use crate::sts::{self, aws, azure, gcp, CloudCredentials, StsError};
+    if req.credential_process && !matches!(cloud, CloudTarget::Aws(_)) {
+        return Err(Error::Request(crate::request::RequestError::RequestedTokenType));
+    }
     let ckey = format!("{}\n{}\n{}\n{}", v.caller.issuer, v.caller.client_id, target, scope.as_deref().unwrap_or(""));
     let cached = ctx.caches.clouds.borrow().get(&ckey).filter(|c| c.fresh_for_cache(now));
     let creds = match cached {
         Some(c) => c,
         None => {
             claims.insert("jti".into(), Value::String(jti()?));
-            let token = mint::sign(ctx.crypto, key, &claims).await?;
-            let request = aws::assume_role_with_web_identity(role, &v.caller.client_id, &token).map_err(Error::Sts)?;
-            let unavailable = |_| Error::Sts(StsError::Unavailable { cloud: sts::Cloud::Aws, http_status: 0 });
-            let resp = ctx.fetch.post(&request, sts::MAX_RESPONSE_BYTES, STS_TIMEOUT_MS).await.map_err(unavailable)?;
-            let c = CloudCredentials::Aws(aws::parse_response(resp.status, &resp.body).map_err(Error::Sts)?);
+            let which = cloud.cloud();
+            let send = |request: sts::HttpRequest| async move {
+                let resp = ctx.fetch.post(&request, sts::MAX_RESPONSE_BYTES, STS_TIMEOUT_MS).await;
+                resp.map_err(|_| Error::Sts(StsError::Unavailable { cloud: which, http_status: 0 }))
+            };
+            let c = match cloud {
+                CloudTarget::Aws(role) => {
+                    let token = mint::sign(ctx.crypto, key, &claims).await?;
+                    let resp = send(aws::assume_role_with_web_identity(role, &v.caller.client_id, &token).map_err(Error::Sts)?).await?;
+                    CloudCredentials::Aws(aws::parse_response(resp.status, &resp.body).map_err(Error::Sts)?)
+                }
+                CloudTarget::Gcp(g) => {
+                    let (iat, exp) = (claims["iat"].as_u64().unwrap_or(0), claims["exp"].as_u64().unwrap_or(0));
+                    let sub = claims["sub"].as_str().unwrap_or("");
+                    gcp::check_assertion(key.alg(), Some(key.kid()), iat, exp, sub).map_err(Error::Sts)?;
+                    let token = mint::sign(ctx.crypto, key, &claims).await?;
+                    let mut g = g.clone();
+                    if let Some(s) = &scope {
+                        g.scopes = s.split(' ').map(str::to_owned).collect();
+                    }
+                    let resp = send(gcp::sts_token_request(&g, &token).map_err(Error::Sts)?).await?;
+                    let federated = gcp::parse_sts_response(resp.status, &resp.body, now).map_err(Error::Sts)?;
+                    match &g.impersonation {
+                        None => CloudCredentials::Gcp(federated),
+                        Some(imp) => {
+                            let request = gcp::generate_access_token_request(imp, &g.scopes, &federated.access_token).map_err(Error::Sts)?;
+                            let resp = send(request).await?;
+                            CloudCredentials::Gcp(gcp::parse_generate_access_token_response(imp, resp.status, &resp.body).map_err(Error::Sts)?)
+                        }
+                    }
+                }
+                CloudTarget::Azure(app) => {
+                    let token = mint::sign(ctx.crypto, key, &claims).await?;
+                    let resp = send(azure::token_request(app, &token).map_err(Error::Sts)?).await?;
+                    CloudCredentials::Azure(azure::parse_response(resp.status, &resp.body, now).map_err(Error::Sts)?)
+                }
+            };
             ctx.caches.clouds.borrow_mut().insert(ckey, c.clone(), 4096);
             c
         }
@@ -177,7 +214,6 @@ async fn aws_exchange<F: Fetch, B: SignatureBackend>(
     }
     Ok(Value::Object(m))
 }
-
 /// edge-sts's discovery document (what AWS IAM, Google WIF and Entra read).
 pub fn discovery_document(cfg: &Config, ring: &KeyRing) -> Value {
     serde_json::json!({

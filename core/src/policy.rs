@@ -23,8 +23,9 @@ pub struct Target {
     pub copy_claims: Vec<(String, String)>,
     pub static_claims: Map<String, Value>,
     pub signing_alg: Alg,
-    /// A cloud target: the minted token is exchanged at AWS STS and the answer is AWS credentials.
-    pub aws: Option<crate::sts::aws::AwsRole>,
+    /// A cloud target: the minted token is exchanged at that cloud's STS and the answer is the
+    /// cloud's credentials.
+    pub cloud: Option<crate::config::CloudTarget>,
 }
 
 #[derive(Debug, Clone)]
@@ -167,7 +168,7 @@ impl TrustPolicy {
             }
         }
         // A cloud target answers with that cloud's credentials: it cannot share a request.
-        if targets.len() > 1 && targets.iter().any(|t| t.aws.is_some()) {
+        if targets.len() > 1 && targets.iter().any(|t| t.cloud.is_some()) {
             return Err(PolicyError::IncompatibleTargets);
         }
         if targets.iter().any(|t| t.signing_alg != targets[0].signing_alg) {
