@@ -12,6 +12,14 @@ for t in token jwks config request; do
   mkdir -p "fuzz/corpus/$t"
   cp -n fuzz/seeds/"$t"/* "fuzz/corpus/$t/" 2>/dev/null || true
   echo "==> fuzz $t (${secs}s)"
-  (cd fuzz && cargo +nightly fuzz run "$t" "corpus/$t" -- -max_total_time="$secs" -max_len=20000 2>&1 | grep -E "^(#[0-9]+.*DONE|Done|==[0-9]+==|SUMMARY|thread|panicked)" || true)
-  if ls fuzz/artifacts/"$t"/crash-* >/dev/null 2>&1; then echo "fuzz $t: crash found in fuzz/artifacts/$t" >&2; exit 1; fi
+  rm -rf "fuzz/artifacts/$t"
+  log="fuzz/artifacts/$t.log"
+  mkdir -p fuzz/artifacts
+  # cargo-fuzz's own exit status decides (a crash, OOM, timeout or build failure fails the run).
+  if ! (cd fuzz && cargo +nightly fuzz run "$t" "corpus/$t" -- -max_total_time="$secs" -max_len=20000) > "$log" 2>&1; then
+    tail -40 "$log" >&2
+    echo "fuzz $t failed; input and log in fuzz/artifacts/" >&2
+    exit 1
+  fi
+  grep -E "^(#[0-9]+.*DONE|Done)" "$log" || true
 done

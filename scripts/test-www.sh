@@ -14,5 +14,5 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 [ -d node_modules/playwright-core ] || npm ci
 
-scripts/build-www.sh
+[ "${EDGE_STS_WWW_BUILT:-0}" = 1 ] || scripts/build-www.sh
 node --test --test-concurrency=1 tests/www/

@@ -22,7 +22,7 @@ step "end to end: Worker in workerd (Miniflare) + oidc-provider + jose"
 node --test --test-concurrency=1 tests/support/issuer.test.mjs tests/e2e/
 
 step "playground: headless Chromium (playwright-core)"
-scripts/test-www.sh
+EDGE_STS_WWW_BUILT=1 scripts/test-www.sh
 
 step "fuzz: every target for a bounded time (no panics)"
 scripts/fuzz.sh "${EDGE_STS_FUZZ_SECS:-10}"

@@ -70,6 +70,15 @@ async fn load(env: &Env, crypto: &WebCrypto) -> Result<State, ConfigError> {
     })?;
     let config = config::load(&text)?;
     let mut ring = config::build_key_ring(&config, |name| binding_text(env, name))?;
+    if let Some(name) = &config.explain_secret {
+        if binding_text(env, name).is_none_or(|v| v.len() < 16) {
+            return Err(ConfigError {
+                field: "explain_secret".into(),
+                problem: format!("secret `{name}` is not set or shorter than 16 characters"),
+                fix: format!("npx wrangler secret put {name} (a long random value), or remove explain_secret"),
+            });
+        }
+    }
     if config.dev {
         for alg in config.policy.targets.values().map(|t| t.signing_alg) {
             if ring.active_for(alg).is_none() {

@@ -165,7 +165,12 @@ async fn explain(req: &Request, env: &Env, iso: &isolate::Isolate, ctx: &worker:
     }
     .await;
     match result {
-        Ok(x) => json_response(200, &x, Cors::No, "no-store"),
+        Ok(x) => {
+            if let Some(r) = x.reason {
+                line.reason(r);
+            }
+            json_response(200, &x, Cors::No, "no-store")
+        }
         Err(e) => {
             let o = e.to_oauth(cfg.cache.unknown_kid_cooldown_secs);
             line.reason(o.reason);

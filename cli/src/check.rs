@@ -39,6 +39,13 @@ pub fn print_config_error(e: &ConfigError) {
     println!("  fix:     {}", e.fix);
 }
 
+/// For commands whose stdout may be piped into `wrangler secret put`: errors go to stderr only.
+pub fn eprint_config_error(e: &ConfigError) {
+    eprintln!("error: {}", e.field);
+    eprintln!("  problem: {}", e.problem);
+    eprintln!("  fix:     {}", e.fix);
+}
+
 /// Left-aligned columns, two spaces apart, indented by two.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();

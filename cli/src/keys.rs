@@ -4,7 +4,7 @@
 //! Private keys go to standard output (generate; rotate with --show-private) or to a 0600 file
 //! (rotate --key-out), never to standard error.
 use crate::backend::CliCrypto;
-use crate::check::{print_config_error, secret_lookup};
+use crate::check::{eprint_config_error, secret_lookup};
 use crate::util::{block_on, fail, now_or, read_file, ymd, CliError, Result};
 use clap::{Args, Subcommand};
 use edge_sts_core::alg::{Alg, Family};
@@ -252,7 +252,7 @@ fn rotate(a: RotateArgs) -> Result<ExitCode> {
     let text = read_file(&a.config)?;
     // The configuration must load as the Worker loads it, before and after.
     if let Err(e) = config::load(&text) {
-        print_config_error(&e);
+        eprint_config_error(&e);
         println!("{}: invalid; fix it before rotating", a.config);
         return Ok(ExitCode::from(1));
     }

@@ -1,4 +1,4 @@
-//! Token parser + claim rules + signature shape checks: no input may panic.
+//! Token parser + claim rules: no input may panic.
 #![no_main]
 use edge_sts_core::claims::{validate, ClaimRules};
 use edge_sts_core::token::{TokenLimits, UntrustedToken};

@@ -58,3 +58,12 @@ test("an invalid subject token gets the OAuth error /token would give", async ()
   assert.equal(r.status, 400);
   assert.equal(r.json.error, "invalid_request");
 });
+
+test("explain_secret naming an unset secret is a configuration error, not a silent 401", async () => {
+  const w2 = await startWorker({ config: devConfig(iss.url, { explain_secret: "NOT_SET" }), secrets });
+  try {
+    const h = await fetch(`${w2.url}/healthz`);
+    assert.equal(h.status, 503);
+    assert.equal((await h.json()).field, "explain_secret");
+  } finally { await w2.stop(); }
+});
