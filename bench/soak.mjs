@@ -42,7 +42,7 @@ inst.on("response", (_c, code) => { statuses[code] = (statuses[code] ?? 0) + 1; 
 const r = await inst;
 clearInterval(timer);
 samples.push(rss());
-const bad = w.logs.filter((l) => /"status":5|panick|rror/.test(l));
+const bad = w.logs.filter((l) => /"status":5\d\d|panicked|Uncaught|Cannot perform I\/O/.test(l));
 if (bad.length) console.error(bad.slice(0, 8).join("\n"));
 await w.stop(); await iss.close();
 const fivexx = Object.entries(statuses).filter(([c]) => c >= 500).reduce((a, [, n]) => a + n, 0);
