@@ -8,7 +8,7 @@ secs="${1:-20}"
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 mkdir -p fuzz/corpus
-for t in token jwks config request; do
+for t in token jwks config request sts; do
   mkdir -p "fuzz/corpus/$t"
   cp -n fuzz/seeds/"$t"/* "fuzz/corpus/$t/" 2>/dev/null || true
   echo "==> fuzz $t (${secs}s)"

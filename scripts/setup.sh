@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything edge-sts needs to build, run and test, idempotently (fast when present).
-# Offline-safe: only crates.io, npm and Debian packages. Never downloads from GitHub.
+# Offline-safe: only crates.io, npm, PyPI (moto, the AWS STS emulator for tests) and Debian
+# packages. Never downloads from GitHub.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

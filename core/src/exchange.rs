@@ -156,7 +156,9 @@ async fn cloud_exchange<F: Fetch, B: SignatureBackend>(
     if req.credential_process && !matches!(cloud, CloudTarget::Aws(_)) {
         return Err(Error::Request(crate::request::RequestError::RequestedTokenType));
     }
-    let ckey = format!("{}\n{}\n{}\n{}", v.caller.issuer, v.caller.client_id, target, scope.as_deref().unwrap_or(""));
+    // The whole assertion claim set (minus iat/exp/jti) is part of the key, so mapped claims a
+    // cloud's trust policy may test (tenant, roles) can never reuse another token's credentials.
+    let ckey = format!("{}\n{}\n{}", v.caller.issuer, target, cache::minted_key(&claims, key.kid()));
     let cached = ctx.caches.clouds.borrow().get(&ckey).filter(|c| c.fresh_for_cache(now));
     let creds = match cached {
         Some(c) => c,
