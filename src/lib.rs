@@ -50,7 +50,15 @@ async fn main(req: Request, env: Env, ctx: worker::Context) -> worker::Result<Re
     Ok(resp)
 }
 
-async fn route(req: &Request, env: &Env, iso: &isolate::Isolate, ctx: &worker::Context, path: &str, method: &str, line: &mut log::Line) -> Response {
+async fn route(
+    req: &Request,
+    env: &Env,
+    iso: &isolate::Isolate,
+    ctx: &worker::Context,
+    path: &str,
+    method: &str,
+    line: &mut log::Line,
+) -> Response {
     match (path, method) {
         ("/token", "POST") => token(req, env, iso, ctx, line).await,
         ("/explain", "POST") => explain(req, env, iso, ctx, line).await,
@@ -161,7 +169,15 @@ async fn explain(req: &Request, env: &Env, iso: &isolate::Isolate, ctx: &worker:
         let io = fetch::RuntimeIo::new(env, ctx);
         let c = Context { config: cfg, keys: &iso.keys, ring: &state.ring, fetch: &io, crypto: &iso.crypto, caches: &iso.caches };
         let v = exchange::verify_subject_token(&c, &treq.subject_token, now_secs()).await?;
-        Ok::<_, Error>(edge_sts_core::explain::explain(cfg, v.issuer, &v.claims, &treq.targets, treq.scope.as_deref(), now_secs(), Some(&state.ring)))
+        Ok::<_, Error>(edge_sts_core::explain::explain(
+            cfg,
+            v.issuer,
+            &v.claims,
+            &treq.targets,
+            treq.scope.as_deref(),
+            now_secs(),
+            Some(&state.ring),
+        ))
     }
     .await;
     match result {

@@ -83,7 +83,11 @@ async fn import(jwk: &Value, alg: Alg, usage: &str) -> Result<CryptoKey, CryptoE
 
 impl WebCrypto {
     pub fn new() -> Self {
-        WebCrypto { verify_keys: RefCell::new(HashMap::new()), sign_keys: RefCell::new(HashMap::new()), op_params: RefCell::new(HashMap::new()) }
+        WebCrypto {
+            verify_keys: RefCell::new(HashMap::new()),
+            sign_keys: RefCell::new(HashMap::new()),
+            op_params: RefCell::new(HashMap::new()),
+        }
     }
 
     fn op(&self, alg: Alg) -> Object {

@@ -90,7 +90,6 @@ impl<K: Hash + Eq + Clone, V: Clone> Bounded<K, V> {
     }
 }
 
-
 #[derive(Debug, Clone)]
 pub struct VerifiedEntry {
     pub issuer: String,
@@ -108,7 +107,8 @@ pub struct MintedEntry {
 /// Key of the minted-token cache: the signing kid and every claim but `iat`/`exp`/`jti`, in
 /// canonical JSON (serde_json's `Map` is ordered by key here). Compared in full, never hashed down.
 pub fn minted_key(claims: &Map<String, Value>, kid: &str) -> String {
-    let rest: Map<String, Value> = claims.iter().filter(|(k, _)| !matches!(k.as_str(), "iat" | "exp" | "jti")).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let rest: Map<String, Value> =
+        claims.iter().filter(|(k, _)| !matches!(k.as_str(), "iat" | "exp" | "jti")).map(|(k, v)| (k.clone(), v.clone())).collect();
     let mut key = String::with_capacity(256);
     key.push_str(kid);
     key.push('\n');
@@ -136,7 +136,11 @@ pub struct TokenCaches {
 
 impl TokenCaches {
     pub fn new(limits: CacheLimits) -> Self {
-        TokenCaches { verified: RefCell::new(Bounded::new(limits)), minted: RefCell::new(Bounded::new(limits)), clouds: RefCell::new(Bounded::new(limits)) }
+        TokenCaches {
+            verified: RefCell::new(Bounded::new(limits)),
+            minted: RefCell::new(Bounded::new(limits)),
+            clouds: RefCell::new(Bounded::new(limits)),
+        }
     }
 }
 

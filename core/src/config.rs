@@ -408,7 +408,8 @@ pub fn load(text: &str) -> Result<Config, ConfigError> {
         if lifetime == 0 || lifetime > MAX_LIFETIME_SECS {
             return Err(cerr(f("lifetime_secs"), "out of range", format!("use 1..={MAX_LIFETIME_SECS} (default {DEFAULT_LIFETIME_SECS})")));
         }
-        for (field, dest) in t.copy_claims.values().map(|d| ("copy_claims", d)).chain(t.static_claims.keys().map(|d| ("static_claims", d))) {
+        for (field, dest) in t.copy_claims.values().map(|d| ("copy_claims", d)).chain(t.static_claims.keys().map(|d| ("static_claims", d)))
+        {
             if PROTECTED_CLAIMS.contains(&dest.as_str()) {
                 return Err(cerr(f(field), format!("`{dest}` is a protected claim"), "use another claim name"));
             }
@@ -416,7 +417,11 @@ pub fn load(text: &str) -> Result<Config, ConfigError> {
         let signing_alg = match t.signing_alg.as_deref() {
             None => Alg::ES256,
             Some(a) => Alg::parse(a).ok_or_else(|| {
-                cerr(f("signing_alg"), format!("`{a}` is not supported"), "use ES256 (default), ES384, RS256/384/512, PS256/384/512 or EdDSA")
+                cerr(
+                    f("signing_alg"),
+                    format!("`{a}` is not supported"),
+                    "use ES256 (default), ES384, RS256/384/512, PS256/384/512 or EdDSA",
+                )
             })?,
         };
         let sts_err = |e: crate::sts::StsError| match e {
@@ -430,7 +435,8 @@ pub fn load(text: &str) -> Result<Config, ConfigError> {
         let cloud = if let Some(a) = t.aws {
             let mut role = crate::sts::aws::AwsRole::new(a.role_arn);
             if let Some(r) = &a.region {
-                role.endpoint = crate::sts::aws::regional_endpoint(r).ok_or_else(|| cerr(f("aws.region"), format!("`{r}` is not an AWS region name"), "use e.g. \"eu-central-1\""))?;
+                role.endpoint = crate::sts::aws::regional_endpoint(r)
+                    .ok_or_else(|| cerr(f("aws.region"), format!("`{r}` is not an AWS region name"), "use e.g. \"eu-central-1\""))?;
             }
             if let Some(e) = a.endpoint {
                 role.endpoint = e;
@@ -481,7 +487,13 @@ pub fn load(text: &str) -> Result<Config, ConfigError> {
                 crate::sts::StsError::Invalid { problem, fix, .. } => cerr(f("signing_alg"), problem, fix),
                 other => cerr(f("signing_alg"), other.to_string(), "use RS256"),
             })?;
-            which.check_issuer(&issuer, dev).map_err(|_| cerr("issuer", "a cloud needs an https issuer URL it can reach for discovery", "serve edge-sts on an https custom domain and set `issuer` to it"))?;
+            which.check_issuer(&issuer, dev).map_err(|_| {
+                cerr(
+                    "issuer",
+                    "a cloud needs an https issuer URL it can reach for discovery",
+                    "serve edge-sts on an https custom domain and set `issuer` to it",
+                )
+            })?;
         }
         policy.targets.insert(
             name.clone(),

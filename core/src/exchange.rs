@@ -189,9 +189,12 @@ async fn cloud_exchange<F: Fetch, B: SignatureBackend>(
                     match &g.impersonation {
                         None => CloudCredentials::Gcp(federated),
                         Some(imp) => {
-                            let request = gcp::generate_access_token_request(imp, &g.scopes, &federated.access_token).map_err(Error::Sts)?;
+                            let request =
+                                gcp::generate_access_token_request(imp, &g.scopes, &federated.access_token).map_err(Error::Sts)?;
                             let resp = send(request).await?;
-                            CloudCredentials::Gcp(gcp::parse_generate_access_token_response(imp, resp.status, &resp.body).map_err(Error::Sts)?)
+                            CloudCredentials::Gcp(
+                                gcp::parse_generate_access_token_response(imp, resp.status, &resp.body).map_err(Error::Sts)?,
+                            )
                         }
                     }
                 }

@@ -195,7 +195,8 @@ impl VerifyKey {
 
     /// Does this key allow a token signed with `alg`? (The key decides; see `alg_implied`.)
     pub fn permits(&self, alg: Alg) -> bool {
-        self.alg == alg || (self.alg_implied && matches!(self.key, PublicKey::Rsa { .. }) && matches!(alg.family(), Family::RsaPkcs1 | Family::RsaPss))
+        self.alg == alg
+            || (self.alg_implied && matches!(self.key, PublicKey::Rsa { .. }) && matches!(alg.family(), Family::RsaPkcs1 | Family::RsaPss))
     }
 
     /// This key bound to `alg`, when it permits it.
