@@ -24,11 +24,18 @@ pub async fn verdict<B: SignatureBackend>(backend: &B, case: &Value) -> String {
     let Some(key) = key.bound_to(alg) else {
         return "refused:alg".into();
     };
-    let input = case.get("input").and_then(Value::as_str).unwrap_or("");
+    // `input` is the JWS signing input; `input_b64` carries arbitrary bytes (Wycheproof messages).
+    let input = match case.get("input_b64").and_then(Value::as_str) {
+        Some(b) => match b64::decode(b) {
+            Some(bytes) => bytes,
+            None => return "refused:input".into(),
+        },
+        None => case.get("input").and_then(Value::as_str).unwrap_or("").as_bytes().to_vec(),
+    };
     let Some(sig) = case.get("signature").and_then(Value::as_str).and_then(b64::decode) else {
         return "invalid".into();
     };
-    match crypto::verify(backend, &key, input.as_bytes(), &sig).await {
+    match crypto::verify(backend, &key, &input, &sig).await {
         Ok(true) => "valid".into(),
         Ok(false) => "invalid".into(),
         Err(e) => format!("error:{e}"),

@@ -462,6 +462,23 @@ describe("signature backends agree (WebCrypto in workerd vs the vector files)", 
       assert.deepEqual(wrong, []);
     });
   }
+  test("Wycheproof vectors (written by `cargo test -p edge-sts-core --test wycheproof`) through WebCrypto", async () => {
+    const file = new URL("../../target/wycheproof-vectors.json", import.meta.url);
+    let doc;
+    try { doc = JSON.parse(readFileSync(file)); } catch { throw new Error("target/wycheproof-vectors.json missing: run `cargo test -p edge-sts-core --test wycheproof` first (scripts/test.sh does)"); }
+    assert.ok(doc.cases.length > 800);
+    const wrong = [];
+    for (let i = 0; i < doc.cases.length; i += 250) {
+      const chunk = doc.cases.slice(i, i + 250);
+      const { verdicts } = await (await fetch(`${w.url}/__test/verify`, { method: "POST", body: JSON.stringify({ cases: chunk }) })).json();
+      chunk.forEach((c, j) => {
+        const ok = c.expect === "invalid" ? verdicts[j] !== "valid" : verdicts[j] === c.expect;
+        if (!ok) wrong.push([c.name, c.expect, verdicts[j]]);
+      });
+    }
+    assert.deepEqual(wrong, []);
+  });
+
   test("WebCrypto signs what jose verifies, for every signing algorithm", async () => {
     for (const alg of ["ES256", "RS256", "PS256", "ES384", "EdDSA"]) {
       const jwk = await generateSigningKey(alg, `k-${alg}`);
