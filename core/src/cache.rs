@@ -132,6 +132,10 @@ pub struct TokenCaches {
     /// `CloudCredentials::fresh_for_cache` (the cloud's refresh margin before expiry), so bursts
     /// do not hammer the STS. Isolate memory only: these are secrets, never persisted.
     pub clouds: RefCell<Bounded<String, crate::sts::CloudCredentials>>,
+    /// Cloud calls under way, by the same key: followers poll the leader's slot.
+    #[allow(clippy::type_complexity)]
+    pub cloud_inflight:
+        RefCell<std::collections::HashMap<String, std::rc::Rc<RefCell<Option<Result<crate::sts::CloudCredentials, crate::Error>>>>>>,
 }
 
 impl TokenCaches {
@@ -140,6 +144,7 @@ impl TokenCaches {
             verified: RefCell::new(Bounded::new(limits)),
             minted: RefCell::new(Bounded::new(limits)),
             clouds: RefCell::new(Bounded::new(limits)),
+            cloud_inflight: RefCell::default(),
         }
     }
 }

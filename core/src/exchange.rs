@@ -131,6 +131,18 @@ pub async fn exchange<F: Fetch, B: SignatureBackend>(
     Ok((serde_json::to_value(resp).unwrap_or_default(), outcome))
 }
 
+/// Removes a cloud single-flight marker even if the leading request is dropped mid-call.
+struct CloudInflightGuard<'a> {
+    caches: &'a TokenCaches,
+    key: &'a str,
+}
+
+impl Drop for CloudInflightGuard<'_> {
+    fn drop(&mut self) {
+        self.caches.cloud_inflight.borrow_mut().remove(self.key);
+    }
+}
+
 /// Longest wait for a cloud STS answer.
 pub const STS_TIMEOUT_MS: u64 = 10_000;
 
@@ -163,49 +175,76 @@ async fn cloud_exchange<F: Fetch, B: SignatureBackend>(
     let creds = match cached {
         Some(c) => c,
         None => {
-            claims.insert("jti".into(), Value::String(jti()?));
-            let which = cloud.cloud();
-            let send = |request: sts::HttpRequest| async move {
-                let resp = ctx.fetch.post(&request, sts::MAX_RESPONSE_BYTES, STS_TIMEOUT_MS).await;
-                resp.map_err(|_| Error::Sts(StsError::Unavailable { cloud: which, http_status: 0 }))
-            };
-            let c = match cloud {
-                CloudTarget::Aws(role) => {
-                    let token = mint::sign(ctx.crypto, key, &claims).await?;
-                    let resp = send(aws::assume_role_with_web_identity(role, &v.caller.client_id, &token).map_err(Error::Sts)?).await?;
-                    CloudCredentials::Aws(aws::parse_response(resp.status, &resp.body).map_err(Error::Sts)?)
-                }
-                CloudTarget::Gcp(g) => {
-                    let (iat, exp) = (claims["iat"].as_u64().unwrap_or(0), claims["exp"].as_u64().unwrap_or(0));
-                    let sub = claims["sub"].as_str().unwrap_or("");
-                    gcp::check_assertion(key.alg(), Some(key.kid()), iat, exp, sub).map_err(Error::Sts)?;
-                    let token = mint::sign(ctx.crypto, key, &claims).await?;
-                    let mut g = g.clone();
-                    if let Some(s) = &scope {
-                        g.scopes = s.split(' ').map(str::to_owned).collect();
+            // Single flight per key, like the JWKS refresh: concurrent misses wait for the one
+            // STS call already under way (polling on their own timer, never woken across requests).
+            let waiting = ctx.caches.cloud_inflight.borrow().get(&ckey).cloned();
+            if let Some(slot) = waiting {
+                let mut waited = 0;
+                loop {
+                    if let Some(result) = slot.borrow().as_ref() {
+                        break result.clone()?;
                     }
-                    let resp = send(gcp::sts_token_request(&g, &token).map_err(Error::Sts)?).await?;
-                    let federated = gcp::parse_sts_response(resp.status, &resp.body, now).map_err(Error::Sts)?;
-                    match &g.impersonation {
-                        None => CloudCredentials::Gcp(federated),
-                        Some(imp) => {
-                            let request =
-                                gcp::generate_access_token_request(imp, &g.scopes, &federated.access_token).map_err(Error::Sts)?;
-                            let resp = send(request).await?;
-                            CloudCredentials::Gcp(
-                                gcp::parse_generate_access_token_response(imp, resp.status, &resp.body).map_err(Error::Sts)?,
-                            )
+                    if Rc::strong_count(&slot) == 1 || waited > 2 * STS_TIMEOUT_MS {
+                        return Err(Error::Sts(StsError::Unavailable { cloud: cloud.cloud(), http_status: 0 }));
+                    }
+                    ctx.fetch.sleep(5).await;
+                    waited += 5;
+                }
+            } else {
+                let slot: Rc<std::cell::RefCell<Option<Result<CloudCredentials, Error>>>> = Rc::default();
+                ctx.caches.cloud_inflight.borrow_mut().insert(ckey.clone(), slot.clone());
+                let _guard = CloudInflightGuard { caches: ctx.caches, key: &ckey };
+                let result = async {
+                    claims.insert("jti".into(), Value::String(jti()?));
+                    let which = cloud.cloud();
+                    let send = |request: sts::HttpRequest| async move {
+                        let resp = ctx.fetch.post(&request, sts::MAX_RESPONSE_BYTES, STS_TIMEOUT_MS).await;
+                        resp.map_err(|_| Error::Sts(StsError::Unavailable { cloud: which, http_status: 0 }))
+                    };
+                    let c = match cloud {
+                        CloudTarget::Aws(role) => {
+                            let token = mint::sign(ctx.crypto, key, &claims).await?;
+                            let resp =
+                                send(aws::assume_role_with_web_identity(role, &v.caller.client_id, &token).map_err(Error::Sts)?).await?;
+                            CloudCredentials::Aws(aws::parse_response(resp.status, &resp.body).map_err(Error::Sts)?)
                         }
-                    }
+                        CloudTarget::Gcp(g) => {
+                            let (iat, exp) = (claims["iat"].as_u64().unwrap_or(0), claims["exp"].as_u64().unwrap_or(0));
+                            let sub = claims["sub"].as_str().unwrap_or("");
+                            gcp::check_assertion(key.alg(), Some(key.kid()), iat, exp, sub).map_err(Error::Sts)?;
+                            let token = mint::sign(ctx.crypto, key, &claims).await?;
+                            let mut g = g.clone();
+                            if let Some(s) = &scope {
+                                g.scopes = s.split(' ').map(str::to_owned).collect();
+                            }
+                            let resp = send(gcp::sts_token_request(&g, &token).map_err(Error::Sts)?).await?;
+                            let federated = gcp::parse_sts_response(resp.status, &resp.body, now).map_err(Error::Sts)?;
+                            match &g.impersonation {
+                                None => CloudCredentials::Gcp(federated),
+                                Some(imp) => {
+                                    let request =
+                                        gcp::generate_access_token_request(imp, &g.scopes, &federated.access_token).map_err(Error::Sts)?;
+                                    let resp = send(request).await?;
+                                    CloudCredentials::Gcp(
+                                        gcp::parse_generate_access_token_response(imp, resp.status, &resp.body).map_err(Error::Sts)?,
+                                    )
+                                }
+                            }
+                        }
+                        CloudTarget::Azure(app) => {
+                            let token = mint::sign(ctx.crypto, key, &claims).await?;
+                            let resp = send(azure::token_request(app, &token).map_err(Error::Sts)?).await?;
+                            CloudCredentials::Azure(azure::parse_response(resp.status, &resp.body, now).map_err(Error::Sts)?)
+                        }
+                    };
+                    Ok::<_, Error>(c)
                 }
-                CloudTarget::Azure(app) => {
-                    let token = mint::sign(ctx.crypto, key, &claims).await?;
-                    let resp = send(azure::token_request(app, &token).map_err(Error::Sts)?).await?;
-                    CloudCredentials::Azure(azure::parse_response(resp.status, &resp.body, now).map_err(Error::Sts)?)
-                }
-            };
-            ctx.caches.clouds.borrow_mut().insert(ckey, c.clone(), 4096);
-            c
+                .await;
+                *slot.borrow_mut() = Some(result.clone());
+                let c = result?;
+                ctx.caches.clouds.borrow_mut().insert(ckey.clone(), c.clone(), 4096);
+                c
+            }
         }
     };
     if req.credential_process {

@@ -63,6 +63,18 @@ test("credentials are reused per (client, target, scope): a burst makes one STS 
   assert.equal(sts.requests.length, before, "served from the credential cache");
 });
 
+test("a burst on a cold credential cache makes one STS call (single flight)", async () => {
+  const w2 = await startWorker({ config: config(), secrets });
+  try {
+    const before = sts.requests.length;
+    const t = await iss.getToken("orders-service");
+    const all = await Promise.all(Array.from({ length: 8 }, () => exchange(w2.url, { subject_token: t, audience: "aws-orders" })));
+    for (const r of all) assert.equal(r.status, 200, r.text);
+    assert.equal(sts.requests.length, before + 1);
+    assert.equal(new Set(all.map((r) => r.json.aws_access_key_id)).size, 1);
+  } finally { await w2.stop(); }
+});
+
 test("credential_process output is exactly what the AWS CLI reads", async () => {
   const res = await exchange(w.url, { subject_token: await iss.getToken("orders-service"), audience: "aws-orders", requested_token_type: "urn:edge-sts:params:token-type:aws-credential-process" });
   assert.equal(res.status, 200, res.text);
