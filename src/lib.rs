@@ -62,6 +62,7 @@ async fn route(
     match (path, method) {
         ("/token", "POST") => token(req, env, iso, ctx, line).await,
         ("/explain", "POST") => explain(req, env, iso, ctx, line).await,
+        ("/gcp/subject-token" | "/gcp/external-account", "GET") => gcp(req, env, iso, ctx, path, line).await,
         ("/token", _) => {
             let e = Error::Request(RequestError::MethodNotAllowed).to_oauth(0);
             line.reason(e.reason);
@@ -187,6 +188,41 @@ async fn explain(req: &Request, env: &Env, iso: &isolate::Isolate, ctx: &worker:
             }
             json_response(200, &x, Cors::No, "no-store")
         }
+        Err(e) => {
+            let o = e.to_oauth(cfg.cache.unknown_kid_cooldown_secs);
+            line.reason(o.reason);
+            oauth_error(&o)
+        }
+    }
+}
+
+/// Google `external_account` support: `GET /gcp/subject-token?target=` (what Google's libraries
+/// fetch as `credential_source.url`: edge-sts's assertion for a Google target) and
+/// `GET /gcp/external-account?target=` (the credential configuration pointing at it). Both need
+/// the caller's Keycloak token as `Authorization: Bearer` and the same policy as `/token`.
+async fn gcp(req: &Request, env: &Env, iso: &isolate::Isolate, ctx: &worker::Context, path: &str, line: &mut log::Line) -> Response {
+    let Ok(state) = &iso.state else { return oauth_error(&Error::Config(String::new()).to_oauth(0)) };
+    let cfg = &state.config;
+    let url = req.url();
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    let target = form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "target").map(|(_, v)| v.into_owned()).unwrap_or_default();
+    let bearer = req.headers().get("authorization").ok().flatten().and_then(|h| {
+        let (scheme, rest) = h.trim().split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim().to_owned())
+    });
+    let result = async {
+        let token = bearer.ok_or(Error::Request(RequestError::Missing("subject_token")))?;
+        let io = fetch::RuntimeIo::new(env, ctx);
+        let c = Context { config: cfg, keys: &iso.keys, ring: &state.ring, fetch: &io, crypto: &iso.crypto, caches: &iso.caches };
+        let body = exchange::gcp_subject_token(&c, &token, &target, now_secs(), isolate::random_jti).await?;
+        if path == "/gcp/external-account" {
+            return exchange::gcp_external_account(cfg, &target).ok_or(Error::Policy(edge_sts_core::policy::PolicyError::UnknownTarget));
+        }
+        Ok(body)
+    }
+    .await;
+    match result {
+        Ok(v) => json_response(200, &v, Cors::No, "no-store"),
         Err(e) => {
             let o = e.to_oauth(cfg.cache.unknown_kid_cooldown_secs);
             line.reason(o.reason);

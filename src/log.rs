@@ -17,7 +17,16 @@ impl Line {
     pub fn new(req: &Request, path: &str) -> Line {
         let rid = req.headers().get("cf-ray").ok().flatten().unwrap_or_else(|| format!("{:x}", (js_sys::Math::random() * 1e15) as u64));
         // Paths are logged only for known routes, so nothing a caller invents lands in the log.
-        let known = matches!(path, "/token" | "/explain" | "/healthz" | "/.well-known/jwks.json" | "/.well-known/openid-configuration");
+        let known = matches!(
+            path,
+            "/token"
+                | "/explain"
+                | "/gcp/subject-token"
+                | "/gcp/external-account"
+                | "/healthz"
+                | "/.well-known/jwks.json"
+                | "/.well-known/openid-configuration"
+        );
         Line {
             rid,
             method: req.method(),

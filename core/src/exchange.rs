@@ -272,3 +272,40 @@ pub fn discovery_document(cfg: &Config, ring: &KeyRing) -> Value {
         "claims_supported": ["iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope"],
     })
 }
+
+/// For Google's `external_account` credentials (`credential_source.url`): the *subject token*
+/// Google's client libraries fetch and then exchange at Google STS themselves. Same verification
+/// and policy as `/token`; the target must be a Google target the caller may have.
+pub async fn gcp_subject_token<F: Fetch, B: SignatureBackend>(
+    ctx: &Context<'_, F, B>,
+    subject_token: &str,
+    target: &str,
+    now: f64,
+    jti: impl FnOnce() -> Result<String, Error>,
+) -> Result<Value, Error> {
+    use crate::config::CloudTarget;
+    let v = verify_subject_token(ctx, subject_token, now).await?;
+    let requested = [crate::request::TargetRef::Name(target.to_owned())];
+    let grant = ctx.config.policy.authorize(&v.caller, &requested, None)?;
+    if !matches!(grant.targets[0].cloud, Some(CloudTarget::Gcp(_))) {
+        return Err(Error::Policy(crate::policy::PolicyError::IncompatibleTargets));
+    }
+    let now_s = now.floor() as u64;
+    let lifetime = mint::lifetime(&grant, &v.caller, now_s).ok_or(Error::SubjectExpiresTooSoon)?;
+    let key = ctx.ring.active_for(grant.signing_alg()).ok_or(Error::NoSigningKey)?;
+    let mut claims = mint::claims(&ctx.config.issuer, &v.issuer.subject_prefix, &v.caller, &grant, &v.claims, now_s, lifetime, "");
+    claims.insert("jti".into(), Value::String(jti()?));
+    let sub = claims["sub"].as_str().unwrap_or("").to_owned();
+    crate::sts::gcp::check_assertion(key.alg(), Some(key.kid()), now_s, now_s + lifetime, &sub).map_err(Error::Sts)?;
+    let token = mint::sign(ctx.crypto, key, &claims).await?;
+    Ok(serde_json::json!({"access_token": token, "issued_token_type": crate::request::TT_JWT, "token_type": "N_A", "expires_in": lifetime}))
+}
+
+/// The `external_account` credential configuration for a Google target, pointing Google's
+/// client libraries at `GET {issuer}/gcp/subject-token?target=<name>`.
+pub fn gcp_external_account(cfg: &Config, target: &str) -> Option<Value> {
+    let crate::config::CloudTarget::Gcp(g) = cfg.policy.targets.get(target)?.cloud.as_ref()? else { return None };
+    let url = format!("{}/gcp/subject-token?target={}", cfg.issuer, form_urlencoded::byte_serialize(target.as_bytes()).collect::<String>());
+    let headers = [("Authorization", "Bearer <the caller's Keycloak access token>")];
+    Some(crate::sts::gcp::external_account_config(g, crate::sts::gcp::CredentialSource::Url { url: &url, headers: &headers }))
+}
