@@ -95,6 +95,23 @@ async fn route(
     }
 }
 
+/// The one way a failed request is answered: the core's OAuth mapping, its reason in the log line.
+fn fail(e: &Error, cfg: &edge_sts_core::config::Config, line: &mut log::Line) -> Response {
+    let o = e.to_oauth(cfg.cache.unknown_kid_cooldown_secs);
+    line.reason(o.reason);
+    oauth_error(&o)
+}
+
+/// The core's context over this request's own I/O (workerd forbids I/O through another
+/// request's objects) and the isolate's caches.
+fn context<'a>(
+    iso: &'a isolate::Isolate,
+    state: &'a isolate::State,
+    io: &'a fetch::RuntimeIo<'a>,
+) -> Context<'a, fetch::RuntimeIo<'a>, webcrypto::WebCrypto> {
+    Context { config: &state.config, keys: &iso.keys, ring: &state.ring, fetch: io, crypto: &iso.crypto, caches: &iso.caches }
+}
+
 async fn read_body(req: &Request, max: usize) -> Result<Vec<u8>, RequestError> {
     // Refuse early on a declared length; the core re-checks the actual size.
     let declared = req.headers().get("content-length").ok().flatten().and_then(|v| v.parse::<usize>().ok());
@@ -127,9 +144,8 @@ async fn token(req: &Request, env: &Env, iso: &isolate::Isolate, ctx: &worker::C
         let ct = headers.get("content-type").ok().flatten();
         let auth = headers.get("authorization").ok().flatten();
         let treq = request::parse(ct.as_deref(), &body, auth.as_deref(), cfg.limits.max_body_bytes)?;
-        // This request's own env and context: workerd forbids I/O through another request's objects.
         let io = fetch::RuntimeIo::new(env, ctx);
-        let c = Context { config: cfg, keys: &iso.keys, ring: &state.ring, fetch: &io, crypto: &iso.crypto, caches: &iso.caches };
+        let c = context(iso, state, &io);
         exchange::exchange(&c, &treq, now_secs(), isolate::random_jti).await
     }
     .await;
@@ -138,11 +154,7 @@ async fn token(req: &Request, env: &Env, iso: &isolate::Isolate, ctx: &worker::C
             line.success(&outcome);
             json_response(200, &resp, Cors::No, "no-store")
         }
-        Err(e) => {
-            let o = e.to_oauth(cfg.cache.unknown_kid_cooldown_secs);
-            line.reason(o.reason);
-            oauth_error(&o)
-        }
+        Err(e) => fail(&e, cfg, line),
     }
 }
 
@@ -168,7 +180,7 @@ async fn explain(req: &Request, env: &Env, iso: &isolate::Isolate, ctx: &worker:
         let ct = headers.get("content-type").ok().flatten();
         let treq = request::parse(ct.as_deref(), &body, None, cfg.limits.max_body_bytes)?;
         let io = fetch::RuntimeIo::new(env, ctx);
-        let c = Context { config: cfg, keys: &iso.keys, ring: &state.ring, fetch: &io, crypto: &iso.crypto, caches: &iso.caches };
+        let c = context(iso, state, &io);
         let v = exchange::verify_subject_token(&c, &treq.subject_token, now_secs()).await?;
         Ok::<_, Error>(edge_sts_core::explain::explain(
             cfg,
@@ -188,11 +200,7 @@ async fn explain(req: &Request, env: &Env, iso: &isolate::Isolate, ctx: &worker:
             }
             json_response(200, &x, Cors::No, "no-store")
         }
-        Err(e) => {
-            let o = e.to_oauth(cfg.cache.unknown_kid_cooldown_secs);
-            line.reason(o.reason);
-            oauth_error(&o)
-        }
+        Err(e) => fail(&e, cfg, line),
     }
 }
 
@@ -206,27 +214,19 @@ async fn gcp(req: &Request, env: &Env, iso: &isolate::Isolate, ctx: &worker::Con
     let url = req.url();
     let query = url.split_once('?').map_or("", |(_, q)| q);
     let target = form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "target").map(|(_, v)| v.into_owned()).unwrap_or_default();
-    let bearer = req.headers().get("authorization").ok().flatten().and_then(|h| {
-        let (scheme, rest) = h.trim().split_once(' ')?;
-        scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim().to_owned())
-    });
+    let bearer = req.headers().get("authorization").ok().flatten().and_then(|h| request::bearer(&h));
     let result = async {
         let token = bearer.ok_or(Error::Request(RequestError::Missing("subject_token")))?;
         let io = fetch::RuntimeIo::new(env, ctx);
-        let c = Context { config: cfg, keys: &iso.keys, ring: &state.ring, fetch: &io, crypto: &iso.crypto, caches: &iso.caches };
-        let body = exchange::gcp_subject_token(&c, &token, &target, now_secs(), isolate::random_jti).await?;
+        let c = context(iso, state, &io);
         if path == "/gcp/external-account" {
-            return exchange::gcp_external_account(cfg, &target).ok_or(Error::Policy(edge_sts_core::policy::PolicyError::UnknownTarget));
+            return exchange::gcp_external_account_for(&c, &token, &target, now_secs()).await;
         }
-        Ok(body)
+        exchange::gcp_subject_token(&c, &token, &target, now_secs(), isolate::random_jti).await
     }
     .await;
     match result {
         Ok(v) => json_response(200, &v, Cors::No, "no-store"),
-        Err(e) => {
-            let o = e.to_oauth(cfg.cache.unknown_kid_cooldown_secs);
-            line.reason(o.reason);
-            oauth_error(&o)
-        }
+        Err(e) => fail(&e, cfg, line),
     }
 }

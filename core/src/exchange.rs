@@ -283,13 +283,7 @@ pub async fn gcp_subject_token<F: Fetch, B: SignatureBackend>(
     now: f64,
     jti: impl FnOnce() -> Result<String, Error>,
 ) -> Result<Value, Error> {
-    use crate::config::CloudTarget;
-    let v = verify_subject_token(ctx, subject_token, now).await?;
-    let requested = [crate::request::TargetRef::Name(target.to_owned())];
-    let grant = ctx.config.policy.authorize(&v.caller, &requested, None)?;
-    if !matches!(grant.targets[0].cloud, Some(CloudTarget::Gcp(_))) {
-        return Err(Error::Policy(crate::policy::PolicyError::IncompatibleTargets));
-    }
+    let (v, grant) = gcp_grant(ctx, subject_token, target, now).await?;
     let now_s = now.floor() as u64;
     let lifetime = mint::lifetime(&grant, &v.caller, now_s).ok_or(Error::SubjectExpiresTooSoon)?;
     let key = ctx.ring.active_for(grant.signing_alg()).ok_or(Error::NoSigningKey)?;
@@ -299,6 +293,34 @@ pub async fn gcp_subject_token<F: Fetch, B: SignatureBackend>(
     crate::sts::gcp::check_assertion(key.alg(), Some(key.kid()), now_s, now_s + lifetime, &sub).map_err(Error::Sts)?;
     let token = mint::sign(ctx.crypto, key, &claims).await?;
     Ok(serde_json::json!({"access_token": token, "issued_token_type": crate::request::TT_JWT, "token_type": "N_A", "expires_in": lifetime}))
+}
+
+/// Verifies the subject token and checks that the policy gives its caller this Google target.
+async fn gcp_grant<'c, F: Fetch, B: SignatureBackend>(
+    ctx: &Context<'c, F, B>,
+    subject_token: &str,
+    target: &str,
+    now: f64,
+) -> Result<(VerifiedToken<'c>, crate::policy::Grant<'c>), Error> {
+    let v = verify_subject_token(ctx, subject_token, now).await?;
+    let requested = [crate::request::TargetRef::Name(target.to_owned())];
+    let grant = ctx.config.policy.authorize(&v.caller, &requested, None)?;
+    if !matches!(grant.targets[0].cloud, Some(crate::config::CloudTarget::Gcp(_))) {
+        return Err(Error::Policy(crate::policy::PolicyError::IncompatibleTargets));
+    }
+    Ok((v, grant))
+}
+
+/// `GET /gcp/external-account`: the configuration, for a caller the policy gives this Google
+/// target. Authorizes like [`gcp_subject_token`] but mints nothing.
+pub async fn gcp_external_account_for<F: Fetch, B: SignatureBackend>(
+    ctx: &Context<'_, F, B>,
+    subject_token: &str,
+    target: &str,
+    now: f64,
+) -> Result<Value, Error> {
+    gcp_grant(ctx, subject_token, target, now).await?;
+    gcp_external_account(ctx.config, target).ok_or(Error::Policy(crate::policy::PolicyError::UnknownTarget))
 }
 
 /// The `external_account` credential configuration for a Google target, pointing Google's

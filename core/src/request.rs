@@ -90,6 +90,12 @@ fn single(slot: &mut Option<String>, name: &'static str, value: String) -> Resul
     Ok(())
 }
 
+/// The token of an `Authorization: Bearer <token>` header value (scheme case-insensitive).
+pub fn bearer(authorization: &str) -> Option<String> {
+    let (scheme, rest) = authorization.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim().to_owned())
+}
+
 /// Parses the form body. `authorization` is the raw `Authorization` header, if any.
 pub fn parse(content_type: Option<&str>, body: &[u8], authorization: Option<&str>, max_body: usize) -> Result<TokenRequest, RequestError> {
     if body.len() > max_body {
@@ -124,10 +130,7 @@ pub fn parse(content_type: Option<&str>, body: &[u8], authorization: Option<&str
     if actor {
         return Err(RequestError::ActorToken);
     }
-    let bearer = authorization.and_then(|h| {
-        let (scheme, rest) = h.trim().split_once(' ')?;
-        scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim().to_owned())
-    });
+    let bearer = authorization.and_then(bearer);
     let subject_token = match (token, bearer) {
         (Some(t), Some(b)) if t != b => return Err(RequestError::TokenMismatch),
         (Some(t), _) | (None, Some(t)) if !t.is_empty() => t,
