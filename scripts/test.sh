@@ -9,6 +9,9 @@ step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 step "setup"
 scripts/setup.sh
 
+step "docs: links and anchors"
+node scripts/check-docs.mjs
+
 step "native: cargo test (core with the pure-Rust backend; CLI golden tests)"
 cargo test -p edge-sts-core -p edge-sts-cli --quiet
 
