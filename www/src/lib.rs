@@ -2,7 +2,7 @@
 //! as JSON text out. Every decision is `edge_sts_core`'s (`inspect`, `vectors`, `discovery`),
 //! with the pure-Rust signature backend driven to completion by `block_on` (it never waits).
 use edge_sts_core::discovery;
-use edge_sts_core::inspect::{self, Expectations};
+use edge_sts_core::inspect::{self, CheckId, Expectations};
 use edge_sts_core::pure_crypto::PureCrypto;
 use edge_sts_core::vectors;
 use futures_executor::block_on;
@@ -25,6 +25,14 @@ pub fn inspect(token: &str, keys: &str, expect: &str, now: f64) -> Result<String
     let keys = (!keys.trim().is_empty()).then_some(keys);
     let report = block_on(inspect::inspect(&PureCrypto, token, keys, &ex, now));
     serde_json::to_string(&report).map_err(|e| JsError::new(&e.to_string()))
+}
+
+/// Every check id `inspect` reports (`CheckId::ALL`, in report order), as a JSON array of
+/// strings: the ids the page's `CHECK_LABELS` must label, no more and no fewer
+/// (tests/www/check-labels.test.mjs).
+#[wasm_bindgen(js_name = checkIds)]
+pub fn check_ids() -> String {
+    json!(CheckId::ALL).to_string()
 }
 
 /// `vectors::verdict` over each case of a vector file (`{"cases": [...]}`):

@@ -76,6 +76,8 @@ const HEADER = {
 };
 const TIME_CLAIMS = new Set(["exp", "nbf", "iat", "auth_time"]);
 
+// Keyed by the core's check ids (`inspect::CheckId`, serialised): exactly one label per id,
+// held to the core's list by tests/www/check-labels.test.mjs.
 const CHECK_LABELS = {
   size: "Size limit",
   segments: "Three segments (JWS, not JWE)",

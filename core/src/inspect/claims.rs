@@ -1,0 +1,180 @@
+//! Stage 7: the claim rules, every one of them (the Worker stops at the first failure, in
+//! `claims::validate`'s order; this reports each, through the same `claims::*` functions).
+use super::messages::{relative, show, when};
+use super::{fail, pass, skip, Check, CheckId, Expectations, Times};
+use crate::claims::{self, ClaimsError};
+use crate::error::Error;
+use serde_json::{Map, Value};
+
+/// `exp`, `nbf`, `iat`, `lifetime`, `aud`, `typ`, `required_claims`, `client_id`. Returns the
+/// token's times for the page's countdown.
+pub(super) fn check(claims: Option<&Map<String, Value>>, ex: &Expectations, now: f64, checks: &mut Vec<Check>) -> Times {
+    let Some(c) = claims else {
+        for id in [
+            CheckId::Exp,
+            CheckId::Nbf,
+            CheckId::Iat,
+            CheckId::Lifetime,
+            CheckId::Aud,
+            CheckId::Typ,
+            CheckId::RequiredClaims,
+            CheckId::ClientId,
+        ] {
+            checks.push(skip(id, "no claims to read"));
+        }
+        return Times { exp: None, nbf: None, iat: None, leeway_secs: ex.leeway_secs };
+    };
+    let times = time_rules(c, ex, now, checks);
+    checks.extend([audience(c, ex), typ(c, ex), required(c, ex), client_id(c)]);
+    times
+}
+
+/// `exp`, `nbf`, `iat` and `lifetime`.
+fn time_rules(c: &Map<String, Value>, ex: &Expectations, now: f64, checks: &mut Vec<Check>) -> Times {
+    let leeway = ex.leeway_secs;
+    let mut times = Times { exp: None, nbf: None, iat: None, leeway_secs: leeway };
+    let exp = claims::required_exp(c);
+    let nbf = claims::numeric_date(c, "nbf");
+    let iat = claims::numeric_date(c, "iat");
+    times.exp = exp.as_ref().ok().copied();
+    times.nbf = nbf.as_ref().ok().copied().flatten();
+    times.iat = iat.as_ref().ok().copied().flatten();
+    let bad_time = |id: CheckId, claim: &str, e: ClaimsError| {
+        let m = match &e {
+            ClaimsError::MissingClaim(_) => format!("`{claim}` is required"),
+            _ => format!("`{claim}` is {}: a NumericDate is a non-negative JSON number of seconds below 2^53", show(c.get(claim))),
+        };
+        fail(id, &Error::Claims(e), m)
+    };
+    checks.push(match exp.clone() {
+        Err(e) => bad_time(CheckId::Exp, "exp", e),
+        Ok(t) => match claims::check_exp(t, leeway, now) {
+            Ok(()) => pass(CheckId::Exp, format!("expires {} (leeway {leeway} s)", when(t, now))),
+            Err(e) => fail(
+                CheckId::Exp,
+                &Error::Claims(e),
+                format!("expired {}; with {leeway} s leeway it stopped being accepted {}", when(t, now), relative(t + leeway as f64 - now)),
+            ),
+        },
+    });
+    checks.push(match nbf.clone() {
+        Err(e) => bad_time(CheckId::Nbf, "nbf", e),
+        Ok(None) => pass(CheckId::Nbf, "no nbf"),
+        Ok(Some(t)) => match claims::check_nbf(Some(t), leeway, now) {
+            Ok(()) => pass(CheckId::Nbf, format!("valid from {}", when(t, now))),
+            Err(e) => fail(
+                CheckId::Nbf,
+                &Error::Claims(e),
+                format!("not valid before {}; with {leeway} s leeway, accepted {}", when(t, now), relative(t - leeway as f64 - now)),
+            ),
+        },
+    });
+    checks.push(match iat.clone() {
+        Err(e) => bad_time(CheckId::Iat, "iat", e),
+        Ok(None) => pass(CheckId::Iat, "no iat"),
+        Ok(Some(t)) => match claims::check_iat(Some(t), leeway, now) {
+            Ok(()) => pass(CheckId::Iat, format!("issued {}", when(t, now))),
+            Err(e) => fail(CheckId::Iat, &Error::Claims(e), format!("issued in the future: {} (leeway {leeway} s)", when(t, now))),
+        },
+    });
+    checks.push(match (exp, iat) {
+        (Ok(e), Ok(i)) => match claims::check_lifetime(e, i, ex.max_lifetime_secs, now) {
+            Ok(()) => {
+                pass(CheckId::Lifetime, format!("lifetime {} s (max {})", (e - i.unwrap_or(now).min(now)).round(), ex.max_lifetime_secs))
+            }
+            Err(err) => fail(
+                CheckId::Lifetime,
+                &Error::Claims(err),
+                format!(
+                    "exp - min(iat, now) = {} s exceeds max_token_lifetime_secs {}",
+                    (e - i.unwrap_or(now).min(now)).round(),
+                    ex.max_lifetime_secs
+                ),
+            ),
+        },
+        _ => skip(CheckId::Lifetime, "needs valid exp and iat"),
+    });
+    times
+}
+
+/// `aud`. Without expected audiences, only what fails under any configuration.
+fn audience(c: &Map<String, Value>, ex: &Expectations) -> Check {
+    if ex.audiences.is_empty() {
+        match claims::check_audience(c, &[]) {
+            Err(e @ ClaimsError::BadClaimType(_)) => {
+                fail(CheckId::Aud, &Error::Claims(e), format!("aud is {}: a string or an array of strings", show(c.get("aud"))))
+            }
+            _ if c.get("aud").is_none() => fail(
+                CheckId::Aud,
+                &Error::Claims(ClaimsError::WrongAudience),
+                "no aud: the Worker requires one of its configured audiences",
+            ),
+            _ => skip(CheckId::Aud, format!("aud {}; no expected audience given", show(c.get("aud")))),
+        }
+    } else {
+        match claims::check_audience(c, &ex.audiences) {
+            Ok(()) => pass(CheckId::Aud, format!("aud {} contains an expected audience", show(c.get("aud")))),
+            Err(e) => {
+                let m = match &e {
+                    ClaimsError::BadClaimType(_) => format!("aud is {}: a string or an array of strings", show(c.get("aud"))),
+                    _ => format!(
+                        "aud {} contains none of {:?} (exact, case-sensitive). Keycloak needs an Audience mapper",
+                        show(c.get("aud")),
+                        ex.audiences
+                    ),
+                };
+                fail(CheckId::Aud, &Error::Claims(e), m)
+            }
+        }
+    }
+}
+
+/// `typ` (Keycloak's payload `typ`).
+fn typ(c: &Map<String, Value>, ex: &Expectations) -> Check {
+    match &ex.expected_typ {
+        None => skip(CheckId::Typ, format!("typ {}; not checked", show(c.get("typ")))),
+        Some(want) => match claims::check_typ(c, Some(want)) {
+            Ok(()) => pass(CheckId::Typ, format!("typ `{want}`")),
+            Err(e) => {
+                let kind = match c.get("typ").and_then(Value::as_str) {
+                    Some("ID") => " (an ID token, not an access token)",
+                    Some("Refresh") => " (a refresh token, not an access token)",
+                    _ => "",
+                };
+                fail(CheckId::Typ, &Error::Claims(e), format!("typ is {}{kind}; expected `{want}`", show(c.get("typ"))))
+            }
+        },
+    }
+}
+
+/// `required_claims`.
+fn required(c: &Map<String, Value>, ex: &Expectations) -> Check {
+    if ex.required_claims.is_empty() {
+        skip(CheckId::RequiredClaims, "no required claims given")
+    } else {
+        match claims::check_required(c, &ex.required_claims) {
+            Ok(()) => pass(CheckId::RequiredClaims, format!("present: {}", ex.required_claims.join(", "))),
+            Err(e @ ClaimsError::MissingClaim(_)) => {
+                let m = e.to_string();
+                fail(CheckId::RequiredClaims, &Error::Claims(e), m)
+            }
+            Err(e) => fail(CheckId::RequiredClaims, &Error::Claims(e), ""),
+        }
+    }
+}
+
+/// `client_id`: `client_id`, `clientId` and `azp`, which must agree.
+fn client_id(c: &Map<String, Value>) -> Check {
+    match claims::client_identity(c) {
+        Ok(id) => pass(CheckId::ClientId, format!("client `{id}` (from client_id/clientId/azp)")),
+        Err(e) => {
+            let seen = format!("client_id {}, clientId {}, azp {}", show(c.get("client_id")), show(c.get("clientId")), show(c.get("azp")));
+            let m = match &e {
+                ClaimsError::ConflictingClientId => format!("they disagree: {seen}"),
+                ClaimsError::NoClientId => "none of client_id, clientId, azp is a non-empty string".into(),
+                _ => format!("not strings: {seen}"),
+            };
+            fail(CheckId::ClientId, &Error::Claims(e), m)
+        }
+    }
+}

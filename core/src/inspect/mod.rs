@@ -1,0 +1,232 @@
+//! A per-check report on one token, for people debugging tokens (the browser playground).
+//!
+//! `inspect` decodes a token even when it is malformed, pointing at the segment and position
+//! that breaks, then runs every rule the Worker runs and reports each one on its own, not only
+//! the first failure. The rules are the Worker's own functions (`token::*`, `KeySet::select`,
+//! `crypto::verify`, `claims::*`) and every reason code comes from the Worker's error types
+//! (`Error::reason()`), so the strings are the ones the Worker logs. The overall verdict walks
+//! the same path as `exchange::verify_subject_token` (with the pasted key instead of a fetched
+//! JWKS and the expectations instead of a configured issuer).
+//!
+//! One submodule per stage, in the order the report lists them: `decode` (forgiving, located,
+//! for display), `header` (size, shape, header rules), `payload` (payload and signature
+//! segments), `issuer` (`iss`, the allow-list), `keys` (key input, `kid`, algorithm binding),
+//! `signature`, `claims` (the claim rules), `verdict` (the Worker's path and answer). Each check
+//! carries a [`CheckId`], whose serialised name is the page's key for its label.
+//!
+//! Pure like the rest of the core: `now` is an argument, keys are passed in as text, and the
+//! signature math goes through a `SignatureBackend`.
+use crate::crypto::SignatureBackend;
+use crate::error::Error;
+use crate::jwk::JwksLimits;
+use crate::token::TokenLimits;
+use serde::{Deserialize, Serialize, Serializer};
+
+mod claims;
+mod decode;
+mod header;
+mod issuer;
+mod keys;
+mod messages;
+mod payload;
+#[cfg(feature = "pem")]
+mod pem;
+mod signature;
+#[cfg(all(test, feature = "pure-crypto"))]
+mod tests;
+mod verdict;
+
+pub use decode::{decode, Decoded, Part, Problem, SignaturePart};
+pub use keys::{KeyInfo, KeysReport, SkippedKey};
+pub use messages::{iso8601, relative};
+pub use verdict::Verdict;
+
+#[cfg(not(feature = "pem"))]
+mod pem {
+    use serde_json::{Map, Value};
+    pub fn to_jwk(_text: &str) -> Result<Map<String, Value>, String> {
+        Err("PEM keys are not supported in this build".into())
+    }
+}
+
+/// What the token is checked against: a stand-in for one `trusted_issuers[]` entry plus
+/// `limits`. Defaults are the configuration's defaults. Absent `issuer`/`audiences` mean "not
+/// checked" (reported as skipped), since a pasted token has no configuration.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Expectations {
+    pub issuer: Option<String>,
+    pub audiences: Vec<String>,
+    pub leeway_secs: u64,
+    pub max_lifetime_secs: u64,
+    /// Keycloak's payload `typ`. Absent: `Bearer`; `null`: not checked.
+    pub expected_typ: Option<String>,
+    pub required_claims: Vec<String>,
+    /// The issuer's `algorithms` allow-list (names); absent: all nine.
+    pub algorithms: Option<Vec<String>>,
+    /// Algorithm a PEM key is bound to. A PEM carries none; without this, the key type decides
+    /// (RSA -> RS256, P-256 -> ES256, P-384 -> ES384, Ed25519 -> EdDSA), as for a JWK.
+    pub key_alg: Option<String>,
+    pub max_token_bytes: usize,
+    pub max_json_depth: usize,
+    pub max_jwks_bytes: usize,
+    pub max_jwks_keys: usize,
+}
+
+impl Default for Expectations {
+    fn default() -> Self {
+        let t = TokenLimits::default();
+        let j = JwksLimits::default();
+        Expectations {
+            issuer: None,
+            audiences: vec![],
+            leeway_secs: 60,
+            max_lifetime_secs: 3600,
+            expected_typ: Some("Bearer".into()),
+            required_claims: vec![],
+            algorithms: None,
+            key_alg: None,
+            max_token_bytes: t.max_token_bytes,
+            max_json_depth: t.max_json_depth,
+            max_jwks_bytes: j.max_bytes,
+            max_jwks_keys: j.max_keys,
+        }
+    }
+}
+
+impl Expectations {
+    fn token_limits(&self) -> TokenLimits {
+        TokenLimits { max_token_bytes: self.max_token_bytes, max_json_depth: self.max_json_depth }
+    }
+}
+
+/// Every check `inspect` reports, in report order. Serialised as its snake_case name (`exp`,
+/// `header_key_refs`, ...), the stable id the page keys its labels by; `CheckId::ALL` is the
+/// list a test holds the page's labels to. Not a reason code: one check can fail with
+/// several (`exp`: `claims.expired`, `claims.time_type`, `claims.missing`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
+pub enum CheckId {
+    // header::check
+    Size,
+    Segments,
+    Header,
+    Alg,
+    HeaderKeyRefs,
+    Crit,
+    Enc,
+    KidFormat,
+    HeaderTyp,
+    // payload::check
+    Payload,
+    SignatureFormat,
+    // issuer::check
+    Iss,
+    AlgAllowed,
+    // keys::select
+    Kid,
+    KeyBinding,
+    // signature::check
+    Signature,
+    // claims::check
+    Exp,
+    Nbf,
+    Iat,
+    Lifetime,
+    Aud,
+    Typ,
+    RequiredClaims,
+    ClientId,
+}
+
+impl CheckId {
+    /// Every check, in report order.
+    pub const ALL: &'static [CheckId] = <CheckId as strum::VariantArray>::VARIANTS;
+
+    /// The serialised id.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+impl Serialize for CheckId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Fail,
+    Skip,
+}
+
+/// One rule and its outcome. `reason_code` is the Worker's code for the failure.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Check {
+    pub id: CheckId,
+    pub status: Status,
+    pub ok: bool,
+    pub reason_code: Option<&'static str>,
+    /// The Worker's fixed `error_description` for this failure.
+    pub description: Option<String>,
+    /// What was found, in detail (claim values included: this report stays on the user's page).
+    pub message: String,
+}
+
+fn pass(id: CheckId, message: impl Into<String>) -> Check {
+    Check { id, status: Status::Pass, ok: true, reason_code: None, description: None, message: message.into() }
+}
+
+fn skip(id: CheckId, message: impl Into<String>) -> Check {
+    Check { id, status: Status::Skip, ok: false, reason_code: None, description: None, message: message.into() }
+}
+
+fn fail(id: CheckId, err: &Error, message: impl Into<String>) -> Check {
+    Check {
+        id,
+        status: Status::Fail,
+        ok: false,
+        reason_code: Some(err.reason()),
+        description: Some(err.to_string()),
+        message: message.into(),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Times {
+    pub exp: Option<f64>,
+    pub nbf: Option<f64>,
+    pub iat: Option<f64>,
+    pub leeway_secs: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub now: f64,
+    pub decoded: Decoded,
+    pub keys: Option<KeysReport>,
+    pub times: Times,
+    pub checks: Vec<Check>,
+    pub verdict: Verdict,
+}
+
+/// Everything about one token: decoded parts, each rule's outcome and the Worker's verdict.
+/// `keys` is the key input as pasted (JWK, JWK Set or PEM); `None` skips the key rules.
+pub async fn inspect<B: SignatureBackend>(backend: &B, token: &str, keys: Option<&str>, ex: &Expectations, now: f64) -> Report {
+    let limits = ex.token_limits();
+    let decoded = decode(token, limits);
+    let mut checks = vec![];
+    let header = header::check(token, limits, &decoded, &mut checks);
+    let payload = payload::check(token, &header.parts, limits, &decoded, &mut checks);
+    let allowed = issuer::check(payload.claims.as_ref(), header.alg, ex, &mut checks);
+    let keyset = keys.filter(|k| !k.trim().is_empty()).map(|k| keys::parse(k, ex, header.kid.as_deref()));
+    let candidates = keys::select(keyset.as_ref(), header.kid.as_deref(), header.alg, &mut checks);
+    checks.push(signature::check(backend, token, &header.parts, payload.signature.as_deref(), candidates).await);
+    let times = claims::check(payload.claims.as_ref(), ex, now, &mut checks);
+    let key_set = keyset.as_ref().map(|k| k.set.as_ref());
+    let verdict = verdict::worker_verdict(backend, token, key_set, ex, allowed.and_then(Result::ok), now).await;
+    Report { now, decoded, keys: keyset.map(|k| k.report), times, checks, verdict }
+}

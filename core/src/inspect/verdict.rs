@@ -1,0 +1,133 @@
+//! Stage 8: the verdict. Walks the Worker's own path (`exchange::verify_subject_token`: parse,
+//! issuer, allow-list, key and signature, `claims::validate`) with the pasted keys and the
+//! expectations, stopping at the first failure as the Worker does, and says what `POST /token`
+//! would answer.
+use super::CheckId;
+use super::Expectations;
+use crate::alg::Alg;
+use crate::claims::{self, ClaimRules};
+use crate::crypto::{self, SignatureBackend};
+use crate::error::Error;
+use crate::fetch::FetchError;
+use crate::jwk::{KeySet, Selection};
+use crate::jwks_cache::KeyError;
+use crate::token::UntrustedToken;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// The Worker's answer for this token, given the key and expectations.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verdict {
+    /// `valid`, `invalid`, or `unverified` (nothing failed, but no key was given).
+    pub status: &'static str,
+    pub reason_code: Option<&'static str>,
+    pub description: Option<String>,
+    /// What `POST /token` would answer with this failure.
+    pub http_status: Option<u16>,
+    pub oauth_error: Option<&'static str>,
+    pub client_id: Option<String>,
+    /// Rules the Worker would apply that this run could not (`iss`, `aud`, `signature`).
+    pub not_checked: Vec<CheckId>,
+}
+
+/// The path `exchange::verify_subject_token` takes, with the pasted keys and the expectations.
+async fn worker_path<B: SignatureBackend>(
+    backend: &B,
+    token: &str,
+    keys: Option<Result<&KeySet, &String>>,
+    ex: &Expectations,
+    allowed: Option<Vec<Alg>>,
+    now: f64,
+    not_checked: &mut Vec<CheckId>,
+) -> Result<String, Error> {
+    let t = UntrustedToken::parse(token, ex.token_limits())?;
+    let iss = t.issuer().ok_or(Error::UntrustedIssuer)?;
+    match &ex.issuer {
+        Some(want) if want != iss => return Err(Error::UntrustedIssuer),
+        Some(_) => {}
+        None => not_checked.push(CheckId::Iss),
+    }
+    if allowed.as_ref().is_some_and(|a| !a.contains(&t.alg)) {
+        return Err(Error::AlgNotAllowed);
+    }
+    match keys {
+        None => not_checked.push(CheckId::Signature),
+        Some(Err(_)) => return Err(Error::Key(KeyError::Unavailable(FetchError::BadDocument("key input is not usable")))),
+        Some(Ok(set)) => {
+            let candidates = match set.select(t.kid.as_deref(), t.alg) {
+                Selection::Candidates(c) => c,
+                Selection::UnknownKid => return Err(Error::Key(KeyError::UnknownKid)),
+                Selection::AlgMismatch => return Err(Error::Key(KeyError::AlgMismatch)),
+            };
+            let mut ok = false;
+            for key in &candidates {
+                if crypto::verify(backend, key, t.signing_input.as_bytes(), &t.signature).await? {
+                    ok = true;
+                    break;
+                }
+            }
+            if !ok {
+                return Err(Error::BadSignature);
+            }
+        }
+    }
+    let audiences = if ex.audiences.is_empty() {
+        // Stand in a configuration that accepts the token's own audience: only an absent or
+        // malformed `aud` then fails, as it would under any configuration.
+        not_checked.push(CheckId::Aud);
+        token_auds(&t.claims)
+    } else {
+        ex.audiences.clone()
+    };
+    let rules = ClaimRules {
+        issuer: iss.to_owned(),
+        audiences,
+        leeway_secs: ex.leeway_secs,
+        max_lifetime_secs: ex.max_lifetime_secs,
+        expected_typ: ex.expected_typ.clone(),
+        required_claims: ex.required_claims.clone(),
+    };
+    Ok(claims::validate(&t.claims, &rules, now)?.client_id)
+}
+
+pub(super) async fn worker_verdict<B: SignatureBackend>(
+    backend: &B,
+    token: &str,
+    keys: Option<Result<&KeySet, &String>>,
+    ex: &Expectations,
+    allowed: Option<Vec<Alg>>,
+    now: f64,
+) -> Verdict {
+    let mut not_checked = vec![];
+    match worker_path(backend, token, keys, ex, allowed, now, &mut not_checked).await {
+        Ok(client_id) => Verdict {
+            status: if not_checked.contains(&CheckId::Signature) { "unverified" } else { "valid" },
+            reason_code: None,
+            description: None,
+            http_status: None,
+            oauth_error: None,
+            client_id: Some(client_id),
+            not_checked,
+        },
+        Err(e) => {
+            let o = e.to_oauth(30);
+            Verdict {
+                status: "invalid",
+                reason_code: Some(o.reason),
+                description: Some(o.description),
+                http_status: Some(o.status),
+                oauth_error: Some(o.error),
+                client_id: None,
+                not_checked,
+            }
+        }
+    }
+}
+
+fn token_auds(claims: &Map<String, Value>) -> Vec<String> {
+    match claims.get("aud") {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        _ => vec![],
+    }
+}
