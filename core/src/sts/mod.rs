@@ -19,10 +19,10 @@
 //! (seconds since the epoch, `f64`, as everywhere in the core).
 //!
 //! **Secrets.** Requests carry edge-sts's assertion (and, for Google impersonation, a Google
-//! access token); results carry cloud credentials. `Debug` of [`crate::fetch::HttpRequest`] and of every
-//! credential type omits them. [`StsError`] never holds text from the cloud's answer except an
-//! error *code* reduced to `[A-Za-z0-9._:-]` (AWS `Message`s and OAuth `error_description`s may
-//! echo the presented assertion's claims, so they are never kept).
+//! access token); results carry cloud credentials. `Debug` of [`crate::fetch::HttpRequest`] and
+//! of every credential type omits them. [`StsError`] never holds text from the cloud's answer
+//! except an error *code* reduced to `[A-Za-z0-9._:-]` (AWS `Message`s and OAuth
+//! `error_description`s may echo the presented assertion's claims, so they are never kept).
 use crate::alg::Alg;
 use crate::oauth::{TOKEN_TYPE_NA, TT_ACCESS_TOKEN};
 use serde_json::{json, Map, Value};
