@@ -1,7 +1,7 @@
 //! The core's I/O seam over the runtime: `fetch` with a timeout (abort), no redirects and a
 //! streamed body cap; `setTimeout` as a timer; KV (binding `JWKS_CACHE`, optional) to persist
 //! parsed-JWKS records across isolates. KV writes go through `waitUntil`, off the hot path.
-use edge_sts_core::fetch::{Fetch, FetchError, HttpResponse};
+use edge_sts_core::fetch::{Fetch, FetchError, HttpRequest, HttpResponse};
 use futures_util::future::{select, Either};
 use futures_util::StreamExt;
 use std::time::Duration;
@@ -23,7 +23,7 @@ impl<'a> RuntimeIo<'a> {
 /// A request edge-sts sends: a key fetch (GET) or a cloud STS call (POST).
 struct Outbound<'r> {
     url: &'r str,
-    post: Option<&'r edge_sts_core::sts::HttpRequest>,
+    post: Option<&'r HttpRequest>,
 }
 
 async fn send_bounded(out: Outbound<'_>, max_bytes: usize, signal: &worker::AbortSignal) -> Result<HttpResponse, FetchError> {
@@ -85,7 +85,7 @@ async fn with_timeout(out: Outbound<'_>, max_bytes: usize, timeout_ms: u64) -> R
 }
 
 impl Fetch for RuntimeIo<'_> {
-    async fn post(&self, req: &edge_sts_core::sts::HttpRequest, max_bytes: usize, timeout_ms: u64) -> Result<HttpResponse, FetchError> {
+    async fn post(&self, req: &HttpRequest, max_bytes: usize, timeout_ms: u64) -> Result<HttpResponse, FetchError> {
         with_timeout(Outbound { url: &req.url, post: Some(req) }, max_bytes, timeout_ms).await
     }
 

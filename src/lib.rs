@@ -184,8 +184,8 @@ async fn explain(req: &Request, env: &Env, iso: &isolate::Isolate, ctx: &worker:
         let v = exchange::verify_subject_token(&c, &treq.subject_token, now_secs()).await?;
         Ok::<_, Error>(edge_sts_core::explain::explain(
             cfg,
-            v.issuer,
-            &v.claims,
+            v.issuer(),
+            v.claims(),
             &treq.targets,
             treq.scope.as_deref(),
             now_secs(),

@@ -4,10 +4,11 @@ use crate::backend::CliCrypto;
 use crate::http::UreqFetch;
 use crate::util::{block_on, fail, read_file, Result};
 use edge_sts_core::crypto;
-use edge_sts_core::discovery::{discovery_url, is_loopback_http, url_allowed};
+use edge_sts_core::discovery::discovery_url;
 use edge_sts_core::jwk::{JwksLimits, KeySet, Selection, VerifyKey};
 use edge_sts_core::jwks_cache::{CachePolicy, KeyError, KeySource, KeyStore};
 use edge_sts_core::token::UntrustedToken;
+use edge_sts_core::url::{is_loopback_http, url_allowed};
 use edge_sts_core::Error;
 use std::rc::Rc;
 

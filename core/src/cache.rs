@@ -10,6 +10,7 @@
 //!   and never beyond what a fresh mint would allow now.
 //!
 //! Both are bounded in entries and bytes, evicting oldest first.
+use crate::single_flight::SingleFlight;
 use serde_json::{Map, Value};
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -132,10 +133,8 @@ pub struct TokenCaches {
     /// `CloudCredentials::fresh_for_cache` (the cloud's refresh margin before expiry), so bursts
     /// do not hammer the STS. Isolate memory only: these are secrets, never persisted.
     pub clouds: RefCell<Bounded<String, crate::sts::CloudCredentials>>,
-    /// Cloud calls under way, by the same key: followers poll the leader's slot.
-    #[allow(clippy::type_complexity)]
-    pub cloud_inflight:
-        RefCell<std::collections::HashMap<String, std::rc::Rc<RefCell<Option<Result<crate::sts::CloudCredentials, crate::Error>>>>>>,
+    /// Cloud calls under way, by the same key: one STS call per key at a time.
+    pub cloud_inflight: SingleFlight<Result<crate::sts::CloudCredentials, crate::Error>>,
 }
 
 impl TokenCaches {
@@ -144,7 +143,7 @@ impl TokenCaches {
             verified: RefCell::new(Bounded::new(limits)),
             minted: RefCell::new(Bounded::new(limits)),
             clouds: RefCell::new(Bounded::new(limits)),
-            cloud_inflight: RefCell::default(),
+            cloud_inflight: SingleFlight::default(),
         }
     }
 }

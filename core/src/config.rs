@@ -2,12 +2,12 @@
 //! Every error names the field and how to fix it. The CLI lints the same file the Worker loads.
 use crate::alg::Alg;
 use crate::claims::ClaimRules;
-use crate::discovery::{is_loopback_http, url_allowed};
 use crate::jwk::JwksLimits;
 use crate::jwks_cache::{CachePolicy, KeySource};
 use crate::policy::{ClientPattern, ClientRule, Target, TrustPolicy, PROTECTED_CLAIMS};
 use crate::signing::{KeyRing, KeyStatus, SigningKey};
 use crate::token::TokenLimits;
+use crate::url::{is_loopback_http, url_allowed};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;

@@ -7,6 +7,7 @@ use crate::crypto::CryptoError;
 use crate::jwks_cache::KeyError;
 use crate::policy::PolicyError;
 use crate::request::RequestError;
+use crate::sts::{Blame, StsError, THROTTLE_RETRY_AFTER_SECS};
 use crate::token::TokenError;
 use std::fmt;
 
@@ -30,7 +31,7 @@ pub enum Error {
     Crypto(CryptoError),
     Config(String),
     /// A brokered cloud exchange failed (see `sts::Blame` for who is to blame).
-    Sts(crate::sts::StsError),
+    Sts(StsError),
 }
 
 /// What goes on the wire, plus a stable reason code for the log.
@@ -98,10 +99,13 @@ impl Error {
             Error::Policy(_) => (400, "invalid_target", None),
             Error::NoSigningKey | Error::Config(_) => (503, "server_error", None),
             Error::Crypto(_) => (500, "server_error", None),
-            Error::Sts(e) => {
-                let h = e.wire_hint();
-                (h.status, h.error, h.retry_after)
-            }
+            // See `Blame` for why each answer.
+            Error::Sts(e) => match e.blame() {
+                Blame::Caller => (400, "invalid_target", None),
+                Blame::Config => (503, "server_error", None),
+                Blame::Upstream => (502, "server_error", None),
+                Blame::Throttled => (503, "temporarily_unavailable", Some(THROTTLE_RETRY_AFTER_SECS)),
+            },
         };
         OAuthError { status, error, description: self.to_string(), reason: self.reason(), retry_after }
     }

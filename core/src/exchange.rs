@@ -5,23 +5,44 @@ use crate::claims::{self, Caller};
 use crate::config::{Config, TrustedIssuer};
 use crate::crypto::{self, SignatureBackend};
 use crate::error::Error;
-use crate::fetch::Fetch;
+use crate::fetch::{Fetch, HttpRequest};
 use crate::jwk::Selection;
 use crate::jwks_cache::KeyStore;
 use crate::mint;
-use crate::request::{TokenRequest, TT_ACCESS_TOKEN};
+use crate::oauth::{GRANT_TOKEN_EXCHANGE, TOKEN_TYPE_NA, TT_ACCESS_TOKEN, TT_JWT};
+use crate::request::TokenRequest;
 use crate::signing::KeyRing;
+use crate::single_flight;
 use crate::token::UntrustedToken;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::rc::Rc;
 
-/// A subject token whose signature and claims have been checked.
+/// A subject token whose signature and claims have been checked. Only
+/// [`verify_subject_token`] makes one: the fields are private, so holding a `VerifiedToken` is
+/// proof of the checks (as jwt-compact's `Token` is of a validated signature).
 #[derive(Debug, Clone)]
 pub struct VerifiedToken<'c> {
-    pub issuer: &'c TrustedIssuer,
-    pub caller: Caller,
-    pub claims: Rc<Map<String, Value>>,
+    issuer: &'c TrustedIssuer,
+    caller: Caller,
+    claims: Rc<Map<String, Value>>,
+}
+
+impl<'c> VerifiedToken<'c> {
+    /// The configured issuer that signed it.
+    pub fn issuer(&self) -> &'c TrustedIssuer {
+        self.issuer
+    }
+
+    /// Who is calling, read from the validated claims.
+    pub fn caller(&self) -> &Caller {
+        &self.caller
+    }
+
+    /// All of the token's claims.
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.claims
+    }
 }
 
 /// Everything a request needs, borrowed from the isolate.
@@ -131,20 +152,12 @@ pub async fn exchange<F: Fetch, B: SignatureBackend>(
     Ok((serde_json::to_value(resp).unwrap_or_default(), outcome))
 }
 
-/// Removes a cloud single-flight marker even if the leading request is dropped mid-call.
-struct CloudInflightGuard<'a> {
-    caches: &'a TokenCaches,
-    key: &'a str,
-}
-
-impl Drop for CloudInflightGuard<'_> {
-    fn drop(&mut self) {
-        self.caches.cloud_inflight.borrow_mut().remove(self.key);
-    }
-}
-
 /// Longest wait for a cloud STS answer.
 pub const STS_TIMEOUT_MS: u64 = 10_000;
+
+/// Longest a request waits on another's cloud exchange for the same key: the leader makes at
+/// most two STS calls (Google: STS, then IAM Credentials), then one last look.
+const CLOUD_FOLLOWER_BUDGET_MS: u64 = 2 * STS_TIMEOUT_MS + single_flight::POLL_MS;
 
 /// A cloud target: mint an assertion (always fresh: a new `jti` per STS call), exchange it at
 /// the cloud's STS (AWS `AssumeRoleWithWebIdentity`; Google STS + optional `generateAccessToken`;
@@ -176,28 +189,12 @@ async fn cloud_exchange<F: Fetch, B: SignatureBackend>(
         Some(c) => c,
         None => {
             // Single flight per key, like the JWKS refresh: concurrent misses wait for the one
-            // STS call already under way (polling on their own timer, never woken across requests).
-            let waiting = ctx.caches.cloud_inflight.borrow().get(&ckey).cloned();
-            if let Some(slot) = waiting {
-                let mut waited = 0;
-                loop {
-                    if let Some(result) = slot.borrow().as_ref() {
-                        break result.clone()?;
-                    }
-                    if Rc::strong_count(&slot) == 1 || waited > 2 * STS_TIMEOUT_MS {
-                        return Err(Error::Sts(StsError::Unavailable { cloud: cloud.cloud(), http_status: 0 }));
-                    }
-                    ctx.fetch.sleep(5).await;
-                    waited += 5;
-                }
-            } else {
-                let slot: Rc<std::cell::RefCell<Option<Result<CloudCredentials, Error>>>> = Rc::default();
-                ctx.caches.cloud_inflight.borrow_mut().insert(ckey.clone(), slot.clone());
-                let _guard = CloudInflightGuard { caches: ctx.caches, key: &ckey };
+            // STS call already under way.
+            let leader = || async {
                 let result = async {
                     claims.insert("jti".into(), Value::String(jti()?));
                     let which = cloud.cloud();
-                    let send = |request: sts::HttpRequest| async move {
+                    let send = |request: HttpRequest| async move {
                         let resp = ctx.fetch.post(&request, sts::MAX_RESPONSE_BYTES, STS_TIMEOUT_MS).await;
                         resp.map_err(|_| Error::Sts(StsError::Unavailable { cloud: which, http_status: 0 }))
                     };
@@ -240,10 +237,14 @@ async fn cloud_exchange<F: Fetch, B: SignatureBackend>(
                     Ok::<_, Error>(c)
                 }
                 .await;
-                *slot.borrow_mut() = Some(result.clone());
-                let c = result?;
-                ctx.caches.clouds.borrow_mut().insert(ckey.clone(), c.clone(), 4096);
-                c
+                if let Ok(c) = &result {
+                    ctx.caches.clouds.borrow_mut().insert(ckey.clone(), c.clone(), 4096);
+                }
+                result
+            };
+            match ctx.caches.cloud_inflight.run(&ckey, ctx.fetch, CLOUD_FOLLOWER_BUDGET_MS, leader).await {
+                Ok(result) => result?,
+                Err(_) => return Err(Error::Sts(StsError::Unavailable { cloud: cloud.cloud(), http_status: 0 })),
             }
         }
     };
@@ -264,7 +265,7 @@ pub fn discovery_document(cfg: &Config, ring: &KeyRing) -> Value {
         "issuer": cfg.issuer,
         "jwks_uri": cfg.jwks_uri(),
         "token_endpoint": cfg.token_endpoint(),
-        "grant_types_supported": [crate::request::GRANT_TOKEN_EXCHANGE],
+        "grant_types_supported": [GRANT_TOKEN_EXCHANGE],
         "token_endpoint_auth_methods_supported": ["none"],
         "response_types_supported": ["id_token"],
         "subject_types_supported": ["public"],
@@ -292,7 +293,7 @@ pub async fn gcp_subject_token<F: Fetch, B: SignatureBackend>(
     let sub = claims["sub"].as_str().unwrap_or("").to_owned();
     crate::sts::gcp::check_assertion(key.alg(), Some(key.kid()), now_s, now_s + lifetime, &sub).map_err(Error::Sts)?;
     let token = mint::sign(ctx.crypto, key, &claims).await?;
-    Ok(serde_json::json!({"access_token": token, "issued_token_type": crate::request::TT_JWT, "token_type": "N_A", "expires_in": lifetime}))
+    Ok(serde_json::json!({"access_token": token, "issued_token_type": TT_JWT, "token_type": TOKEN_TYPE_NA, "expires_in": lifetime}))
 }
 
 /// Verifies the subject token and checks that the policy gives its caller this Google target.

@@ -260,7 +260,7 @@ fn scope_note(targets: &[&Target], scope: Option<&str>, granted: Option<&[String
     let mut refused = Vec::new();
     if let Some(req) = scope {
         for s in req.split(' ').filter(|s| !s.is_empty()) {
-            let token_ok = crate::policy::valid_scope_token(s);
+            let token_ok = crate::oauth::valid_scope_token(s);
             if !token_ok {
                 refused.push(ScopeRefusal { scope: s.to_owned(), why: "not an RFC 6749 scope-token".into() });
                 continue;

@@ -3,13 +3,14 @@
 //! Decisions: serve cached keys while fresh (max age from `Cache-Control`, clamped to a floor
 //! and ceiling); refetch on an unknown `kid` at most once per cooldown per issuer; after a failed
 //! refresh serve stale keys for a bounded window, and back off for a cooldown before trying the
-//! issuer again; share one in-flight refresh between concurrent requests (they share the parsed
-//! result, never a runtime I/O object) and bound every waiter's wait on its own.
+//! issuer again; share one in-flight refresh between concurrent requests (`single_flight`: they
+//! share the parsed result, never a runtime I/O object) and bound every waiter's wait on its own.
 use crate::alg::Alg;
 use crate::discovery;
 use crate::fetch::{Fetch, FetchError};
 use crate::json;
 use crate::jwk::{JwksLimits, KeySet, Selection};
+use crate::single_flight::{Abandoned, SingleFlight};
 use serde_json::json;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -91,15 +92,6 @@ struct Entry {
     max_age: f64,
 }
 
-/// The slot a leader fills with its refresh result. Followers *poll* it on their own timer
-/// instead of being woken by the leader: a waker fired from the leader's request would run the
-/// follower's continuation inside the leader's request context, and workerd refuses I/O across
-/// requests ("Cannot perform I/O on behalf of a different request"). Only parsed data crosses.
-type Inflight = Rc<RefCell<Option<Result<Entry, FetchError>>>>;
-
-/// How often a follower looks at the leader's slot.
-const FOLLOWER_POLL_MS: u64 = 5;
-
 #[derive(Default)]
 struct State {
     entries: HashMap<String, Entry>,
@@ -107,7 +99,6 @@ struct State {
     last_attempt: HashMap<String, f64>,
     /// Last failed refresh per issuer: back off instead of hammering a down issuer.
     last_failure: HashMap<String, f64>,
-    inflight: HashMap<String, Inflight>,
     persisted_checked: HashMap<String, ()>,
 }
 
@@ -115,18 +106,8 @@ struct State {
 pub struct KeyStore {
     policy: CachePolicy,
     state: RefCell<State>,
-}
-
-/// Removes the in-flight marker even if the leading request is dropped mid-fetch.
-struct InflightGuard<'a> {
-    state: &'a RefCell<State>,
-    issuer: &'a str,
-}
-
-impl Drop for InflightGuard<'_> {
-    fn drop(&mut self) {
-        self.state.borrow_mut().inflight.remove(self.issuer);
-    }
+    /// One refresh per issuer at a time; concurrent requests share its parsed result.
+    refreshing: SingleFlight<Result<Entry, FetchError>>,
 }
 
 fn persist_key(issuer: &str) -> String {
@@ -135,7 +116,7 @@ fn persist_key(issuer: &str) -> String {
 
 impl KeyStore {
     pub fn new(policy: CachePolicy) -> KeyStore {
-        KeyStore { policy, state: RefCell::new(State::default()) }
+        KeyStore { policy, state: RefCell::new(State::default()), refreshing: SingleFlight::default() }
     }
 
     pub fn policy(&self) -> &CachePolicy {
@@ -235,32 +216,12 @@ impl KeyStore {
     }
 
     async fn refresh<F: Fetch>(&self, fetch: &F, src: &KeySource, known_uri: Option<String>, now: f64) -> Result<Entry, FetchError> {
-        let waiting = self.state.borrow().inflight.get(&src.issuer).cloned();
-        if let Some(slot) = waiting {
-            // Follower: the leader's fetches are bounded by their timeouts; bound ours too.
-            let budget = 2 * self.policy.fetch_timeout_ms + 250;
-            let mut waited = 0;
-            loop {
-                if let Some(result) = slot.borrow().as_ref() {
-                    return result.clone();
-                }
-                // The leader was dropped (its request cancelled) without a result.
-                if Rc::strong_count(&slot) == 1 {
-                    return Err(FetchError::Network);
-                }
-                if waited >= budget {
-                    return Err(FetchError::Timeout);
-                }
-                fetch.sleep(FOLLOWER_POLL_MS).await;
-                waited += FOLLOWER_POLL_MS;
-            }
-        }
-        let slot: Inflight = Rc::new(RefCell::new(None));
-        self.state.borrow_mut().inflight.insert(src.issuer.clone(), slot.clone());
-        let _guard = InflightGuard { state: &self.state, issuer: &src.issuer };
-        self.state.borrow_mut().last_attempt.insert(src.issuer.clone(), now);
-        let result = self.fetch_keys(fetch, src, known_uri, now).await;
-        {
+        // A follower's wait: the leader's fetches (discovery, then the JWKS) are bounded by
+        // their timeouts; bound ours too.
+        let budget = 2 * self.policy.fetch_timeout_ms + 250;
+        let leader = || async move {
+            self.state.borrow_mut().last_attempt.insert(src.issuer.clone(), now);
+            let result = self.fetch_keys(fetch, src, known_uri, now).await;
             let mut st = self.state.borrow_mut();
             match &result {
                 Ok(e) => {
@@ -271,9 +232,13 @@ impl KeyStore {
                     st.last_failure.insert(src.issuer.clone(), now);
                 }
             }
+            result
+        };
+        match self.refreshing.run(&src.issuer, fetch, budget, leader).await {
+            Ok(result) => result,
+            Err(Abandoned::LeaderGone) => Err(FetchError::Network),
+            Err(Abandoned::TimedOut) => Err(FetchError::Timeout),
         }
-        *slot.borrow_mut() = Some(result.clone());
-        result
     }
 
     async fn fetch_keys<F: Fetch>(&self, fetch: &F, src: &KeySource, known_uri: Option<String>, now: f64) -> Result<Entry, FetchError> {

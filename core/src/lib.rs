@@ -28,11 +28,14 @@ pub mod json;
 pub mod jwk;
 pub mod jwks_cache;
 pub mod mint;
+pub mod oauth;
 pub mod policy;
 pub mod request;
 pub mod signing;
+pub mod single_flight;
 pub mod sts;
 pub mod token;
+pub mod url;
 pub mod vectors;
 
 #[cfg(feature = "pure-crypto")]

@@ -2,6 +2,7 @@
 //! Compiled once from config (`config::load`), then applied per request with reasons.
 use crate::alg::Alg;
 use crate::claims::Caller;
+use crate::oauth::valid_scope_token;
 use crate::request::TargetRef;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -123,11 +124,6 @@ impl Grant<'_> {
     pub fn signing_alg(&self) -> Alg {
         self.targets[0].signing_alg
     }
-}
-
-pub fn valid_scope_token(s: &str) -> bool {
-    // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
-    !s.is_empty() && s.bytes().all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
 }
 
 impl TrustPolicy {

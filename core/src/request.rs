@@ -1,9 +1,8 @@
 //! Parsing `POST /token` (RFC 8693 §2.1) into a `TokenRequest`, strictly.
+use crate::fetch::FORM_CONTENT_TYPE;
+use crate::oauth::{GRANT_TOKEN_EXCHANGE, TT_ACCESS_TOKEN, TT_JWT};
 use std::fmt;
 
-pub const GRANT_TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
-pub const TT_ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
-pub const TT_JWT: &str = "urn:ietf:params:oauth:token-type:jwt";
 /// `requested_token_type` for an AWS target: answer with exactly the AWS CLI's
 /// `credential_process` JSON (`Version: 1`), so a profile can call edge-sts directly.
 pub const TT_AWS_CREDENTIAL_PROCESS: &str = "urn:edge-sts:params:token-type:aws-credential-process";
@@ -102,7 +101,7 @@ pub fn parse(content_type: Option<&str>, body: &[u8], authorization: Option<&str
         return Err(RequestError::BodyTooLarge);
     }
     let ct = content_type.unwrap_or("").split(';').next().unwrap_or("").trim();
-    if !ct.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+    if !ct.eq_ignore_ascii_case(FORM_CONTENT_TYPE) {
         return Err(RequestError::ContentType);
     }
     let (mut grant, mut token, mut token_type, mut scope, mut requested) = (None, None, None, None, None);

@@ -1,5 +1,5 @@
 //! wasm-bindgen exports for the playground page. Thin on purpose: text in, the core's answer
-//! as JSON text out. Every decision is `edge_sts_core`'s (`inspect`, `vectors`, `discovery`),
+//! as JSON text out. Every decision is `edge_sts_core`'s (`inspect`, `vectors`, `discovery`, `url`),
 //! with the pure-Rust signature backend driven to completion by `block_on` (it never waits).
 use edge_sts_core::discovery;
 use edge_sts_core::inspect::{self, CheckId, Expectations};
@@ -57,7 +57,7 @@ pub fn discovery_url(issuer: &str) -> String {
 /// May the page fetch keys from `url`? https, or http on loopback (as the Worker's dev mode).
 #[wasm_bindgen(js_name = urlAllowed)]
 pub fn url_allowed(url: &str) -> bool {
-    discovery::url_allowed(url, true)
+    edge_sts_core::url::url_allowed(url, true)
 }
 
 /// `jwks_uri` from a discovery document, with the Worker's rules: the document's `issuer`

@@ -5,7 +5,8 @@
 //! audience as a client id, and a role whose trust policy allows
 //! `sts:AssumeRoleWithWebIdentity` for that provider, usually with conditions on
 //! `<issuer host>:aud` and `<issuer host>:sub`.
-use super::{check_endpoint, form, safe_code, HttpRequest, StsError, FORM_CONTENT_TYPE};
+use super::{check_endpoint, form, safe_code, StsError};
+use crate::fetch::{HttpRequest, FORM_CONTENT_TYPE};
 use crate::sts::Cloud;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -522,8 +523,8 @@ fn success_from(status: u16, doc: &Leaves) -> Result<AwsCredentials, StsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sts::testutil::fixture;
-    use crate::sts::{Blame, CloudCredentials, WireHint};
+    use crate::sts::testutil::{fixture, Wire, WireHint};
+    use crate::sts::{Blame, CloudCredentials};
 
     const ROLE: &str = "arn:aws:iam::123456789012:role/edge-sts-orders";
     const TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJvcmRlcnMifQ.c2ln";

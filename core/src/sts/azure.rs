@@ -6,8 +6,10 @@
 //! identity credential whose issuer is edge-sts's `issuer`, subject is the minted `sub`
 //! (`subject_prefix` + client id, matched case-sensitively) and audience is
 //! `api://AzureADTokenExchange`.
-use super::{check_endpoint, expires_in_secs, form, safe_code, str_field, valid_scope_token, HttpRequest, StsError, FORM_CONTENT_TYPE};
+use super::{check_endpoint, expires_in_secs, form, safe_code, str_field, StsError};
 use crate::alg::Alg;
+use crate::fetch::{HttpRequest, FORM_CONTENT_TYPE};
+use crate::oauth::valid_scope_token;
 use crate::sts::Cloud;
 use serde_json::{Map, Value};
 use std::fmt;
@@ -324,8 +326,8 @@ pub fn parse_response(status: u16, body: &[u8], now: f64) -> Result<AzureAccessT
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sts::testutil::fixture;
-    use crate::sts::{Blame, CloudCredentials, WireHint};
+    use crate::sts::testutil::{fixture, Wire, WireHint};
+    use crate::sts::{Blame, CloudCredentials};
     use serde_json::json;
 
     const NOW: f64 = 1_573_303_000.0;

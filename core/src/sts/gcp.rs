@@ -7,11 +7,10 @@
 //! with at least `google.subject=assertion.sub`, and IAM bindings for the mapped principal:
 //! `roles/iam.workloadIdentityUser` on the service account when impersonating, or direct
 //! resource access otherwise.
-use super::{
-    check_endpoint, expires_in_secs, form, safe_code, str_field, valid_scope_token, HttpRequest, StsError, FORM_CONTENT_TYPE,
-    GRANT_TOKEN_EXCHANGE, JSON_CONTENT_TYPE, TT_ACCESS_TOKEN, TT_JWT,
-};
+use super::{check_endpoint, expires_in_secs, form, safe_code, str_field, StsError};
 use crate::alg::Alg;
+use crate::fetch::{HttpRequest, FORM_CONTENT_TYPE, JSON_CONTENT_TYPE};
+use crate::oauth::{valid_scope_token, GRANT_TOKEN_EXCHANGE, TT_ACCESS_TOKEN, TT_JWT};
 use crate::sts::Cloud;
 use serde_json::{json, Map, Value};
 use std::fmt;
@@ -549,8 +548,8 @@ pub fn external_account_config(target: &GcpTarget, source: CredentialSource<'_>)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sts::testutil::fixture;
-    use crate::sts::{Blame, CloudCredentials, WireHint};
+    use crate::sts::testutil::{fixture, Wire, WireHint};
+    use crate::sts::{Blame, CloudCredentials};
 
     const NOW: f64 = 1_573_303_000.0;
     const ASSERTION: &str = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJrYy1wcm9kOm9yZGVycyJ9.c2ln";

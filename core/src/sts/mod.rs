@@ -7,7 +7,7 @@
 //! policy as for any target, mints a short-lived assertion with its own key (audience and
 //! algorithm as the cloud requires), then
 //!
-//! 1. builds an [`HttpRequest`] here ([`aws::assume_role_with_web_identity`],
+//! 1. builds a [`crate::fetch::HttpRequest`] here ([`aws::assume_role_with_web_identity`],
 //!    [`gcp::sts_token_request`] + [`gcp::generate_access_token_request`],
 //!    [`azure::token_request`]);
 //! 2. the adapter sends it (POST, no redirects, a timeout, a body cap of
@@ -19,11 +19,12 @@
 //! (seconds since the epoch, `f64`, as everywhere in the core).
 //!
 //! **Secrets.** Requests carry edge-sts's assertion (and, for Google impersonation, a Google
-//! access token); results carry cloud credentials. `Debug` of [`HttpRequest`] and of every
-//! credential type omits them. [`StsError`] never holds text from the cloud's answer except an
-//! error *code* reduced to `[A-Za-z0-9._:-]` (AWS `Message`s and OAuth `error_description`s may
-//! echo the presented assertion's claims, so they are never kept).
+//! access token); results carry cloud credentials. `Debug` of [`crate::fetch::HttpRequest`] and
+//! of every credential type omits them. [`StsError`] never holds text from the cloud's answer
+//! except an error *code* reduced to `[A-Za-z0-9._:-]` (AWS `Message`s and OAuth
+//! `error_description`s may echo the presented assertion's claims, so they are never kept).
 use crate::alg::Alg;
+use crate::oauth::{TOKEN_TYPE_NA, TT_ACCESS_TOKEN};
 use serde_json::{json, Map, Value};
 use std::fmt;
 
@@ -31,13 +32,6 @@ pub mod aws;
 pub mod azure;
 pub mod gcp;
 
-pub const TT_ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
-pub const TT_JWT: &str = "urn:ietf:params:oauth:token-type:jwt";
-pub const GRANT_TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
-/// RFC 8693 §2.2.1: `token_type` when the issued thing is not a bearer token (AWS credentials).
-pub const TOKEN_TYPE_NA: &str = "N_A";
-pub const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
-pub const JSON_CONTENT_TYPE: &str = "application/json";
 /// Body cap the adapter should pass when reading an STS answer. Real answers are 1-8 KB (an
 /// Entra access token with many groups is the largest); errors are smaller.
 pub const MAX_RESPONSE_BYTES: usize = 64 * 1024;
@@ -45,47 +39,6 @@ pub const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 pub const THROTTLE_RETRY_AFTER_SECS: u64 = 5;
 /// Nesting bound for STS JSON answers (Google's error `details` are the deepest, about 5).
 pub(crate) const JSON_DEPTH: usize = 16;
-
-/// One HTTP request for the adapter to send. Always a POST over https (loopback http only if
-/// the configuration allowed it in dev mode).
-#[derive(Clone, PartialEq, Eq)]
-pub struct HttpRequest {
-    pub method: &'static str,
-    pub url: String,
-    /// Header names are lowercase.
-    pub headers: Vec<(String, String)>,
-    pub body: String,
-}
-
-impl HttpRequest {
-    fn post(url: String, content_type: &str, body: String) -> HttpRequest {
-        HttpRequest { method: "POST", url, headers: vec![("content-type".into(), content_type.into())], body }
-    }
-
-    /// The first header with this (lowercase) name.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
-    }
-
-    /// The decoded form parameters of a form body (for tests and fakes).
-    pub fn form_params(&self) -> Vec<(String, String)> {
-        form_urlencoded::parse(self.body.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
-    }
-}
-
-impl fmt::Debug for HttpRequest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The body holds an assertion or a token, `authorization` a bearer token: never print them.
-        let headers: Vec<(&str, &str)> =
-            self.headers.iter().map(|(k, v)| (k.as_str(), if k == "authorization" { "<redacted>" } else { v.as_str() })).collect();
-        f.debug_struct("HttpRequest")
-            .field("method", &self.method)
-            .field("url", &self.url)
-            .field("headers", &headers)
-            .field("body_len", &self.body.len())
-            .finish()
-    }
-}
 
 /// `application/x-www-form-urlencoded` (WHATWG), in the given order.
 pub(crate) fn form<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
@@ -168,7 +121,7 @@ impl Cloud {
     /// Config lint: the cloud fetches edge-sts's discovery document and JWKS from `issuer`, so
     /// it must be an `https://` URL (loopback `http` only in dev mode, for local fakes).
     pub fn check_issuer(self, issuer: &str, dev: bool) -> Result<(), StsError> {
-        if crate::discovery::url_allowed(issuer, dev) && !issuer.contains(['?', '#']) {
+        if crate::url::endpoint_allowed(issuer, dev) {
             return Ok(());
         }
         Err(StsError::Invalid {
@@ -182,7 +135,7 @@ impl Cloud {
 
 /// Config lint shared by every endpoint setting: https, or loopback http in dev mode.
 pub(crate) fn check_endpoint(cloud: Cloud, url: &str, field: &'static str, dev: bool) -> Result<(), StsError> {
-    if crate::discovery::url_allowed(url, dev) && !url.contains(['?', '#']) {
+    if crate::url::endpoint_allowed(url, dev) {
         return Ok(());
     }
     Err(StsError::Invalid {
@@ -288,7 +241,8 @@ pub(crate) fn seconds_left(expires_at: f64, now: f64) -> u64 {
     }
 }
 
-/// Who is to blame for an [`StsError`], which decides the answer to the caller.
+/// Who is to blame for an [`StsError`], which decides the answer to the caller
+/// (`Error::to_oauth` maps each to its status, as below).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Blame {
     /// The caller's identity cannot be carried to this cloud (e.g. its client id makes a
@@ -320,14 +274,6 @@ pub enum Blame {
     /// a 502 does not say. (To follow the CONTRACT's 502 row literally instead, map this to
     /// `Upstream` in the wiring; nothing else changes.)
     Throttled,
-}
-
-/// What the wiring should put on the wire for an [`StsError`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WireHint {
-    pub status: u16,
-    pub error: &'static str,
-    pub retry_after: Option<u64>,
 }
 
 /// Every way a cloud exchange can fail. `Display` is a fixed short phrase, safe for
@@ -407,16 +353,6 @@ impl StsError {
             StsError::Caller { .. } => Blame::Caller,
             StsError::Throttled { .. } => Blame::Throttled,
             _ => Blame::Upstream,
-        }
-    }
-
-    /// The answer to the caller (see [`Blame`] for why).
-    pub fn wire_hint(&self) -> WireHint {
-        match self.blame() {
-            Blame::Caller => WireHint { status: 400, error: "invalid_target", retry_after: None },
-            Blame::Config => WireHint { status: 503, error: "server_error", retry_after: None },
-            Blame::Upstream => WireHint { status: 502, error: "server_error", retry_after: None },
-            Blame::Throttled => WireHint { status: 503, error: "temporarily_unavailable", retry_after: Some(THROTTLE_RETRY_AFTER_SECS) },
         }
     }
 
@@ -513,23 +449,42 @@ pub(crate) fn str_field<'a>(m: &'a Map<String, Value>, k: &str) -> Option<&'a st
     m.get(k).and_then(Value::as_str).filter(|s| !s.is_empty())
 }
 
-/// OAuth scope tokens (RFC 6749 §3.3) for a request: non-empty, no spaces or quotes.
-pub(crate) fn valid_scope_token(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
-}
-
 #[cfg(test)]
 pub(crate) mod testutil {
+    use super::StsError;
+
     /// A recorded response from `core/tests/fixtures/sts/`.
     pub fn fixture(path: &str) -> Vec<u8> {
         let full = format!("{}/tests/fixtures/sts/{path}", env!("CARGO_MANIFEST_DIR"));
         std::fs::read(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
     }
+
+    /// The wire part of an answer: status, OAuth `error`, `Retry-After`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct WireHint {
+        pub status: u16,
+        pub error: &'static str,
+        pub retry_after: Option<u64>,
+    }
+
+    /// What the caller gets for an [`StsError`], through the one mapping, `Error::to_oauth`.
+    pub trait Wire {
+        fn wire_hint(&self) -> WireHint;
+    }
+
+    impl Wire for StsError {
+        fn wire_hint(&self) -> WireHint {
+            let o = crate::Error::Sts(self.clone()).to_oauth(0);
+            WireHint { status: o.status, error: o.error, retry_after: o.retry_after }
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::testutil::{Wire, WireHint};
     use super::*;
+    use crate::fetch::{HttpRequest, FORM_CONTENT_TYPE};
 
     #[test]
     fn http_request_debug_hides_secrets() {
