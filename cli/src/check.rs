@@ -115,6 +115,15 @@ pub fn lints(cfg: &Config) -> Vec<(String, String)> {
             w.push((format!("targets.{}", t.name), "no client rule lists this target, so it is never minted".into()));
         }
     }
+    for c in cfg.policy.possible_conflicts() {
+        w.push((
+            format!("clients[{}].targets", c.client),
+            format!(
+                "targets `{}` and `{}` may both write claim `{}` with different values; a request for both is refused (policy.claim_conflict): use one claim name per value, or the same static value",
+                c.targets.0, c.targets.1, c.claim
+            ),
+        ));
+    }
     let several_issuers = cfg.trusted.len() > 1;
     for (i, c) in cfg.policy.clients.iter().enumerate() {
         if let ClientPattern::Glob(p, _) = &c.pattern {

@@ -125,7 +125,7 @@ pub async fn exchange<F: Fetch, B: SignatureBackend>(
     let now_s = now.floor() as u64;
     let lifetime = mint::lifetime(&grant, &v.caller, now_s).ok_or(Error::SubjectExpiresTooSoon)?;
     let key = ctx.ring.active_for(grant.signing_alg()).ok_or(Error::NoSigningKey)?;
-    let mut claims = mint::claims(&ctx.config.issuer, &v.issuer.subject_prefix, &v.caller, &grant, &v.claims, now_s, lifetime, "");
+    let mut claims = mint::claims(&ctx.config.issuer, &v.issuer.subject_prefix, &v.caller, &grant, &v.claims, now_s, lifetime, "")?;
     let scope = (!grant.scopes.is_empty()).then(|| grant.scopes.join(" "));
     let outcome = Outcome { client_id: v.caller.client_id.clone(), targets: grant.targets.iter().map(|t| t.name.clone()).collect() };
     if let Some(cloud) = &grant.targets[0].cloud {
@@ -288,7 +288,7 @@ pub async fn gcp_subject_token<F: Fetch, B: SignatureBackend>(
     let now_s = now.floor() as u64;
     let lifetime = mint::lifetime(&grant, &v.caller, now_s).ok_or(Error::SubjectExpiresTooSoon)?;
     let key = ctx.ring.active_for(grant.signing_alg()).ok_or(Error::NoSigningKey)?;
-    let mut claims = mint::claims(&ctx.config.issuer, &v.issuer.subject_prefix, &v.caller, &grant, &v.claims, now_s, lifetime, "");
+    let mut claims = mint::claims(&ctx.config.issuer, &v.issuer.subject_prefix, &v.caller, &grant, &v.claims, now_s, lifetime, "")?;
     claims.insert("jti".into(), Value::String(jti()?));
     let sub = claims["sub"].as_str().unwrap_or("").to_owned();
     crate::sts::gcp::check_assertion(key.alg(), Some(key.kid()), now_s, now_s + lifetime, &sub).map_err(Error::Sts)?;

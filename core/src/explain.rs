@@ -358,7 +358,10 @@ pub fn explain(
         }
     }
 
-    let mut minted = mint::claims(&config.issuer, &trusted.subject_prefix, &caller, &grant, subject, now_s, lifetime, "");
+    let mut minted = match mint::claims(&config.issuer, &trusted.subject_prefix, &caller, &grant, subject, now_s, lifetime, "") {
+        Ok(m) => m,
+        Err(e) => return ex.deny(Stage::Targets, &Error::Policy(e)),
+    };
     minted.remove("jti");
     ex.claims = Some(minted);
     ex.allow = true;

@@ -2,7 +2,7 @@
 use crate::b64;
 use crate::claims::Caller;
 use crate::crypto::{CryptoError, SignatureBackend};
-use crate::policy::Grant;
+use crate::policy::{Grant, PolicyError};
 use crate::signing::SigningKey;
 use serde_json::{json, Map, Value};
 
@@ -16,8 +16,21 @@ fn lookup<'a>(claims: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
     Some(cur)
 }
 
+/// Writes one policy claim; a second write of a different value is a conflict.
+fn put(c: &mut Map<String, Value>, name: &str, v: &Value) -> Result<(), PolicyError> {
+    match c.get(name) {
+        None => {
+            c.insert(name.to_owned(), v.clone());
+            Ok(())
+        }
+        Some(prev) if prev == v => Ok(()),
+        Some(_) => Err(PolicyError::ConflictingClaims),
+    }
+}
+
 #[allow(clippy::too_many_arguments)] // each is a distinct input of the claim set
 /// The claim set of a downstream token. `now` is whole seconds; `lifetime` already decided.
+/// Fails when two granted targets write one claim with different values.
 pub fn claims(
     issuer: &str,
     subject_prefix: &str,
@@ -27,17 +40,18 @@ pub fn claims(
     now: u64,
     lifetime: u64,
     jti: &str,
-) -> Map<String, Value> {
+) -> Result<Map<String, Value>, PolicyError> {
     let mut c = Map::new();
     // Mapped and static claims first, so registered claims below always win (config also
-    // refuses protected names).
+    // refuses protected names). The grant's targets are in a fixed order, and two targets may
+    // write one claim only with the same value: the caller's parameter order cannot matter.
     for t in &grant.targets {
         for (k, v) in &t.static_claims {
-            c.entry(k.clone()).or_insert_with(|| v.clone());
+            put(&mut c, k, v)?;
         }
         for (src, dest) in &t.copy_claims {
             if let Some(v) = lookup(subject, src) {
-                c.entry(dest.clone()).or_insert_with(|| v.clone());
+                put(&mut c, dest, v)?;
             }
         }
     }
@@ -52,7 +66,7 @@ pub fn claims(
     c.insert("iat".into(), json!(now));
     c.insert("exp".into(), json!(now + lifetime));
     c.insert("jti".into(), json!(jti));
-    c
+    Ok(c)
 }
 
 /// Lifetime of the minted token: the target's, capped by the subject token's remaining life

@@ -75,6 +75,8 @@ pub enum PolicyError {
     /// Several targets that cannot share one token (different signing algorithms).
     IncompatibleTargets,
     InvalidScope,
+    /// Two granted targets write one claim with different values (copied or static).
+    ConflictingClaims,
 }
 
 impl fmt::Display for PolicyError {
@@ -86,6 +88,7 @@ impl fmt::Display for PolicyError {
             PolicyError::TargetNotAllowed => "target is not allowed for this client",
             PolicyError::IncompatibleTargets => "these targets cannot share one token",
             PolicyError::InvalidScope => "requested scope exceeds what the policy allows",
+            PolicyError::ConflictingClaims => "these targets set one claim to different values",
         })
     }
 }
@@ -99,6 +102,7 @@ impl PolicyError {
             PolicyError::TargetNotAllowed => "policy.target_not_allowed",
             PolicyError::IncompatibleTargets => "policy.incompatible_targets",
             PolicyError::InvalidScope => "policy.scope",
+            PolicyError::ConflictingClaims => "policy.claim_conflict",
         }
     }
 }
@@ -126,7 +130,62 @@ impl Grant<'_> {
     }
 }
 
+/// What a target writes into one claim of the minted token.
+#[derive(Debug, Clone, PartialEq)]
+enum Write<'a> {
+    Copied(&'a str),
+    Static(&'a Value),
+}
+
+fn writes(t: &Target) -> impl Iterator<Item = (&str, Write<'_>)> {
+    t.static_claims
+        .iter()
+        .map(|(k, v)| (k.as_str(), Write::Static(v)))
+        .chain(t.copy_claims.iter().map(|(src, dest)| (dest.as_str(), Write::Copied(src.as_str()))))
+}
+
+/// A pair of targets one client may request together that could write one claim with
+/// different values (so such a request would be refused with `policy.claim_conflict`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PossibleConflict {
+    /// Index of the client rule in `clients`.
+    pub client: usize,
+    pub targets: (String, String),
+    pub claim: String,
+}
+
 impl TrustPolicy {
+    /// Every pair of targets a client rule may request together (both downstream targets with
+    /// the same signing algorithm) where one claim could get two values: two static values
+    /// that differ, a copied value beside a static one, or values copied from different paths.
+    pub fn possible_conflicts(&self) -> Vec<PossibleConflict> {
+        let mut out = Vec::new();
+        for (i, rule) in self.clients.iter().enumerate() {
+            let mut ts: Vec<&Target> = rule.targets.iter().filter_map(|n| self.targets.get(n)).collect();
+            ts.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+            ts.dedup_by(|a, b| a.name == b.name);
+            for (x, a) in ts.iter().enumerate() {
+                for b in &ts[x + 1..] {
+                    if a.cloud.is_some() || b.cloud.is_some() || a.signing_alg != b.signing_alg {
+                        continue; // never granted together
+                    }
+                    let mut claims: Vec<&str> = Vec::new();
+                    for (ka, wa) in writes(a) {
+                        for (kb, wb) in writes(b) {
+                            if ka == kb && wa != wb && !claims.contains(&ka) {
+                                claims.push(ka);
+                            }
+                        }
+                    }
+                    for c in claims {
+                        out.push(PossibleConflict { client: i, targets: (a.name.clone(), b.name.clone()), claim: c.to_owned() });
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// Exact client ids win over globs; globs are tried in configuration order.
     pub fn rule_for(&self, caller: &Caller) -> Option<&ClientRule> {
         let issuer_ok = |r: &&ClientRule| r.issuer.as_deref().is_none_or(|i| i == caller.issuer);
@@ -163,6 +222,10 @@ impl TrustPolicy {
                 targets.push(t);
             }
         }
+        // Targets granted together are processed in one fixed order (by target name), whatever
+        // the order of the request's parameters: it decides the `aud` array, whose default
+        // scopes apply and the order claims are merged in.
+        targets.sort_unstable_by(|a, b| a.name.cmp(&b.name));
         // A cloud target answers with that cloud's credentials: it cannot share a request.
         if targets.len() > 1 && targets.iter().any(|t| t.cloud.is_some()) {
             return Err(PolicyError::IncompatibleTargets);
@@ -174,19 +237,127 @@ impl TrustPolicy {
         let allowed = |s: &str| targets.iter().all(|t| t.scopes.iter().any(|x| x == s));
         let scopes: Vec<String> = match scope {
             Some(req) => {
-                let mut out: Vec<String> = Vec::new();
                 for s in req.split(' ').filter(|s| !s.is_empty()) {
                     if !valid_scope_token(s) || !allowed(s) {
                         return Err(PolicyError::InvalidScope);
                     }
-                    if !out.iter().any(|x| x == s) {
-                        out.push(s.to_owned());
-                    }
                 }
-                out
+                // Scopes are a set (RFC 6749 §3.3): granted in the first target's configured
+                // order, not the caller's, so the order of the request cannot change the token.
+                let wanted: Vec<&str> = req.split(' ').filter(|s| !s.is_empty()).collect();
+                targets[0].scopes.iter().filter(|s| wanted.contains(&s.as_str())).cloned().collect()
             }
             None => targets[0].default_scopes.iter().filter(|s| targets.iter().all(|t| t.default_scopes.contains(s))).cloned().collect(),
         };
         Ok(Grant { rule, targets, scopes })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config;
+    use crate::mint;
+    use serde_json::json;
+
+    const ISS: &str = "https://kc.example/realms/r";
+
+    fn policy() -> TrustPolicy {
+        config::load(
+            &json!({
+                "mode": "dev",
+                "issuer": "https://sts.example",
+                "trusted_issuers": [{"issuer": ISS, "audiences": ["edge-sts"]}],
+                "targets": {
+                    "orders": {"audience": "https://orders", "scopes": ["read", "write", "admin"], "default_scopes": ["read"],
+                               "copy_claims": {"realm_access.roles": "roles"}, "static_claims": {"env": "prod"}},
+                    "billing": {"audience": "https://billing", "scopes": ["read", "write", "admin"], "default_scopes": ["write"],
+                                "static_claims": {"roles": ["billing"], "env": "prod"}},
+                    "audit": {"audience": "https://audit", "scopes": ["read", "write", "admin"], "default_scopes": ["read"],
+                              "static_claims": {"env": "prod"}, "copy_claims": {"tenant": "tenant"}},
+                    "reports": {"audience": "https://reports", "scopes": ["read", "write", "admin"],
+                                "copy_claims": {"realm_access.roles": "roles", "org": "tenant"}}
+                },
+                "clients": [{"client": "svc", "targets": ["orders", "billing", "audit", "reports"]}]
+            })
+            .to_string(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+        .policy
+    }
+
+    fn caller() -> Caller {
+        Caller { client_id: "svc".into(), issuer: ISS.into(), exp: 2e9 }
+    }
+
+    fn names(ns: &[&str]) -> Vec<TargetRef> {
+        ns.iter().map(|n| TargetRef::Name((*n).to_owned())).collect()
+    }
+
+    fn mint(p: &TrustPolicy, ts: &[&str], scope: Option<&str>) -> Result<Map<String, Value>, PolicyError> {
+        let subject = json!({"realm_access": {"roles": ["admin"]}, "tenant": "acme", "org": "acme"});
+        let grant = p.authorize(&caller(), &names(ts), scope)?;
+        mint::claims("https://sts.example", "", &caller(), &grant, subject.as_object().unwrap(), 1_000, 60, "j")
+    }
+
+    #[test]
+    fn request_order_does_not_change_the_minted_claims() {
+        let p = policy();
+        for (ts, rev, scope, rscope) in [
+            (&["orders", "audit"][..], &["audit", "orders"][..], None, None),
+            (&["orders", "audit"][..], &["audit", "orders"][..], Some("read write"), Some("write read")),
+            (&["billing", "audit"][..], &["audit", "billing"][..], None, None),
+            (&["orders", "reports"][..], &["reports", "orders"][..], Some("admin read"), Some("read admin")),
+        ] {
+            let a = mint(&p, ts, scope).unwrap_or_else(|e| panic!("{ts:?}: {e}"));
+            let b = mint(&p, rev, rscope).unwrap_or_else(|e| panic!("{rev:?}: {e}"));
+            assert_eq!(a, b, "{ts:?} {scope:?} vs {rev:?} {rscope:?}");
+        }
+        // The fixed order is the targets' names: `aud` and the default scopes follow it.
+        let m = mint(&p, &["orders", "audit"], None).unwrap();
+        assert_eq!(m["aud"], json!(["https://audit", "https://orders"]));
+        assert_eq!(m["scope"], json!("read"));
+        // Granted scopes keep the configured order, not the request's.
+        assert_eq!(mint(&p, &["orders"], Some("admin read")).unwrap()["scope"], json!("read admin"));
+    }
+
+    #[test]
+    fn two_targets_writing_one_claim_differently_are_refused() {
+        let p = policy();
+        // orders copies `roles` (["admin"]); billing sets it statically to ["billing"].
+        for ts in [&["orders", "billing"][..], &["billing", "orders"][..]] {
+            assert_eq!(mint(&p, ts, None), Err(PolicyError::ConflictingClaims), "{ts:?}");
+        }
+        // Copied from different paths that happen to hold the same value: no conflict.
+        let m = mint(&p, &["audit", "reports"], None).unwrap();
+        assert_eq!(m["tenant"], json!("acme"));
+        // The same static value (`env`) and the same copied path (`roles`) do not conflict.
+        let m = mint(&p, &["orders", "reports"], None).unwrap();
+        assert_eq!((m["env"].clone(), m["roles"].clone()), (json!("prod"), json!(["admin"])));
+        assert_eq!(PolicyError::ConflictingClaims.reason(), "policy.claim_conflict");
+        assert_eq!(
+            crate::Error::Policy(PolicyError::ConflictingClaims).to_oauth(1).error,
+            "invalid_target",
+            "a conflict is the targets' fault, not the token's"
+        );
+    }
+
+    #[test]
+    fn possible_conflicts_lists_every_pair_that_could_conflict() {
+        let p = policy();
+        let mut got: Vec<(String, String, String)> =
+            p.possible_conflicts().into_iter().map(|c| (c.targets.0, c.targets.1, c.claim)).collect();
+        got.sort();
+        let want: Vec<(String, String, String)> = [
+            // audit copies `tenant`, reports copies `org` into it: values may differ.
+            ("audit", "reports", "tenant"),
+            // a static list beside a copied value
+            ("billing", "orders", "roles"),
+            ("billing", "reports", "roles"),
+        ]
+        .iter()
+        .map(|(a, b, c)| ((*a).to_owned(), (*b).to_owned(), (*c).to_owned()))
+        .collect();
+        assert_eq!(got, want);
     }
 }
