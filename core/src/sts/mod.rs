@@ -30,6 +30,8 @@ use std::fmt;
 pub mod aws;
 pub mod azure;
 pub mod gcp;
+mod target;
+pub use target::CloudTarget;
 
 pub const TT_ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
 pub const TT_JWT: &str = "urn:ietf:params:oauth:token-type:jwt";
