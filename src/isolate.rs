@@ -5,7 +5,7 @@ use crate::webcrypto::WebCrypto;
 use edge_sts_core::cache::{CacheLimits, TokenCaches};
 use edge_sts_core::config::{self, Config, ConfigError};
 use edge_sts_core::jwks_cache::KeyStore;
-use edge_sts_core::signing::{KeyRing, SigningKey};
+use edge_sts_core::signing::KeyRing;
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::JsValue;
@@ -69,36 +69,12 @@ async fn load(env: &Env, crypto: &WebCrypto) -> Result<State, ConfigError> {
         fix: "set the EDGE_STS_CONFIG variable to the JSON configuration (see README)".into(),
     })?;
     let config = config::load(&text)?;
-    let mut ring = config::build_key_ring(&config, |name| binding_text(env, name))?;
-    if let Some(name) = &config.explain_secret {
-        if binding_text(env, name).is_none_or(|v| v.len() < 16) {
-            return Err(ConfigError {
-                field: "explain_secret".into(),
-                problem: format!("secret `{name}` is not set or shorter than 16 characters"),
-                fix: format!("npx wrangler secret put {name} (a long random value), or remove explain_secret"),
-            });
-        }
-    }
-    if config.dev {
-        for alg in config.policy.targets.values().map(|t| t.signing_alg) {
-            if ring.active_for(alg).is_none() {
-                let jwk = crypto.generate_dev_key(alg).await.map_err(|e| ConfigError {
-                    field: "signing_keys".into(),
-                    problem: format!("could not generate a dev {alg} key: {e}"),
-                    fix: "configure a signing key".into(),
-                })?;
-                let key = SigningKey::from_jwk(jwk).map_err(|e| ConfigError {
-                    field: "signing_keys".into(),
-                    problem: e,
-                    fix: "configure a signing key".into(),
-                })?;
-                worker::console_warn!(
-                    "{}",
-                    serde_json::json!({"level": "warn", "msg": "DEV MODE: generated an ephemeral signing key; tokens will not verify after a restart. Never use mode=dev in production.", "kid": key.kid(), "alg": alg.as_str()})
-                );
-                ring.active.push(key);
-            }
-        }
+    let mut ring = config::resolve_secrets(&config, |name| binding_text(env, name))?;
+    for (kid, alg) in config::add_dev_keys(&config, &mut ring, |alg| crypto.generate_dev_key(alg)).await? {
+        worker::console_warn!(
+            "{}",
+            serde_json::json!({"level": "warn", "msg": "DEV MODE: generated an ephemeral signing key; tokens will not verify after a restart. Never use mode=dev in production.", "kid": kid, "alg": alg.as_str()})
+        );
     }
     Ok(State { config, ring })
 }

@@ -1,6 +1,7 @@
 //! `edge-sts check`: load a configuration exactly as the Worker does (`config::load`, then
-//! `config::build_key_ring` when the secrets are available as files), print the problem or the
-//! effective policy, and lint it against the rules of the clouds that consume minted tokens.
+//! `config::resolve_secrets` — the signing keys and `explain_secret` — when the secrets are
+//! available as files), print the problem or the effective policy, and lint it against the
+//! rules of the clouds that consume minted tokens.
 use crate::util::{read_file, Result};
 use clap::Args;
 use edge_sts_core::alg::Alg;
@@ -15,7 +16,8 @@ use std::process::ExitCode;
 pub struct CheckArgs {
     /// The configuration: EDGE_STS_CONFIG as a JSON file
     pub config: String,
-    /// Directory holding one file per signing-key secret, named like the secret (or NAME.json)
+    /// Directory holding one file per secret the configuration names (signing keys,
+    /// explain_secret), named like the secret (or NAME.json)
     #[arg(long, value_name = "DIR")]
     pub secrets_dir: Option<String>,
     /// Exit 1 on warnings too
@@ -188,6 +190,9 @@ pub fn print_policy(cfg: &Config, ring: Option<&KeyRing>, secrets_note: &str) {
     println!("issuer {}", cfg.issuer);
     println!("  jwks_uri        {}", cfg.jwks_uri());
     println!("  token_endpoint  {}", cfg.token_endpoint());
+    if let Some(name) = &cfg.explain_secret {
+        println!("  explain         {}/explain, key in secret {name}", cfg.issuer);
+    }
 
     println!("\ntrusted issuers");
     for (i, t) in cfg.trusted.iter().enumerate() {
@@ -297,7 +302,7 @@ pub fn run(a: CheckArgs) -> Result<ExitCode> {
         }
     };
     let (ring, note) = match &a.secrets_dir {
-        Some(dir) => match config::build_key_ring(&cfg, |name| secret_lookup(dir, name)) {
+        Some(dir) => match config::resolve_secrets(&cfg, |name| secret_lookup(dir, name)) {
             Ok(r) => (Some(r), format!("secrets read from {dir}")),
             Err(e) => {
                 print_config_error(&e);

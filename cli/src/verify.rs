@@ -4,6 +4,7 @@ use crate::util::{fail, iso8601, now_or, relative, token_arg, Result};
 use clap::Args;
 use edge_sts_core::alg::Alg;
 use edge_sts_core::claims::{self, ClaimRules};
+use edge_sts_core::config;
 use edge_sts_core::jwks_cache::CachePolicy;
 use edge_sts_core::token::{TokenLimits, UntrustedToken};
 use edge_sts_core::Error;
@@ -29,13 +30,13 @@ pub struct VerifyArgs {
     #[arg(long = "audience", value_name = "A")]
     pub audiences: Vec<String>,
     /// Clock leeway for exp/nbf/iat, seconds (the Worker allows at most 300)
-    #[arg(long, default_value_t = 60, value_name = "S")]
+    #[arg(long, default_value_t = config::DEFAULT_LEEWAY_SECS, value_name = "S")]
     pub leeway: u64,
     /// Largest accepted `exp - min(iat, now)`, seconds
-    #[arg(long, default_value_t = 3600, value_name = "S")]
+    #[arg(long, default_value_t = config::DEFAULT_MAX_TOKEN_LIFETIME_SECS, value_name = "S")]
     pub max_lifetime: u64,
     /// Keycloak's payload `typ` claim must equal this
-    #[arg(long, default_value = "Bearer", value_name = "TYP")]
+    #[arg(long, default_value = config::DEFAULT_EXPECTED_TYP, value_name = "TYP")]
     pub expected_typ: String,
     /// Do not check the payload `typ` claim (issuers other than Keycloak)
     #[arg(long)]
@@ -55,8 +56,8 @@ pub struct VerifyArgs {
 }
 
 pub fn run(a: VerifyArgs) -> Result<ExitCode> {
-    if a.leeway > 300 {
-        return fail("--leeway above 300 s (the Worker refuses that in configuration)");
+    if a.leeway > config::MAX_LEEWAY_SECS {
+        return fail(format!("--leeway above {} s (the Worker refuses that in configuration)", config::MAX_LEEWAY_SECS));
     }
     let algorithms = a
         .algorithms

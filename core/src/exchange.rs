@@ -168,7 +168,7 @@ async fn cloud_exchange<F: Fetch, B: SignatureBackend>(
     ctx: &Context<'_, F, B>,
     req: &TokenRequest,
     v: &VerifiedToken<'_>,
-    cloud: &crate::config::CloudTarget,
+    cloud: &crate::sts::CloudTarget,
     target: &str,
     scope: Option<String>,
     mut claims: Map<String, Value>,
@@ -176,7 +176,7 @@ async fn cloud_exchange<F: Fetch, B: SignatureBackend>(
     now: f64,
     jti: impl FnOnce() -> Result<String, Error>,
 ) -> Result<Value, Error> {
-    use crate::config::CloudTarget;
+    use crate::sts::CloudTarget;
     use crate::sts::{self, aws, azure, gcp, CloudCredentials, StsError};
     if req.credential_process && !matches!(cloud, CloudTarget::Aws(_)) {
         return Err(Error::Request(crate::request::RequestError::RequestedTokenType));
@@ -306,7 +306,7 @@ async fn gcp_grant<'c, F: Fetch, B: SignatureBackend>(
     let v = verify_subject_token(ctx, subject_token, now).await?;
     let requested = [crate::request::TargetRef::Name(target.to_owned())];
     let grant = ctx.config.policy.authorize(&v.caller, &requested, None)?;
-    if !matches!(grant.targets[0].cloud, Some(crate::config::CloudTarget::Gcp(_))) {
+    if !matches!(grant.targets[0].cloud, Some(crate::sts::CloudTarget::Gcp(_))) {
         return Err(Error::Policy(crate::policy::PolicyError::IncompatibleTargets));
     }
     Ok((v, grant))
@@ -327,7 +327,7 @@ pub async fn gcp_external_account_for<F: Fetch, B: SignatureBackend>(
 /// The `external_account` credential configuration for a Google target, pointing Google's
 /// client libraries at `GET {issuer}/gcp/subject-token?target=<name>`.
 pub fn gcp_external_account(cfg: &Config, target: &str) -> Option<Value> {
-    let crate::config::CloudTarget::Gcp(g) = cfg.policy.targets.get(target)?.cloud.as_ref()? else { return None };
+    let crate::sts::CloudTarget::Gcp(g) = cfg.policy.targets.get(target)?.cloud.as_ref()? else { return None };
     let url = format!("{}/gcp/subject-token?target={}", cfg.issuer, form_urlencoded::byte_serialize(target.as_bytes()).collect::<String>());
     let headers = [("Authorization", "Bearer <the caller's Keycloak access token>")];
     Some(crate::sts::gcp::external_account_config(g, crate::sts::gcp::CredentialSource::Url { url: &url, headers: &headers }))

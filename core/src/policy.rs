@@ -26,7 +26,7 @@ pub struct Target {
     pub signing_alg: Alg,
     /// A cloud target: the minted token is exchanged at that cloud's STS and the answer is the
     /// cloud's credentials.
-    pub cloud: Option<crate::config::CloudTarget>,
+    pub cloud: Option<crate::sts::CloudTarget>,
 }
 
 #[derive(Debug, Clone)]

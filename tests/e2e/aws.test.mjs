@@ -1,7 +1,7 @@
 // AWS cloud target end to end: edge-sts (workerd) mints a web identity token with its own key,
 // calls AssumeRoleWithWebIdentity on a real STS emulator (moto) through a recording proxy, and
 // answers with AWS credentials. Checks what was sent, the credential cache, credential_process,
-// recorded AWS errors and the config lints.
+// recorded AWS errors. (The config lints are in the core's table, core/src/config/tests.rs.)
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { createLocalJWKSet, jwtVerify } from "jose";
@@ -109,13 +109,4 @@ test("recorded AWS errors: cloud refusals are 502 server_error, throttling 503 w
     assert.equal(res.json.error, "temporarily_unavailable");
     assert.ok(Number(res.headers.get("retry-after")) >= 1);
   } finally { sts.respondWith(null); await w2.stop(); }
-});
-
-test("config lint: EdDSA for AWS is refused at load with the fix", async () => {
-  const w2 = await startWorker({ config: config({ signing_alg: "EdDSA" }), secrets });
-  try {
-    const h = await (await fetch(`${w2.url}/healthz`)).json();
-    assert.equal(h.field, "targets.aws-orders.signing_alg");
-    assert.match(h.fix, /ES256|RS256/);
-  } finally { await w2.stop(); }
 });

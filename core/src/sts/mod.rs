@@ -31,6 +31,8 @@ use std::fmt;
 pub mod aws;
 pub mod azure;
 pub mod gcp;
+mod target;
+pub use target::CloudTarget;
 
 /// Body cap the adapter should pass when reading an STS answer. Real answers are 1-8 KB (an
 /// Entra access token with many groups is the largest); errors are smaller.

@@ -1,0 +1,222 @@
+//! The configuration's own table tests: every way `load` + `resolve_secrets` refuse a
+//! configuration, each a patch to one valid base, with the exact field, problem and fix. The
+//! Worker (503 + `/healthz`) and `edge-sts check` print these same errors.
+use super::*;
+use crate::alg::Alg;
+use serde_json::{json, Value};
+
+const BASE: &str = r#"{"issuer": "https://sts.test", "trusted_issuers": [{"issuer": "https://kc.test/realms/demo", "audiences": ["edge-sts"]}], "signing_keys": [{"secret": "SIGNING_KEY_ES256_2026_01", "status": "active"}], "targets": {"orders": {"audience": "https://orders.test", "scopes": ["orders:read"], "default_scopes": ["orders:read"]}}, "clients": [{"client": "orders-service", "targets": ["orders"], "default_target": "orders"}]}"#;
+
+/// `(JSON pointer, new value)`; `None` removes the member.
+type Patch<'a> = &'a [(&'a str, Option<Value>)];
+
+fn patched(patch: Patch<'_>) -> Value {
+    let mut v: Value = serde_json::from_str(BASE).unwrap();
+    for (pointer, value) in patch {
+        let (parent, key) = pointer.rsplit_once('/').unwrap();
+        let obj = v.pointer_mut(parent).and_then(Value::as_object_mut).unwrap_or_else(|| panic!("no object at {parent}"));
+        match value {
+            Some(x) => obj.insert(key.to_owned(), x.clone()),
+            None => obj.remove(key),
+        };
+    }
+    v
+}
+
+/// TEST-ONLY signing keys (cli/tests/fixtures/secrets), plus an explain secret or two.
+fn secret(name: &str) -> Option<String> {
+    match name {
+        "EXPLAIN_KEY" => Some("a-long-random-explain-key".into()),
+        "EXPLAIN_KEY_SHORT" => Some("fifteen-chars!!".into()),
+        _ if name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+            std::fs::read_to_string(format!("{}/../cli/tests/fixtures/secrets/{name}", env!("CARGO_MANIFEST_DIR"))).ok()
+        }
+        _ => None,
+    }
+}
+
+/// What the Worker does at start-up (and `edge-sts check --secrets-dir`).
+fn load_all(v: &Value) -> Result<(Config, crate::signing::KeyRing), ConfigError> {
+    let cfg = load(&v.to_string())?;
+    let ring = resolve_secrets(&cfg, secret)?;
+    Ok((cfg, ring))
+}
+
+#[test]
+fn the_base_configuration_is_valid() {
+    let (cfg, ring) = load_all(&patched(&[])).unwrap();
+    assert!(!cfg.dev);
+    assert_eq!(ring.active.len(), 1);
+    assert_eq!(cfg.policy.targets["orders"].lifetime_secs, DEFAULT_LIFETIME_SECS);
+}
+
+#[test]
+fn bad_configurations() {
+    #[rustfmt::skip]
+    let cases: &[(&str, Patch<'_>, &str, &str, &str)] = &[
+    ("client-default-target-not-allowed", &[("/clients", Some(json!([{"client": "orders-service", "targets": ["orders"], "default_target": "billing"}]))), ("/targets/billing", Some(json!({"audience": "https://billing.test", "scopes": []})))], "clients[0].default_target", "default target is not in the client's targets", "add it to `targets`"),
+    ("client-matches-everyone", &[("/clients", Some(json!([{"client": "*", "targets": ["orders"], "default_target": "orders"}])))], "clients[0].client", "matches every client", "name the client id, or a narrower glob such as \"batch-*\""),
+    ("client-unknown-target", &[("/clients", Some(json!([{"client": "orders-service", "targets": ["orders", "shipping"], "default_target": "orders"}])))], "clients[0].targets", "unknown target `shipping`", "define it under `targets`"),
+    ("client-untrusted-issuer", &[("/clients", Some(json!([{"client": "orders-service", "targets": ["orders"], "default_target": "orders", "issuer": "https://kc.test/realms/other"}])))], "clients[0].issuer", "not a trusted issuer", "use an issuer from trusted_issuers"),
+    ("document-unknown-field", &[("/trusted_issuer", Some(json!([{"issuer": "https://kc.test/realms/demo", "audiences": ["edge-sts"]}]))), ("/trusted_issuers", None)], "trusted_issuer", "unknown field `trusted_issuer`, expected one of `mode`, `issuer`, `log_requests`, `explain_secret`, `limits`, `jwks_cache`, `trusted_issuers`, `signing_keys`, `targets`, `clients`", SCHEMA_FIX),
+    ("document-wrong-type", &[("/targets/orders/lifetime_secs", Some(json!("300")))], "targets.orders.lifetime_secs", "invalid type: string \"300\", expected u64", SCHEMA_FIX),
+    ("issuer-loopback-in-production", &[("/issuer", Some(json!("http://127.0.0.1:8787")))], "issuer", "http on loopback is allowed only in dev mode", "use an https URL, or set \"mode\": \"dev\" for local development only"),
+    ("issuer-not-https", &[("/issuer", Some(json!("http://sts.test")))], "issuer", "`http://sts.test` is not an https URL", "use https://..."),
+    ("jwks-cache-floor-above-ceiling", &[("/jwks_cache", Some(json!({"min_max_age_secs": 600, "max_max_age_secs": 300})))], "jwks_cache.min_max_age_secs", "floor is above the ceiling", "make min_max_age_secs <= max_max_age_secs"),
+    ("jwks-cache-timeout-zero", &[("/jwks_cache", Some(json!({"fetch_timeout_ms": 0})))], "jwks_cache.fetch_timeout_ms", "out of range", "use 1..=30000 (default 5000)"),
+    ("limits-too-small", &[("/limits", Some(json!({"max_token_bytes": 100})))], "limits", "limits too small to accept any token", "keep max_json_depth >= 2, max_token_bytes >= 256, max_body_bytes >= max_token_bytes"),
+    ("mode-unknown", &[("/mode", Some(json!("staging")))], "mode", "unknown mode `staging`", "use \"production\" (default) or \"dev\""),
+    ("ring-duplicate-kid", &[("/signing_keys", Some(json!([{"secret": "SIGNING_KEY_ES256_2026_01", "status": "active"}, {"secret": "SIGNING_KEY_ES256_2026_01", "status": "next"}])))], "signing_keys", "two keys share a kid", "give every key its own kid"),
+    ("ring-no-active-key-for-target", &[("/targets/orders/signing_alg", Some(json!("ES384")))], "targets.orders.signing_alg", "no active ES384 signing key", "add an active key of that algorithm to signing_keys"),
+    ("ring-secret-not-a-private-key", &[("/signing_keys", Some(json!([{"secret": "BROKEN_PUBLIC_ONLY", "status": "active"}])))], "signing_keys[0]", "signing key has no private part `d`", "use a private JWK with kty, alg, kid and d"),
+    ("ring-secret-not-set", &[("/signing_keys", Some(json!([{"secret": "SIGNING_KEY_ES256_2026_01", "status": "active"}, {"secret": "SIGNING_KEY_ES256_2027_01", "status": "next"}])))], "signing_keys[1]", "secret `SIGNING_KEY_ES256_2027_01` is not set", "wrangler secret put SIGNING_KEY_ES256_2027_01 < key.json"),
+    ("ring-two-active-same-alg", &[("/signing_keys", Some(json!([{"secret": "SIGNING_KEY_ES256_2026_01", "status": "active"}, {"secret": "SIGNING_KEY_ES256_2026_04", "status": "active"}])))], "signing_keys[1]", "a second active ES256 key", "mark one of them `next` or `retired`"),
+    ("signing-key-active-public-only", &[("/signing_keys", Some(json!([{"status": "active", "public_jwk": {"kty": "EC", "crv": "P-256", "x": "x", "y": "y"}}])))], "signing_keys[0].secret", "a key needs either `secret` (active/next/retired) or `public_jwk` (next/retired)", "name the Worker secret holding the private JWK"),
+    ("signing-key-unknown-status", &[("/signing_keys", Some(json!([{"secret": "SIGNING_KEY_ES256_2026_01", "status": "primary"}])))], "signing_keys[0].status", "unknown status", "use active, next or retired"),
+    ("signing-keys-missing", &[("/signing_keys", None)], "signing_keys", "no signing key", "generate one (`edge-sts keys generate`), `wrangler secret put SIGNING_KEY_1`, and reference it here"),
+    ("target-copy-into-protected-claim", &[("/targets/orders/copy_claims", Some(json!({"preferred_username": "sub"})))], "targets.orders.copy_claims", "`sub` is a protected claim", "use another claim name"),
+    ("target-default-scope-not-allowed", &[("/targets/orders/default_scopes", Some(json!(["orders:write"])))], "targets.orders.default_scopes", "`orders:write` is not in scopes", "default scopes must be a subset of scopes"),
+    ("target-empty-audience", &[("/targets/orders/audience", Some(json!("")))], "targets.orders.audience", "empty audience", "set the URI the downstream API expects in `aud`"),
+    ("target-lifetime-too-long", &[("/targets/orders/lifetime_secs", Some(json!(86400)))], "targets.orders.lifetime_secs", "out of range", "use 1..=43200 (default 300)"),
+    ("target-signing-alg-unsupported", &[("/targets/orders/signing_alg", Some(json!("ES512")))], "targets.orders.signing_alg", "`ES512` is not supported", "use ES256 (default), ES384, RS256/384/512, PS256/384/512 or EdDSA"),
+    ("target-static-protected-claim", &[("/targets/orders/static_claims", Some(json!({"iss": "https://evil.test"})))], "targets.orders.static_claims", "`iss` is a protected claim", "use another claim name"),
+    ("targets-same-audience", &[("/targets/orders2", Some(json!({"audience": "https://orders.test", "scopes": []})))], "targets.orders2.audience", "same audience as target `orders`", "give each target its own audience URI"),
+    ("trusted-issuer-hmac-algorithm", &[("/trusted_issuers", Some(json!([{"issuer": "https://kc.test/realms/demo", "audiences": ["edge-sts"], "algorithms": ["RS256", "HS256"]}])))], "trusted_issuers[0].algorithms", "`HS256` is not accepted", "use RS256/384/512, PS256/384/512, ES256, ES384 or EdDSA"),
+    ("trusted-issuer-jwks-uri-http", &[("/trusted_issuers", Some(json!([{"issuer": "https://kc.test/realms/demo", "audiences": ["edge-sts"], "jwks_uri": "http://kc.test/certs"}])))], "trusted_issuers[0].jwks_uri", "`http://kc.test/certs` is not an https URL", "use https://..."),
+    ("trusted-issuer-leeway-too-large", &[("/trusted_issuers", Some(json!([{"issuer": "https://kc.test/realms/demo", "audiences": ["edge-sts"], "leeway_secs": 600}])))], "trusted_issuers[0].leeway_secs", "leeway above 300 s", "keep clock leeway small (default 60)"),
+    ("trusted-issuer-no-audience", &[("/trusted_issuers", Some(json!([{"issuer": "https://kc.test/realms/demo", "audiences": []}])))], "trusted_issuers[0].audiences", "no expected audience", "list the audience your Keycloak Audience mapper adds (e.g. \"edge-sts\")"),
+    ("trusted-issuer-twice", &[("/trusted_issuers", Some(json!([{"issuer": "https://kc.test/realms/demo", "audiences": ["edge-sts"]}, {"issuer": "https://kc.test/realms/demo", "audiences": ["edge-sts"]}])))], "trusted_issuers[1].issuer", "issuer listed twice", "merge the two entries"),
+    ("trusted-issuers-empty", &[("/trusted_issuers", Some(json!([])))], "trusted_issuers", "no trusted issuer", "add your Keycloak realm URL, e.g. https://kc.example.com/realms/prod"),
+        // Formerly Worker (e2e) cases: a second key's secret unset, explain_secret, cloud lints.
+        ("secret-not-set", &[("/signing_keys", Some(json!([{"secret": "SIGNING_KEY_ES256_2026_01", "status": "active"}, {"secret": "SIGNING_KEY_RS256", "status": "active"}])))], "signing_keys[1]", "secret `SIGNING_KEY_RS256` is not set", "wrangler secret put SIGNING_KEY_RS256 < key.json"),
+        ("explain-secret-not-set", &[("/explain_secret", Some(json!("NOT_SET")))], "explain_secret", "secret `NOT_SET` is not set or shorter than 16 characters", "npx wrangler secret put NOT_SET (a long random value), or remove explain_secret"),
+        ("explain-secret-too-short", &[("/explain_secret", Some(json!("EXPLAIN_KEY_SHORT")))], "explain_secret", "secret `EXPLAIN_KEY_SHORT` is not set or shorter than 16 characters", "npx wrangler secret put EXPLAIN_KEY_SHORT (a long random value), or remove explain_secret"),
+        ("entra-es256", &[("/targets/entra", Some(json!({"audience": "api://AzureADTokenExchange", "scopes": [], "signing_alg": "ES256", "azure": {"tenant": "11111111-2222-3333-4444-555555555555", "client_id": "66666666-7777-8888-9999-000000000000", "resource": "https://management.azure.com"}})))], "targets.entra.signing_alg", "Entra ID accepts only RS256 client assertions (ES256 fails with AADSTS5002738)", "set signing_alg to RS256"),
+        ("entra-wrong-assertion-audience", &[("/targets/entra", Some(json!({"audience": "https://wrong", "scopes": [], "signing_alg": "RS256", "azure": {"tenant": "11111111-2222-3333-4444-555555555555", "client_id": "66666666-7777-8888-9999-000000000000", "resource": "https://management.azure.com"}})))], "targets.entra.cloud.audience", "Entra accepts federated assertions only for its token-exchange audience", "set the target's audience to api://AzureADTokenExchange"),
+        ("aws-eddsa", &[("/targets/aws-orders", Some(json!({"audience": "sts.amazonaws.com", "scopes": [], "signing_alg": "EdDSA", "aws": {"role_arn": "arn:aws:iam::123456789012:role/edge-sts-orders"}})))], "targets.aws-orders.signing_alg", "AWS STS accepts only RSA (RS256/384/512) or ECDSA (ES256/384) web identity tokens, never EdDSA", "set signing_alg to RS256 or ES256"),
+    ];
+    assert!(cases.len() >= 30);
+    for (name, patch, field, problem, fix) in cases {
+        let e = load_all(&patched(patch)).err().unwrap_or_else(|| panic!("{name}: accepted"));
+        assert_eq!((e.field.as_str(), e.problem.as_str(), e.fix.as_str()), (*field, *problem, *fix), "{name}");
+    }
+}
+
+#[test]
+fn type_errors_name_the_field_by_its_path() {
+    #[rustfmt::skip]
+    let cases: &[(&str, Patch<'_>, &str, &str)] = &[
+        ("scopes not a list", &[("/targets/orders/scopes", Some(json!("orders:read")))], "targets.orders.scopes", "invalid type: string \"orders:read\", expected a sequence"),
+        ("scope not a string", &[("/targets/orders/scopes", Some(json!(["orders:read", 7])))], "targets.orders.scopes[1]", "invalid type: integer `7`, expected a string"),
+        ("audiences not a list", &[("/trusted_issuers/0/audiences", Some(json!("edge-sts")))], "trusted_issuers[0].audiences", "invalid type: string \"edge-sts\", expected a sequence"),
+        ("leeway negative", &[("/trusted_issuers/0/leeway_secs", Some(json!(-1)))], "trusted_issuers[0].leeway_secs", "invalid value: integer `-1`, expected u64"),
+        ("limit a float", &[("/limits", Some(json!({"max_body_bytes": 1.5})))], "limits.max_body_bytes", "invalid type: floating point `1.5`, expected usize"),
+        ("aws duration a string", &[("/targets/aws", Some(json!({"audience": "sts.amazonaws.com", "scopes": [], "aws": {"role_arn": "arn:aws:iam::1:role/r", "duration_secs": "3600"}})))], "targets.aws.aws.duration_secs", "invalid type: string \"3600\", expected u32"),
+        ("client targets an object", &[("/clients/0/targets", Some(json!({"orders": true})))], "clients[0].targets", "invalid type: map, expected a sequence"),
+        ("signing key status a bool", &[("/signing_keys/0/status", Some(json!(true)))], "signing_keys[0].status", "invalid type: boolean `true`, expected a string"),
+        ("danger flag a string", &[("/targets/orders/danger_allow_beyond_subject_expiry", Some(json!("yes")))], "targets.orders.danger_allow_beyond_subject_expiry", "invalid type: string \"yes\", expected a boolean"),
+        ("missing nested field", &[("/targets/orders/scopes", None)], "targets.orders.scopes", "missing field `scopes`"),
+        ("missing top-level field", &[("/trusted_issuers", None)], "trusted_issuers", "missing field `trusted_issuers`"),
+        ("unknown nested field", &[("/trusted_issuers/0/audience", Some(json!("edge-sts")))], "trusted_issuers[0].audience", "unknown field `audience`, expected one of `issuer`, `jwks_uri`, `audiences`, `leeway_secs`, `max_token_lifetime_secs`, `expected_typ`, `required_claims`, `subject_prefix`, `algorithms`"),
+        ("unknown field in a cloud block", &[("/targets/gcp", Some(json!({"audience": "https://gcp", "scopes": [], "gcp": {"workload_identity_provider": "p", "service_acount": "x"}})))], "targets.gcp.gcp.service_acount", "unknown field `service_acount`, expected one of `workload_identity_provider`, `service_account`, `token_lifetime_secs`, `sts_url`, `iam_credentials_url`"),
+    ];
+    for (name, patch, field, problem) in cases {
+        let e = load(&patched(patch).to_string()).err().unwrap_or_else(|| panic!("{name}: accepted"));
+        assert_eq!((e.field.as_str(), e.problem.as_str(), e.fix.as_str()), (*field, *problem, SCHEMA_FIX), "{name}");
+        assert!(!e.problem.contains(" at line "), "{name}: no position once the path is known");
+    }
+}
+
+#[test]
+fn text_that_is_not_a_json_object_is_a_document_error() {
+    for (text, problem) in [
+        ("", "EOF while parsing a value at line 1 column 0"),
+        ("{\"issuer\": ", "EOF while parsing a value at line 1 column 11"),
+        ("[1]", "invalid type: integer `1`, expected a string at line 1 column 2"),
+        ("null", "invalid type: null, expected struct RawConfig at line 1 column 4"),
+    ] {
+        let e = load(text).unwrap_err();
+        assert_eq!((e.field.as_str(), e.problem.as_str()), (DOCUMENT, problem), "{text:?}");
+    }
+    let trailing = format!("{BASE} x");
+    let e = load(&trailing).unwrap_err();
+    assert_eq!(
+        (e.field.as_str(), e.problem.as_str()),
+        (DOCUMENT, format!("trailing characters at line 1 column {}", BASE.len() + 2).as_str())
+    );
+}
+
+#[test]
+fn defaults_are_the_named_constants() {
+    let cfg = load(BASE).unwrap();
+    let t = &cfg.trusted[0].rules;
+    assert_eq!(
+        (t.leeway_secs, t.max_lifetime_secs, t.expected_typ.as_deref()),
+        (DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_LIFETIME_SECS, Some(DEFAULT_EXPECTED_TYP))
+    );
+    let orders = &cfg.policy.targets["orders"];
+    assert_eq!((orders.lifetime_secs, orders.signing_alg), (DEFAULT_LIFETIME_SECS, DEFAULT_SIGNING_ALG));
+    assert_eq!(cfg.limits.token, crate::token::TokenLimits::default());
+    assert_eq!(cfg.limits.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
+    assert_eq!(cfg.limits.token_cache_entries, crate::cache::CacheLimits::default().max_entries);
+    assert_eq!(cfg.cache, CachePolicy::default());
+    assert!((cfg.dev, cfg.log_successes, cfg.explain_secret.as_deref()) == (false, true, None));
+}
+
+#[test]
+fn explain_secret_long_enough_is_accepted() {
+    let v = patched(&[("/explain_secret", Some(json!("EXPLAIN_KEY")))]);
+    let (cfg, _) = load_all(&v).unwrap();
+    assert_eq!(cfg.explain_secret.as_deref(), Some("EXPLAIN_KEY"));
+    // Exactly the minimum is enough; one byte less is not.
+    let cfg = load(&v.to_string()).unwrap();
+    let exactly = |n: usize| move |_: &str| Some("k".repeat(n));
+    assert!(check_explain_secret(&cfg, exactly(EXPLAIN_SECRET_MIN_LEN)).is_ok());
+    assert_eq!(check_explain_secret(&cfg, exactly(EXPLAIN_SECRET_MIN_LEN - 1)).unwrap_err().field, "explain_secret");
+    // No explain_secret: no secret is read at all.
+    let cfg = load(BASE).unwrap();
+    assert!(check_explain_secret(&cfg, |n| panic!("read {n}")).is_ok());
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    futures_executor::block_on(f)
+}
+
+#[test]
+fn dev_keys_fill_each_target_algorithm_without_an_active_key() {
+    let es = secret("SIGNING_KEY_ES256_2026_01").unwrap();
+    let rs = secret("SIGNING_KEY_RS256_2026_01").unwrap();
+    let gen = |alg: Alg| {
+        let text = if alg == Alg::RS256 { rs.clone() } else { es.clone() };
+        async move { Ok::<_, String>(serde_json::from_str::<serde_json::Map<String, Value>>(&text).unwrap()) }
+    };
+    let v = patched(&[
+        ("/mode", Some(json!("dev"))),
+        ("/signing_keys", None),
+        ("/targets/rs", Some(json!({"audience": "https://rs", "scopes": [], "signing_alg": "RS256"}))),
+        ("/targets/rs2", Some(json!({"audience": "https://rs2", "scopes": [], "signing_alg": "RS256"}))),
+    ]);
+    let (cfg, mut ring) = load_all(&v).unwrap();
+    assert!(ring.active.is_empty());
+    let added = block_on(add_dev_keys(&cfg, &mut ring, gen)).unwrap();
+    let algs: Vec<Alg> = added.iter().map(|(_, a)| *a).collect();
+    assert_eq!(algs, [Alg::ES256, Alg::RS256], "one key per algorithm, not per target");
+    assert_eq!(added[0].0, ring.active_for(Alg::ES256).unwrap().kid());
+
+    // The runtime's crypto fails: the configuration is refused, naming signing_keys.
+    let failing = |_: Alg| async { Err::<serde_json::Map<String, Value>, _>("no crypto") };
+    let mut ring = resolve_secrets(&cfg, secret).unwrap();
+    let e = block_on(add_dev_keys(&cfg, &mut ring, failing)).unwrap_err();
+    assert_eq!((e.field.as_str(), e.problem.as_str()), ("signing_keys", "could not generate a dev ES256 key: no crypto"));
+
+    // Production: nothing is generated, even when asked.
+    let cfg = load(BASE).unwrap();
+    let mut ring = resolve_secrets(&cfg, secret).unwrap();
+    let called = std::cell::Cell::new(false);
+    let spy = |_: Alg| {
+        called.set(true);
+        async { Err::<serde_json::Map<String, Value>, _>("not called") }
+    };
+    assert!(block_on(add_dev_keys(&cfg, &mut ring, spy)).unwrap().is_empty());
+    assert!(!called.get());
+}
