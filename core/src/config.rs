@@ -1,7 +1,7 @@
 //! Configuration: one JSON schema (raw, serde) validated once into an immutable [`Config`].
 //! Every error names the field and how to fix it. The CLI lints the same file the Worker loads.
 use crate::alg::Alg;
-use crate::claims::ClaimRules;
+use crate::claims::{AppTokenRule, Caller, CallerRules, ClaimRules, ClaimsError, Marker};
 use crate::discovery::{is_loopback_http, url_allowed};
 use crate::jwk::JwksLimits;
 use crate::jwks_cache::{CachePolicy, KeySource};
@@ -99,6 +99,29 @@ struct RawIssuer {
     subject_prefix: Option<String>,
     #[serde(default)]
     algorithms: Option<Vec<String>>,
+    /// How an application token is recognised (absent: Keycloak's `client_id`/`clientId`).
+    #[serde(default)]
+    app_token: Option<RawAppToken>,
+    /// Accept tokens without `sub` (RFC 9068 requires it; default false).
+    #[serde(default)]
+    allow_missing_sub: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAppToken {
+    client_claim: String,
+    marker: RawMarker,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMarker {
+    claim: String,
+    #[serde(default)]
+    equals: Option<String>,
+    #[serde(default)]
+    equals_claim: Option<String>,
 }
 
 fn default_typ() -> Option<String> {
@@ -213,6 +236,8 @@ pub struct Limits {
 #[derive(Debug, Clone)]
 pub struct TrustedIssuer {
     pub rules: ClaimRules,
+    /// Which tokens are application tokens, who their client is, whether `sub` may be missing.
+    pub caller: CallerRules,
     pub source: KeySource,
     pub subject_prefix: String,
     pub algorithms: Option<Vec<Alg>>,
@@ -261,6 +286,13 @@ impl CloudTarget {
 pub const DEFAULT_LIFETIME_SECS: u64 = 300;
 pub const MAX_LIFETIME_SECS: u64 = 43_200;
 
+impl TrustedIssuer {
+    /// Every claim rule for this issuer's tokens (`claims::validate_token`).
+    pub fn validate(&self, claims: &Map<String, Value>, now: f64) -> Result<Caller, ClaimsError> {
+        crate::claims::validate_token(claims, &self.rules, &self.caller, now)
+    }
+}
+
 impl Config {
     pub fn token_endpoint(&self) -> String {
         format!("{}/token", self.issuer)
@@ -285,6 +317,52 @@ fn check_url(field: &str, url: &str, dev: bool) -> Result<(), ConfigError> {
         ));
     }
     Err(cerr(field, format!("`{url}` is not an https URL"), "use https://..."))
+}
+
+/// `trusted_issuers[i].app_token`: non-empty claim names, and exactly one of `equals` /
+/// `equals_claim`.
+fn app_token_rule(a: RawAppToken, field: &str) -> Result<AppTokenRule, ConfigError> {
+    let example = "e.g. {\"client_claim\": \"azp\", \"marker\": {\"claim\": \"idtyp\", \"equals\": \"app\"}} (Entra v2); leave app_token out for Keycloak";
+    if a.client_claim.is_empty() {
+        return Err(cerr(
+            format!("{field}.client_claim"),
+            "empty claim name",
+            format!("name the claim that holds the client id, {example}"),
+        ));
+    }
+    if a.marker.claim.is_empty() {
+        return Err(cerr(
+            format!("{field}.marker.claim"),
+            "empty claim name",
+            format!("name the claim that marks an application token, {example}"),
+        ));
+    }
+    let marker = match (a.marker.equals, a.marker.equals_claim) {
+        (Some(value), None) if !value.is_empty() => Marker::Equals { claim: a.marker.claim, value },
+        (None, Some(other)) if !other.is_empty() => Marker::EqualsClaim { claim: a.marker.claim, other },
+        (Some(_), None) => {
+            return Err(cerr(
+                format!("{field}.marker.equals"),
+                "empty value",
+                "give the value that marks an application token (e.g. \"app\")",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(cerr(
+                format!("{field}.marker.equals_claim"),
+                "empty claim name",
+                "name the claim whose value must be equal (e.g. \"cid\" for Okta's sub == cid)",
+            ))
+        }
+        _ => {
+            return Err(cerr(
+                format!("{field}.marker"),
+                "needs exactly one of `equals` and `equals_claim`",
+                "set \"equals\": \"<value>\" (the claim has this value) or \"equals_claim\": \"<claim>\" (two claims are equal)",
+            ))
+        }
+    };
+    Ok(AppTokenRule::Claims { client_claim: a.client_claim, marker })
 }
 
 /// Parses and validates a configuration document.
@@ -374,6 +452,10 @@ pub fn load(text: &str) -> Result<Config, ConfigError> {
                     .collect::<Result<Vec<_>, _>>()?,
             ),
         };
+        let app_token = match t.app_token {
+            None => AppTokenRule::Keycloak,
+            Some(a) => app_token_rule(a, &f("app_token"))?,
+        };
         let leeway = t.leeway_secs.unwrap_or(60);
         if leeway > 300 {
             return Err(cerr(f("leeway_secs"), "leeway above 300 s", "keep clock leeway small (default 60)"));
@@ -387,6 +469,7 @@ pub fn load(text: &str) -> Result<Config, ConfigError> {
                 expected_typ: t.expected_typ,
                 required_claims: t.required_claims,
             },
+            caller: CallerRules { app_token, allow_missing_sub: t.allow_missing_sub },
             source: KeySource { issuer: t.issuer, jwks_uri: t.jwks_uri, dev },
             subject_prefix: t.subject_prefix.unwrap_or_default(),
             algorithms,
