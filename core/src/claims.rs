@@ -101,7 +101,7 @@ impl fmt::Display for ClaimsError {
             ClaimsError::LifetimeTooLong { .. } => f.write_str("subject token lifetime exceeds the allowed maximum"),
             ClaimsError::WrongAudience => f.write_str("subject token audience is not accepted"),
             ClaimsError::WrongTyp => f.write_str("subject token is not an access token (typ)"),
-            ClaimsError::NoClientId => f.write_str("subject token names no client (client_id, clientId or azp)"),
+            ClaimsError::NoClientId => f.write_str("subject token names no client (its client claim is missing or empty)"),
             ClaimsError::ConflictingClientId => f.write_str("subject token names conflicting clients"),
             ClaimsError::NotServiceAccount => f.write_str("subject token is not a service-account (client credentials) token"),
         }
