@@ -5,6 +5,7 @@
 use crate::util::{read_file, Result};
 use clap::Args;
 use edge_sts_core::alg::Alg;
+use edge_sts_core::claims::{AppTokenRule, Marker};
 use edge_sts_core::config::{self, Config, ConfigError};
 use edge_sts_core::jwk;
 use edge_sts_core::policy::ClientPattern;
@@ -205,6 +206,19 @@ pub fn print_policy(cfg: &Config, ring: Option<&KeyRing>, secrets_note: &str) {
         println!("      audiences   {}", list(&r.audiences));
         println!("      leeway      {} s; max token lifetime {} s", r.leeway_secs, r.max_lifetime_secs);
         println!("      typ claim   {}", r.expected_typ.as_deref().unwrap_or("(not checked)"));
+        match &t.caller.app_token {
+            AppTokenRule::Keycloak => {
+                println!("      app tokens  client_id or clientId required (Keycloak service account); azp, if present, agrees")
+            }
+            AppTokenRule::Claims { client_claim, marker } => {
+                let m = match marker {
+                    Marker::Equals { claim, value } => format!("{claim} = {}", Value::String(value.clone())),
+                    Marker::EqualsClaim { claim, other } => format!("{claim} equals {other}"),
+                };
+                println!("      app tokens  {m}; client from {client_claim}");
+            }
+        }
+        println!("      sub         {}", if t.caller.allow_missing_sub { "optional (allow_missing_sub)" } else { "required" });
         if !r.required_claims.is_empty() {
             println!("      required    {}", list(&r.required_claims));
         }

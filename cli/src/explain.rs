@@ -190,7 +190,7 @@ pub fn run(a: ExplainArgs) -> Result<ExitCode> {
         }
     };
     let ring = match &a.secrets_dir {
-        Some(dir) => match config::build_key_ring(&cfg, |n| secret_lookup(dir, n)) {
+        Some(dir) => match config::resolve_secrets(&cfg, |n| secret_lookup(dir, n)) {
             Ok(r) => Some(r),
             Err(e) => {
                 print_config_error(&e);

@@ -5,7 +5,7 @@ use crate::http::UreqFetch;
 use crate::util::{block_on, fail, read_file, Result};
 use edge_sts_core::crypto;
 use edge_sts_core::discovery::discovery_url;
-use edge_sts_core::jwk::{JwksLimits, KeySet, Selection, VerifyKey};
+use edge_sts_core::jwk::{JwksLimits, KeySet, VerifyKey};
 use edge_sts_core::jwks_cache::{CachePolicy, KeyError, KeySource, KeyStore};
 use edge_sts_core::token::UntrustedToken;
 use edge_sts_core::url::{is_loopback_http, url_allowed};
@@ -60,7 +60,7 @@ impl Keys {
         }
     }
 
-    /// Selects the candidate keys and checks the signature, as `verify_subject_token` does.
+    /// Selects the one key and checks the signature, as `verify_subject_token` does.
     pub fn verify(&self, t: &UntrustedToken<'_>, now: f64) -> std::result::Result<VerifyKey, Error> {
         let kid = t.kid.as_deref();
         let fetched: Rc<KeySet>;
@@ -71,16 +71,10 @@ impl Keys {
                 &fetched
             }
         };
-        let candidates = match set.select(kid, t.alg) {
-            Selection::Candidates(c) => c,
-            Selection::UnknownKid => return Err(Error::Key(KeyError::UnknownKid)),
-            Selection::AlgMismatch => return Err(Error::Key(KeyError::AlgMismatch)),
-        };
-        for key in candidates.iter() {
-            let key: &VerifyKey = key;
-            if block_on(crypto::verify(&CliCrypto, key, t.signing_input.as_bytes(), &t.signature))? {
-                return Ok(key.clone());
-            }
+        // One determined key (an ambiguous set is refused), as the Worker does.
+        let key = set.select_one(kid, t.alg)?;
+        if block_on(crypto::verify(&CliCrypto, &key, t.signing_input.as_bytes(), &t.signature))? {
+            return Ok(key);
         }
         Err(Error::BadSignature)
     }

@@ -3,7 +3,7 @@ use crate::keysrc::{verdict_line, Keys};
 use crate::util::{fail, iso8601, now_or, relative, token_arg, Result};
 use clap::Args;
 use edge_sts_core::alg::Alg;
-use edge_sts_core::claims::{self, ClaimRules};
+use edge_sts_core::claims::{self, CallerRules, ClaimRules};
 use edge_sts_core::config;
 use edge_sts_core::jwks_cache::CachePolicy;
 use edge_sts_core::token::{TokenLimits, UntrustedToken};
@@ -41,6 +41,9 @@ pub struct VerifyArgs {
     /// Do not check the payload `typ` claim (issuers other than Keycloak)
     #[arg(long)]
     pub no_typ_check: bool,
+    /// Accept a token without `sub` (the Worker's `allow_missing_sub`; RFC 9068 requires it)
+    #[arg(long)]
+    pub allow_missing_sub: bool,
     /// Claim that must be present and not null (repeatable)
     #[arg(long = "require-claim", value_name = "NAME")]
     pub required_claims: Vec<String>,
@@ -114,7 +117,9 @@ pub fn run(a: VerifyArgs) -> Result<ExitCode> {
             expected_typ: (!a.no_typ_check).then(|| a.expected_typ.clone()),
             required_claims: a.required_claims.clone(),
         };
-        Ok(claims::validate(&t.claims, &rules, now)
+        // Keycloak's rule: only service-account tokens (client_id/clientId) pass.
+        let caller = CallerRules { allow_missing_sub: a.allow_missing_sub, ..CallerRules::default() };
+        Ok(claims::validate_token(&t.claims, &rules, &caller, now)
             .map(|c| (format!("{} ({}) from {}", key.kid.as_deref().unwrap_or("(no kid)"), key.alg, keys.describe()), rules.issuer, c))
             .map_err(Error::from))
     })()?;

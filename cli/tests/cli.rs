@@ -123,7 +123,7 @@ fn tmpdir(tag: &str) -> PathBuf {
 fn subject_claims(client: &str) -> Value {
     json!({
         "iss": ISS, "aud": ["account", "edge-sts"], "typ": "Bearer", "azp": client, "client_id": client,
-        "tenant_id": "acme", "realm_access": {"roles": ["reader", "writer"]}
+        "sub": "5f0c9d3e-0000-4000-8000-service-acct", "tenant_id": "acme", "realm_access": {"roles": ["reader", "writer"]}
     })
 }
 
@@ -561,6 +561,17 @@ fn verify_with_jwks_file() {
     case("TYP=ID TOKEN", &at(with(base.clone(), json!({"typ": "ID"}))), &[], None);
     case("NO-TYP TOKEN", &at(with(base.clone(), json!({"typ": null}))), &["--no-typ-check"], None);
     case("NO-CLIENT TOKEN", &at(with(base.clone(), json!({"azp": null, "client_id": null}))), &[], None);
+    let user = at(with(base.clone(), json!({"client_id": null, "preferred_username": "alice", "sid": "s1"})));
+    let o = case("USER TOKEN", &user, &[], None);
+    assert_eq!(
+        (o.code, o.stdout.as_str()),
+        (1, "invalid: claims.not_service_account: subject token is not a service-account (client credentials) token\n")
+    );
+    case("PRE-26 SERVICE-ACCOUNT TOKEN", &at(with(base.clone(), json!({"client_id": null, "clientId": "orders-service"}))), &[], None);
+    let no_sub = at(with(base.clone(), json!({"sub": null})));
+    assert_eq!(case("NO-SUB TOKEN", &no_sub, &[], None).code, 1);
+    assert_eq!(case("NO-SUB TOKEN", &no_sub, &["--allow-missing-sub"], None).code, 0);
+    case("JTI-NUMBER TOKEN", &at(with(base.clone(), json!({"jti": 7}))), &[], None);
     case("CONFLICT TOKEN", &at(with(base.clone(), json!({"clientId": "someone-else"}))), &[], None);
     case("OTHER-ISS TOKEN", &at(with(base.clone(), json!({"iss": "https://kc.test/realms/other"}))), &[], None);
     case("UNKNOWN-KID TOKEN", &mint("keys/stranger-es256.json", &base), &[], None);
@@ -662,11 +673,13 @@ fn explain() {
     let now = (NOW + 10).to_string();
     let base = subject_claims("orders-service");
     let orders = mint("keys/issuer-es256.json", &base);
-    let batch = mint("keys/issuer-rs256.json", &with(subject_claims("batch-7"), json!({"client_id": null})));
+    // Keycloak before 26 spells it clientId.
+    let batch = mint("keys/issuer-rs256.json", &with(subject_claims("batch-7"), json!({"client_id": null, "clientId": "batch-7"})));
     let stranger = mint("keys/issuer-eddsa.json", &subject_claims("stranger-service"));
     let partner = mint(
         "keys/issuer-es256.json",
-        &json!({"iss": "https://kc.test/realms/partners", "aud": "edge-sts", "azp": "partner-eu-sync", "tenant_id": "p"}),
+        // That realm's app-token rule: `gty` marks the token, `azp` names the client; no `sub` needed.
+        &json!({"iss": "https://kc.test/realms/partners", "aud": "edge-sts", "azp": "partner-eu-sync", "gty": "client-credentials", "tenant_id": "p"}),
     );
     let names: Vec<(&str, &str)> =
         vec![("orders-service TOKEN", &orders), ("batch-7 TOKEN", &batch), ("stranger TOKEN", &stranger), ("partner TOKEN", &partner)];
@@ -699,6 +712,13 @@ fn explain() {
     go(&forged, &[], Some("FORGED TOKEN"));
     let unknown = mint("keys/stranger-es256.json", &base);
     go(&unknown, &[], Some("UNKNOWN-KID TOKEN"));
+    let user = mint("keys/issuer-es256.json", &with(base.clone(), json!({"client_id": null, "preferred_username": "alice"})));
+    assert_eq!(go(&user, &[], Some("USER TOKEN")).code, 1);
+    let partner_user = mint(
+        "keys/issuer-es256.json",
+        &json!({"iss": "https://kc.test/realms/partners", "aud": "edge-sts", "azp": "partner-eu-sync", "gty": "password", "tenant_id": "p"}),
+    );
+    assert_eq!(go(&partner_user, &[], Some("partner USER TOKEN")).code, 1);
     let other = mint("keys/issuer-es256.json", &with(base.clone(), json!({"iss": "https://kc.test/realms/other"})));
     go(&other, &[], Some("OTHER-ISSUER TOKEN"));
     go("garbage", &[], None);
@@ -726,4 +746,39 @@ fn explain() {
         &[("orders-service TOKEN", &orders)],
     );
     golden("explain", &log);
+}
+
+/// Issue 10 §3: `verify` and `explain` refuse an ambiguous key set, as the Worker does.
+#[test]
+fn ambiguous_key_sets_are_refused() {
+    let token = mint("keys/issuer-rs256.json", &subject_claims("orders-service"));
+    let jwks: Value = serde_json::from_str(&public_jwks()).unwrap();
+    let rs = jwks["keys"].as_array().unwrap().iter().find(|k| k["kid"] == "kc-rs256").unwrap().clone();
+    // A second RSA key under the same kid (the modulus with a low bit flipped; never signs).
+    let mut decoy = rs.clone();
+    let mut n = b64::decode(rs["n"].as_str().unwrap()).unwrap();
+    let last = n.len() - 1;
+    n[last] ^= 0x02;
+    decoy["n"] = json!(b64::encode(&n));
+    let enc = json!({"kty": "RSA", "use": "enc", "alg": "RSA-OAEP", "kid": "kc-rs256", "e": "AQAB", "n": decoy["n"]});
+    let dir = tmpdir("ambiguous");
+    let file = |name: &str, keys: Vec<Value>| {
+        let p = dir.join(name);
+        std::fs::write(&p, json!({ "keys": keys }).to_string()).unwrap();
+        p.to_str().unwrap().to_owned()
+    };
+    let now = (NOW + 10).to_string();
+    for keys in [vec![decoy.clone(), rs.clone()], vec![rs.clone(), decoy.clone()]] {
+        let f = file("dup.json", keys);
+        let o = run(&["verify", &token, "--jwks", &f, "--now", &now]);
+        assert_eq!((o.code, o.stdout.as_str()), (1, "invalid: key.ambiguous: subject token's key is ambiguous: several keys match\n"));
+        let o = run(&["explain", "configs/edge-sts.json", "--token", &token, "--jwks", &f, "--now", &now]);
+        assert_eq!(o.code, 1);
+        assert!(o.stdout.contains("key.ambiguous"), "{}", o.stdout);
+    }
+    // Keycloak's encryption key sharing the signing kid is no ambiguity.
+    let f = file("sig-enc.json", vec![enc, rs]);
+    let o = run(&["verify", &token, "--jwks", &f, "--now", &now]);
+    assert_eq!((o.code, o.stdout.as_str()), (0, "ok\n"), "{}", o.stderr);
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -18,6 +18,39 @@ pub struct ClaimRules {
     pub required_claims: Vec<String>,
 }
 
+/// How one trusted issuer's *application* tokens (the client-credentials grant: a service
+/// account) are told apart from user tokens, and which claim names the client. Only application
+/// tokens are exchanged. Lives beside [`ClaimRules`] (on `config::TrustedIssuer`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum AppTokenRule {
+    /// Keycloak (the default): `client_id` (26.x) or `clientId` (older) must be present. Keycloak
+    /// writes it from a session note only the `client_credentials` grant sets (the "Client ID"
+    /// mapper), so user and token-exchange tokens lack it. Both, when present, must agree, and so
+    /// must `azp`. `preferred_username` plays no part.
+    #[default]
+    Keycloak,
+    /// Another issuer (`trusted_issuers[].app_token`): `client_claim` names the client and
+    /// `marker` must hold. `client_id`, `clientId` and `azp`, where present, must agree with it.
+    Claims { client_claim: String, marker: Marker },
+}
+
+/// What marks a token as an application token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Marker {
+    /// `claim` is a string equal to `value` (Entra `idtyp: app`, Auth0 `gty: client-credentials`).
+    Equals { claim: String, value: String },
+    /// `claim` and `other` are equal non-empty strings (Okta: `sub` equals `cid`).
+    EqualsClaim { claim: String, other: String },
+}
+
+/// Per-issuer rules about who the caller is (beside [`ClaimRules`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CallerRules {
+    pub app_token: AppTokenRule,
+    /// `sub` is required (RFC 9068 §2.2) unless this is set (`allow_missing_sub`).
+    pub allow_missing_sub: bool,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum ClaimsError {
@@ -25,7 +58,8 @@ pub enum ClaimsError {
     MissingClaim(String),
     /// A time claim that is not a non-negative JSON number below 2^53.
     BadTimeClaim(&'static str),
-    BadClaimType(&'static str),
+    /// A registered or identifying claim that is present with the wrong JSON type.
+    BadClaimType(String),
     Expired {
         exp: f64,
         now: f64,
@@ -46,6 +80,8 @@ pub enum ClaimsError {
     WrongTyp,
     NoClientId,
     ConflictingClientId,
+    /// Not an application (service-account) token: a user's token, for one.
+    NotServiceAccount,
 }
 
 impl fmt::Display for ClaimsError {
@@ -65,8 +101,9 @@ impl fmt::Display for ClaimsError {
             ClaimsError::LifetimeTooLong { .. } => f.write_str("subject token lifetime exceeds the allowed maximum"),
             ClaimsError::WrongAudience => f.write_str("subject token audience is not accepted"),
             ClaimsError::WrongTyp => f.write_str("subject token is not an access token (typ)"),
-            ClaimsError::NoClientId => f.write_str("subject token names no client (client_id, clientId or azp)"),
+            ClaimsError::NoClientId => f.write_str("subject token names no client (its client claim is missing or empty)"),
             ClaimsError::ConflictingClientId => f.write_str("subject token names conflicting clients"),
+            ClaimsError::NotServiceAccount => f.write_str("subject token is not a service-account (client credentials) token"),
         }
     }
 }
@@ -86,6 +123,7 @@ impl ClaimsError {
             ClaimsError::WrongTyp => "claims.typ",
             ClaimsError::NoClientId => "claims.client_id",
             ClaimsError::ConflictingClientId => "claims.client_id_conflict",
+            ClaimsError::NotServiceAccount => "claims.not_service_account",
         }
     }
 }
@@ -113,7 +151,9 @@ pub fn numeric_date(claims: &Map<String, Value>, name: &'static str) -> Result<O
     }
 }
 
-/// The caller's client id: `client_id`, `clientId` and `azp` must agree where present.
+/// LENIENT, SUPERSEDED: any of `client_id`, `clientId`, `azp` names the client, so a user's
+/// token (which carries `azp`) passes. Kept only because `inspect` still calls it until it is
+/// aligned; the Worker, `explain` and the CLI use [`app_client`].
 pub fn client_identity(claims: &Map<String, Value>) -> Result<String, ClaimsError> {
     // Keycloak versions differ: `client_id` (>= 26), `clientId` (older), `azp` (always).
     let mut found: Option<&str> = None;
@@ -126,11 +166,7 @@ pub fn client_identity(claims: &Map<String, Value>) -> Result<String, ClaimsErro
                 Some(_) => return Err(ClaimsError::ConflictingClientId),
             },
             Some(_) => {
-                return Err(ClaimsError::BadClaimType(match name {
-                    "client_id" => "client_id",
-                    "clientId" => "clientId",
-                    _ => "azp",
-                }))
+                return Err(ClaimsError::BadClaimType(name.to_owned()));
             }
         }
     }
@@ -144,13 +180,98 @@ fn audience_ok(claims: &Map<String, Value>, accepted: &[String]) -> Result<bool,
         Some(Value::Array(items)) => {
             let mut ok = false;
             for i in items {
-                let s = i.as_str().ok_or(ClaimsError::BadClaimType("aud"))?;
+                let s = i.as_str().ok_or_else(|| ClaimsError::BadClaimType("aud".into()))?;
                 ok |= accepted.iter().any(|a| a == s);
             }
             Ok(ok)
         }
-        Some(_) => Err(ClaimsError::BadClaimType("aud")),
+        Some(_) => Err(ClaimsError::BadClaimType("aud".into())),
     }
+}
+
+/// Registered (RFC 7519, RFC 9068) and identifying claims that must be JSON strings when present.
+pub const STRING_CLAIMS: [&str; 7] = ["iss", "sub", "jti", "azp", "client_id", "clientId", "typ"];
+
+/// Every registered or identifying claim that is present has its RFC type: a string for
+/// [`STRING_CLAIMS`] (`typ` too when its value is not checked), a string or an array of strings
+/// for `aud`, a NumericDate for `exp`, `nbf`, `iat`. `null` is not a string.
+pub fn check_claim_types(claims: &Map<String, Value>) -> Result<(), ClaimsError> {
+    for name in STRING_CLAIMS {
+        if claims.get(name).is_some_and(|v| !v.is_string()) {
+            return Err(ClaimsError::BadClaimType(name.to_owned()));
+        }
+    }
+    match claims.get("aud") {
+        None | Some(Value::String(_)) => {}
+        Some(Value::Array(items)) if items.iter().all(Value::is_string) => {}
+        Some(_) => return Err(ClaimsError::BadClaimType("aud".into())),
+    }
+    for name in ["exp", "nbf", "iat"] {
+        numeric_date(claims, name)?;
+    }
+    Ok(())
+}
+
+/// `sub` must be a non-empty string unless the issuer allows tokens without it.
+pub fn check_sub(claims: &Map<String, Value>, allow_missing: bool) -> Result<(), ClaimsError> {
+    match claims.get("sub") {
+        Some(Value::String(s)) if !s.is_empty() => Ok(()),
+        None if allow_missing => Ok(()),
+        Some(Value::String(_)) | None => Err(ClaimsError::MissingClaim("sub".into())),
+        Some(_) => Err(ClaimsError::BadClaimType("sub".into())),
+    }
+}
+
+/// A claim that must be a string where present: `Ok(None)` when absent.
+fn string_claim<'a>(claims: &'a Map<String, Value>, name: &str) -> Result<Option<&'a str>, ClaimsError> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(ClaimsError::BadClaimType(name.to_owned())),
+    }
+}
+
+/// The caller's client id, from an *application* token only (see [`AppTokenRule`]). A token
+/// that is not marked as an application token is `NotServiceAccount`; identifying claims that
+/// disagree are `ConflictingClientId`. Errors never carry a claim's value.
+pub fn app_client(claims: &Map<String, Value>, rule: &AppTokenRule) -> Result<String, ClaimsError> {
+    let client = match rule {
+        AppTokenRule::Keycloak => {
+            let (a, b) = (string_claim(claims, "client_id")?, string_claim(claims, "clientId")?);
+            let client = match (a, b) {
+                (None, None) => return Err(ClaimsError::NotServiceAccount),
+                (Some(x), Some(y)) if x != y => return Err(ClaimsError::ConflictingClientId),
+                (Some(x), _) | (None, Some(x)) => x,
+            };
+            if client.is_empty() {
+                return Err(ClaimsError::NotServiceAccount);
+            }
+            client
+        }
+        AppTokenRule::Claims { client_claim, marker } => {
+            let marked = match marker {
+                Marker::Equals { claim, value } => claims.get(claim).and_then(Value::as_str) == Some(value.as_str()),
+                Marker::EqualsClaim { claim, other } => {
+                    let a = claims.get(claim).and_then(Value::as_str);
+                    a.is_some_and(|a| !a.is_empty()) && a == claims.get(other).and_then(Value::as_str)
+                }
+            };
+            if !marked {
+                return Err(ClaimsError::NotServiceAccount);
+            }
+            match string_claim(claims, client_claim)? {
+                Some(c) if !c.is_empty() => c,
+                _ => return Err(ClaimsError::NoClientId),
+            }
+        }
+    };
+    // Every other claim that names a client must name the same one.
+    for name in ["client_id", "clientId", "azp"] {
+        if string_claim(claims, name)?.is_some_and(|v| v != client) {
+            return Err(ClaimsError::ConflictingClientId);
+        }
+    }
+    Ok(client.to_owned())
 }
 
 // One function per rule, so tools (the playground's `inspect`) can report every rule, not only
@@ -235,7 +356,29 @@ pub fn check_required(claims: &Map<String, Value>, required: &[String]) -> Resul
     Ok(())
 }
 
-/// Checks every claim rule, in a fixed order (cheap, non-secret checks first).
+/// Checks every claim rule, in a fixed order (cheap, non-secret checks first): the Worker's,
+/// `explain`'s and the CLI's one decision about a verified token's claims.
+pub fn validate_token(claims: &Map<String, Value>, rules: &ClaimRules, caller: &CallerRules, now: f64) -> Result<Caller, ClaimsError> {
+    check_issuer(claims, &rules.issuer)?;
+    check_claim_types(claims)?;
+    let leeway = rules.leeway_secs;
+    let exp = required_exp(claims)?;
+    let nbf = numeric_date(claims, "nbf")?;
+    let iat = numeric_date(claims, "iat")?;
+    check_exp(exp, leeway, now)?;
+    check_nbf(nbf, leeway, now)?;
+    check_iat(iat, leeway, now)?;
+    check_lifetime(exp, iat, rules.max_lifetime_secs, now)?;
+    check_audience(claims, &rules.audiences)?;
+    check_typ(claims, rules.expected_typ.as_deref())?;
+    check_sub(claims, caller.allow_missing_sub)?;
+    check_required(claims, &rules.required_claims)?;
+    let client_id = app_client(claims, &caller.app_token)?;
+    Ok(Caller { client_id, issuer: rules.issuer.clone(), exp })
+}
+
+/// LENIENT, SUPERSEDED by [`validate_token`]: no `sub` or claim-type rules, and a user token's
+/// `azp` names a client. Kept only because `inspect` still calls it until it is aligned.
 pub fn validate(claims: &Map<String, Value>, rules: &ClaimRules, now: f64) -> Result<Caller, ClaimsError> {
     check_issuer(claims, &rules.issuer)?;
     let leeway = rules.leeway_secs;
@@ -273,11 +416,11 @@ mod tests {
 
     fn base() -> Value {
         json!({"iss": "https://kc.example/realms/r", "aud": ["account", "edge-sts"], "exp": NOW + 300.0,
-               "iat": NOW - 10.0, "typ": "Bearer", "azp": "svc", "client_id": "svc"})
+               "iat": NOW - 10.0, "typ": "Bearer", "azp": "svc", "client_id": "svc",
+               "sub": "0b5e7c1d-service-account"})
     }
 
-    fn check(patch: Value) -> Result<Caller, ClaimsError> {
-        let mut c = base();
+    fn patched(mut c: Value, patch: Value) -> Value {
         for (k, v) in patch.as_object().unwrap() {
             if v.is_null() {
                 c.as_object_mut().unwrap().remove(k);
@@ -285,14 +428,26 @@ mod tests {
                 c[k] = v.clone();
             }
         }
-        validate(c.as_object().unwrap(), &rules(), NOW)
+        c
     }
 
-    fn reason(patch: Value) -> &'static str {
-        match check(patch) {
+    fn check_with(patch: Value, rules: &ClaimRules, caller: &CallerRules) -> Result<Caller, ClaimsError> {
+        validate_token(patched(base(), patch).as_object().unwrap(), rules, caller, NOW)
+    }
+
+    fn check(patch: Value) -> Result<Caller, ClaimsError> {
+        check_with(patch, &rules(), &CallerRules::default())
+    }
+
+    fn code(r: Result<Caller, ClaimsError>) -> &'static str {
+        match r {
             Ok(_) => "ok",
             Err(e) => e.reason(),
         }
+    }
+
+    fn reason(patch: Value) -> &'static str {
+        code(check(patch))
     }
 
     #[test]
@@ -343,20 +498,192 @@ mod tests {
         assert_eq!(reason(json!({"typ": "ID"})), "claims.typ");
         assert_eq!(reason(json!({"typ": "Refresh"})), "claims.typ");
         assert_eq!(reason(json!({"typ": null})), "claims.typ");
-        assert_eq!(reason(json!({"client_id": null})), "ok");
-        assert_eq!(reason(json!({"client_id": null, "azp": null})), "claims.client_id");
+        assert_eq!(reason(json!({"client_id": null, "clientId": "svc"})), "ok");
         assert_eq!(reason(json!({"client_id": null, "azp": null, "clientId": "svc"})), "ok");
+        assert_eq!(reason(json!({"azp": null})), "ok");
         assert_eq!(reason(json!({"client_id": "other"})), "claims.client_id_conflict");
         assert_eq!(reason(json!({"client_id": 5})), "claims.type");
+    }
+
+    /// Issue 10 §1: only service-account tokens are exchanged (Keycloak rule, the default).
+    #[test]
+    fn keycloak_rule_accepts_only_service_account_tokens() {
+        #[rustfmt::skip]
+        let table: &[(&str, Value, &str)] = &[
+            ("26.x service account", json!({}), "ok"),
+            ("pre-26 service account (clientId)", json!({"client_id": null, "clientId": "svc"}), "ok"),
+            ("both spellings agree", json!({"clientId": "svc"}), "ok"),
+            ("no azp", json!({"azp": null}), "ok"),
+            // A user's access token through a listed client: azp, preferred_username, sub; no client_id.
+            ("user token", json!({"client_id": null, "preferred_username": "alice", "sid": "s", "scope": "openid"}), "claims.not_service_account"),
+            ("user token named like a service account", json!({"client_id": null, "preferred_username": "service-account-svc"}), "claims.not_service_account"),
+            ("token-exchange token (azp only)", json!({"client_id": null, "azp": "svc"}), "claims.not_service_account"),
+            ("nothing names a client", json!({"client_id": null, "azp": null}), "claims.not_service_account"),
+            ("empty client_id", json!({"client_id": "", "azp": null}), "claims.not_service_account"),
+            ("empty client_id beside clientId", json!({"client_id": "", "clientId": "svc"}), "claims.client_id_conflict"),
+            ("spellings disagree", json!({"clientId": "other"}), "claims.client_id_conflict"),
+            ("azp disagrees", json!({"azp": "other"}), "claims.client_id_conflict"),
+            ("empty azp", json!({"azp": ""}), "claims.client_id_conflict"),
+            ("client_id not a string", json!({"client_id": ["svc"]}), "claims.type"),
+            ("clientId not a string", json!({"clientId": 1}), "claims.type"),
+            ("azp not a string", json!({"azp": {"id": "svc"}}), "claims.type"),
+        ];
+        for (name, patch, want) in table {
+            assert_eq!(reason(patch.clone()), *want, "{name}");
+        }
+        assert_eq!(check(json!({"client_id": null, "clientId": "svc"})).unwrap().client_id, "svc");
+    }
+
+    /// Issue 10 §1: non-Keycloak issuers say how their application tokens are recognised.
+    #[test]
+    fn configured_app_token_rules() {
+        let mut r = rules();
+        r.expected_typ = None;
+        let rule = |client: &str, marker: Marker| CallerRules {
+            app_token: AppTokenRule::Claims { client_claim: client.into(), marker },
+            allow_missing_sub: false,
+        };
+        let eq = |c: &str, v: &str| Marker::Equals { claim: c.into(), value: v.into() };
+        let entra = rule("azp", eq("idtyp", "app"));
+        let auth0 = rule("azp", eq("gty", "client-credentials"));
+        let okta = rule("cid", Marker::EqualsClaim { claim: "sub".into(), other: "cid".into() });
+        let kc = json!({"client_id": null, "typ": null});
+        #[rustfmt::skip]
+        let table: Vec<(&str, &CallerRules, Value, &str)> = vec![
+            ("entra app", &entra, json!({"idtyp": "app", "sub": "oid"}), "ok"),
+            ("entra user", &entra, json!({"idtyp": "user", "sub": "oid"}), "claims.not_service_account"),
+            ("entra no idtyp", &entra, json!({"sub": "oid"}), "claims.not_service_account"),
+            ("entra idtyp not a string", &entra, json!({"idtyp": ["app"]}), "claims.not_service_account"),
+            ("entra app, client_id disagrees", &entra, json!({"idtyp": "app", "client_id": "x"}), "claims.client_id_conflict"),
+            ("entra app, no azp", &entra, json!({"idtyp": "app", "azp": null}), "claims.client_id"),
+            ("entra app, empty azp", &entra, json!({"idtyp": "app", "azp": ""}), "claims.client_id"),
+            ("auth0 m2m", &auth0, json!({"gty": "client-credentials", "sub": "svc@clients"}), "ok"),
+            ("auth0 user", &auth0, json!({"gty": "password"}), "claims.not_service_account"),
+            ("auth0 authorization code (no gty)", &auth0, json!({}), "claims.not_service_account"),
+            ("okta app", &okta, json!({"sub": "svc", "cid": "svc"}), "ok"),
+            ("okta user", &okta, json!({"sub": "alice@example.com", "cid": "svc"}), "claims.not_service_account"),
+            ("okta no cid", &okta, json!({"sub": "svc"}), "claims.not_service_account"),
+            ("okta cid not a string", &okta, json!({"sub": "svc", "cid": 1}), "claims.not_service_account"),
+        ];
+        // Merges two patches, keeping `null` (= remove) entries.
+        let merge = |a: &Value, b: Value| {
+            let mut m = a.clone();
+            for (k, v) in b.as_object().unwrap() {
+                m[k] = v.clone();
+            }
+            m
+        };
+        for (name, caller, patch, want) in table {
+            let patch = merge(&kc, patch);
+            assert_eq!(code(check_with(patch, &r, caller)), want, "{name}");
+        }
+        let c = check_with(merge(&kc, json!({"sub": "svc", "cid": "svc"})), &r, &okta).unwrap();
+        assert_eq!(c.client_id, "svc");
+    }
+
+    /// Issue 10 §2: `sub` is required by default (RFC 9068 §2.2); an explicit switch lifts it.
+    #[test]
+    fn sub_required_unless_allowed() {
+        let allow = CallerRules { allow_missing_sub: true, ..CallerRules::default() };
+        assert_eq!(reason(json!({"sub": null})), "claims.missing");
+        assert_eq!(check(json!({"sub": null})).unwrap_err(), ClaimsError::MissingClaim("sub".into()));
+        assert_eq!(reason(json!({"sub": ""})), "claims.missing");
+        assert_eq!(code(check_with(json!({"sub": null}), &rules(), &allow)), "ok");
+        // The switch only lifts presence: a `sub` that is there is still a string.
+        assert_eq!(code(check_with(json!({"sub": 5}), &rules(), &allow)), "claims.type");
+        // required_claims only adds.
+        let mut r = rules();
+        r.required_claims = vec!["tenant_id".into()];
+        assert_eq!(code(check_with(json!({"sub": null, "tenant_id": "t"}), &r, &allow)), "ok");
+        assert_eq!(code(check_with(json!({"sub": null}), &r, &allow)), "claims.missing");
+    }
+
+    /// Issue 10 §2: every registered or identifying claim present has its RFC type.
+    #[test]
+    fn registered_claims_have_their_types() {
+        let mut untyped = rules();
+        untyped.expected_typ = None;
+        for name in ["sub", "jti", "azp", "client_id", "clientId", "typ"] {
+            for bad in [json!(5), json!(true), json!(null), json!(["x"]), json!({"a": "b"})] {
+                // `null` removes in `patched`: set the value directly.
+                let mut c = base();
+                c[name] = bad.clone();
+                let got = validate_token(c.as_object().unwrap(), &untyped, &CallerRules::default(), NOW);
+                assert_eq!(got.unwrap_err(), ClaimsError::BadClaimType(name.into()), "{name}: {bad}");
+            }
+        }
+        // iss of the wrong type is not the issuer.
+        assert_eq!(reason(json!({"iss": ["https://kc.example/realms/r"]})), "claims.iss");
+        for bad in [json!(5), json!(["edge-sts", 5]), json!([["edge-sts"]]), json!({"aud": "edge-sts"})] {
+            assert_eq!(reason(json!({ "aud": bad.clone() })), "claims.type", "aud {bad}");
+        }
+        assert_eq!(reason(json!({"aud": ["edge-sts"]})), "ok");
+        assert_eq!(reason(json!({"jti": "abc"})), "ok");
+        assert_eq!(reason(json!({"nbf": "1"})), "claims.time_type");
+        assert_eq!(ClaimsError::BadClaimType("jti".into()).reason(), "claims.type");
+    }
+
+    /// A refused user token: `invalid_request`, its own reason, nothing of the token echoed.
+    #[test]
+    fn not_service_account_maps_to_invalid_request() {
+        let e = crate::Error::Claims(check(json!({"client_id": null, "azp": "web-portal"})).unwrap_err());
+        let o = e.to_oauth(30);
+        assert_eq!((o.status, o.error, o.reason), (400, "invalid_request", "claims.not_service_account"));
+        assert!(!o.description.contains("web-portal") && !o.description.contains("svc"), "{}", o.description);
+    }
+
+    fn load_issuer(extra: Value) -> Result<crate::config::Config, crate::config::ConfigError> {
+        let mut iss = json!({"issuer": "https://idp.example", "audiences": ["edge-sts"]});
+        for (k, v) in extra.as_object().unwrap() {
+            iss[k] = v.clone();
+        }
+        crate::config::load(&json!({"mode": "dev", "issuer": "https://sts.example", "trusted_issuers": [iss]}).to_string())
+    }
+
+    #[test]
+    fn config_app_token_and_allow_missing_sub() {
+        let c = load_issuer(json!({})).unwrap();
+        assert_eq!(c.trusted[0].caller, CallerRules::default());
+        assert_eq!(c.trusted[0].caller.app_token, AppTokenRule::Keycloak);
+        assert!(!c.trusted[0].caller.allow_missing_sub);
+        let c = load_issuer(json!({"allow_missing_sub": true,
+            "app_token": {"client_claim": "azp", "marker": {"claim": "idtyp", "equals": "app"}}}))
+        .unwrap();
+        let want =
+            AppTokenRule::Claims { client_claim: "azp".into(), marker: Marker::Equals { claim: "idtyp".into(), value: "app".into() } };
+        assert_eq!(c.trusted[0].caller, CallerRules { app_token: want, allow_missing_sub: true });
+        let c = load_issuer(json!({"app_token": {"client_claim": "cid", "marker": {"claim": "sub", "equals_claim": "cid"}}})).unwrap();
+        assert_eq!(
+            c.trusted[0].caller.app_token,
+            AppTokenRule::Claims { client_claim: "cid".into(), marker: Marker::EqualsClaim { claim: "sub".into(), other: "cid".into() } }
+        );
+        // Refusals name the field, the problem and the fix.
+        #[rustfmt::skip]
+        let bad: &[(Value, &str)] = &[
+            (json!({"client_claim": "", "marker": {"claim": "idtyp", "equals": "app"}}), "trusted_issuers[0].app_token.client_claim"),
+            (json!({"client_claim": "azp", "marker": {"claim": "", "equals": "app"}}), "trusted_issuers[0].app_token.marker.claim"),
+            (json!({"client_claim": "azp", "marker": {"claim": "idtyp", "equals": ""}}), "trusted_issuers[0].app_token.marker.equals"),
+            (json!({"client_claim": "azp", "marker": {"claim": "sub", "equals_claim": ""}}), "trusted_issuers[0].app_token.marker.equals_claim"),
+            (json!({"client_claim": "azp", "marker": {"claim": "idtyp"}}), "trusted_issuers[0].app_token.marker"),
+            (json!({"client_claim": "azp", "marker": {"claim": "idtyp", "equals": "app", "equals_claim": "x"}}), "trusted_issuers[0].app_token.marker"),
+        ];
+        for (app, field) in bad {
+            let e = load_issuer(json!({ "app_token": app.clone() })).unwrap_err();
+            assert_eq!(e.field, *field, "{app}");
+            assert!(!e.problem.is_empty() && !e.fix.is_empty());
+        }
+        // Unknown members are typos, refused like everywhere else.
+        assert!(load_issuer(json!({"app_token": {"client_claim": "azp", "marker": {"claim": "gty", "value": "x"}}})).is_err());
+        assert!(load_issuer(json!({"app_token": {"client_claim": "azp"}})).is_err());
+        assert!(load_issuer(json!({"allow_missing_sub": "yes"})).is_err());
     }
 
     #[test]
     fn required_claims() {
         let mut r = rules();
         r.required_claims = vec!["tenant_id".into()];
-        let mut c = base();
-        assert_eq!(validate(c.as_object().unwrap(), &r, NOW).unwrap_err().reason(), "claims.missing");
-        c["tenant_id"] = json!("acme");
-        assert!(validate(c.as_object().unwrap(), &r, NOW).is_ok());
+        let caller = CallerRules::default();
+        assert_eq!(code(check_with(json!({}), &r, &caller)), "claims.missing");
+        assert_eq!(code(check_with(json!({"tenant_id": "acme"}), &r, &caller)), "ok");
     }
 }

@@ -73,6 +73,7 @@ impl Error {
             Error::AlgNotAllowed => "token.alg_not_allowed",
             Error::Key(KeyError::UnknownKid) => "key.unknown_kid",
             Error::Key(KeyError::AlgMismatch) => "key.alg_mismatch",
+            Error::Key(KeyError::Ambiguous) => "key.ambiguous",
             Error::Key(KeyError::Unavailable(_)) => "key.unavailable",
             Error::BadSignature => "token.signature",
             Error::Claims(e) => e.reason(),
@@ -91,7 +92,7 @@ impl Error {
             Error::Request(RequestError::UnsupportedGrantType) => (400, "unsupported_grant_type", None),
             Error::Request(RequestError::MethodNotAllowed) => (405, "invalid_request", None),
             Error::Request(_) | Error::Token(_) | Error::UntrustedIssuer | Error::AlgNotAllowed => (400, "invalid_request", None),
-            Error::Key(KeyError::UnknownKid | KeyError::AlgMismatch) => (400, "invalid_request", None),
+            Error::Key(KeyError::UnknownKid | KeyError::AlgMismatch | KeyError::Ambiguous) => (400, "invalid_request", None),
             Error::Key(KeyError::Unavailable(_)) => (503, "temporarily_unavailable", Some(retry_after_secs.max(1))),
             Error::BadSignature | Error::Claims(_) | Error::SubjectExpiresTooSoon => (400, "invalid_request", None),
             Error::Policy(PolicyError::UnknownClient) => (400, "invalid_request", None),
@@ -119,6 +120,11 @@ impl From<RequestError> for Error {
 impl From<TokenError> for Error {
     fn from(e: TokenError) -> Self {
         Error::Token(e)
+    }
+}
+impl From<crate::jwk::SelectError> for Error {
+    fn from(e: crate::jwk::SelectError) -> Self {
+        Error::Key(e.into())
     }
 }
 impl From<KeyError> for Error {

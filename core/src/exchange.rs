@@ -1,12 +1,11 @@
 //! The RFC 8693 exchange, start to end, over the two seams (`Fetch`, `SignatureBackend`):
 //! parse -> pick issuer (before any fetch) -> keys -> signature -> claims -> policy -> mint.
 use crate::cache::{self, MintedEntry, TokenCaches, VerifiedEntry};
-use crate::claims::{self, Caller};
+use crate::claims::Caller;
 use crate::config::{Config, TrustedIssuer};
 use crate::crypto::{self, SignatureBackend};
 use crate::error::Error;
 use crate::fetch::{Fetch, HttpRequest};
-use crate::jwk::Selection;
 use crate::jwks_cache::KeyStore;
 use crate::mint;
 use crate::oauth::{GRANT_TOKEN_EXCHANGE, TOKEN_TYPE_NA, TT_ACCESS_TOKEN, TT_JWT};
@@ -83,7 +82,7 @@ pub async fn verify_subject_token<'c, F: Fetch, B: SignatureBackend>(
         if let Some(trusted) = cfg.trusted_issuer(&hit.issuer) {
             // Only while the key that verified it is still in the issuer's fresh key set.
             if ctx.keys.holds_fresh(&trusted.source.issuer, &hit.thumbprint, now) {
-                let caller = claims::validate(&hit.claims, &trusted.rules, now)?;
+                let caller = trusted.validate(&hit.claims, now)?;
                 return Ok(VerifiedToken { issuer: trusted, caller, claims: hit.claims });
             }
         }
@@ -95,18 +94,12 @@ pub async fn verify_subject_token<'c, F: Fetch, B: SignatureBackend>(
         return Err(Error::AlgNotAllowed);
     }
     let set = ctx.keys.keys_for(ctx.fetch, &trusted.source, t.kid.as_deref(), t.alg, now).await?;
-    let Selection::Candidates(candidates) = set.select(t.kid.as_deref(), t.alg) else {
-        return Err(Error::Key(crate::jwks_cache::KeyError::UnknownKid));
-    };
-    let mut verified_by = None;
-    for key in candidates {
-        if crypto::verify(ctx.crypto, &key, t.signing_input.as_bytes(), &t.signature).await? {
-            verified_by = Some(key.thumbprint.clone());
-            break;
-        }
+    let key = set.select_one(t.kid.as_deref(), t.alg)?;
+    if !crypto::verify(ctx.crypto, &key, t.signing_input.as_bytes(), &t.signature).await? {
+        return Err(Error::BadSignature);
     }
-    let thumbprint = verified_by.ok_or(Error::BadSignature)?;
-    let caller = claims::validate(&t.claims, &trusted.rules, now)?;
+    let thumbprint = key.thumbprint;
+    let caller = trusted.validate(&t.claims, now)?;
     let claims = Rc::new(t.claims);
     let entry = VerifiedEntry { issuer: trusted.rules.issuer.clone(), thumbprint, claims: claims.clone() };
     ctx.caches.verified.borrow_mut().insert(token.to_owned(), entry, token.len() * 2 + 256);

@@ -3,11 +3,11 @@
 //! key ring are arguments.
 //!
 //! The decision is never re-implemented here. It comes from the same calls the exchange makes,
-//! in the same order: `claims::validate`, `TrustPolicy::authorize` (which uses `rule_for`),
+//! in the same order: `TrustedIssuer::validate` (`claims::validate_token`), `TrustPolicy::authorize` (which uses `rule_for`),
 //! `mint::lifetime`, `KeyRing::active_for`, `mint::claims`. The surrounding detail (which rules
 //! were considered, how each target resolved, which target refused which scope) only explains
 //! that decision. The CLI (`edge-sts explain`) renders it; a Worker endpoint can serialize it.
-use crate::claims::{self, Caller};
+use crate::claims::Caller;
 use crate::config::{Config, TrustedIssuer};
 use crate::error::Error;
 use crate::mint;
@@ -301,7 +301,7 @@ pub fn explain(
         signing: None,
         claims: None,
     };
-    let caller = match claims::validate(subject, &trusted.rules, now) {
+    let caller = match trusted.validate(subject, now) {
         Ok(c) => c,
         Err(e) => return ex.deny(Stage::Claims, &Error::Claims(e)),
     };
@@ -386,7 +386,8 @@ mod tests {
                 "issuer": "https://sts.example",
                 "trusted_issuers": [
                     {"issuer": ISS, "audiences": ["edge-sts"], "subject_prefix": "kc:"},
-                    {"issuer": "https://other.example", "audiences": ["edge-sts"]}
+                    {"issuer": "https://other.example", "audiences": ["edge-sts"], "expected_typ": null, "allow_missing_sub": true,
+                     "app_token": {"client_claim": "azp", "marker": {"claim": "gty", "equals": "client-credentials"}}}
                 ],
                 "targets": {
                     "orders": {"audience": "https://orders", "scopes": ["orders:read", "orders:write"], "default_scopes": ["orders:read"],
@@ -407,10 +408,11 @@ mod tests {
     }
 
     fn subject(client: &str, exp: f64) -> Map<String, Value> {
-        json!({"iss": ISS, "aud": "edge-sts", "exp": exp, "iat": NOW - 10.0, "typ": "Bearer", "azp": client, "tenant": "acme"})
-            .as_object()
-            .unwrap()
-            .clone()
+        json!({"iss": ISS, "aud": "edge-sts", "exp": exp, "iat": NOW - 10.0, "typ": "Bearer", "azp": client, "client_id": client,
+               "sub": "service-account-uuid", "tenant": "acme"})
+        .as_object()
+        .unwrap()
+        .clone()
     }
 
     fn run(client: &str, targets: &[TargetRef], scope: Option<&str>) -> Explanation {
@@ -488,5 +490,50 @@ mod tests {
         assert_eq!((l.lifetime_secs, l.capped_by_subject), (Some(100), true));
         let ex = explain(&c, &c.trusted[0], &subject("orders-service", NOW + 100.0), &[], None, NOW, Some(&KeyRing::default()));
         assert_eq!((ex.stage, ex.reason), (Stage::SigningKey, Some("config.no_signing_key")));
+    }
+
+    /// Issue 10 §1/§2: explain gives the Worker's verdict on user tokens, `sub` and claim types.
+    #[test]
+    fn only_service_account_tokens_with_rfc_claims() {
+        let c = cfg();
+        let with = |patch: Value| {
+            let mut m = subject("orders-service", NOW + 300.0);
+            for (k, v) in patch.as_object().unwrap() {
+                if v.is_null() {
+                    m.remove(k);
+                } else {
+                    m.insert(k.clone(), v.clone());
+                }
+            }
+            let ex = explain(&c, &c.trusted[0], &m, &[], None, NOW, None);
+            (ex.stage, ex.reason.unwrap_or("ok"))
+        };
+        // A Keycloak user token: azp and preferred_username, no client_id/clientId.
+        let user = json!({"client_id": null, "preferred_username": "alice"});
+        assert_eq!(with(user), (Stage::Claims, "claims.not_service_account"));
+        assert_eq!(with(json!({"client_id": null, "clientId": "orders-service"})), (Stage::Done, "ok"));
+        assert_eq!(with(json!({"azp": "other"})), (Stage::Claims, "claims.client_id_conflict"));
+        assert_eq!(with(json!({"sub": null})), (Stage::Claims, "claims.missing"));
+        assert_eq!(with(json!({"sub": 7})), (Stage::Claims, "claims.type"));
+        assert_eq!(with(json!({"jti": ["a"]})), (Stage::Claims, "claims.type"));
+
+        // The second issuer: an Auth0-style app-token rule, `sub` optional.
+        let other = |patch: Value| {
+            let mut m = json!({"iss": "https://other.example", "aud": "edge-sts", "exp": NOW + 300.0, "azp": "partner",
+                               "gty": "client-credentials"});
+            for (k, v) in patch.as_object().unwrap() {
+                if v.is_null() {
+                    m.as_object_mut().unwrap().remove(k);
+                } else {
+                    m[k] = v.clone();
+                }
+            }
+            let ex = explain(&c, &c.trusted[1], m.as_object().unwrap(), &[name("orders")], None, NOW, None);
+            (ex.reason.unwrap_or("ok"), ex.client_id)
+        };
+        assert_eq!(other(json!({})), ("ok", Some("partner".into())));
+        assert_eq!(other(json!({"gty": "password"})).0, "claims.not_service_account");
+        assert_eq!(other(json!({"gty": null})).0, "claims.not_service_account");
+        assert_eq!(other(json!({"typ": 1})).0, "claims.type", "typ has its type even when its value is not checked");
     }
 }

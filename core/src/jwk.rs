@@ -256,6 +256,17 @@ impl Default for JwksLimits {
     }
 }
 
+/// Why a key set yields no single key for a token (`KeySet::select_one`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SelectError {
+    /// No key with the token's `kid` (or, without one, none bound to its `alg`).
+    UnknownKid,
+    /// The token's `kid` names keys, none usable for its `alg`.
+    AlgMismatch,
+    /// Several keys fit the token's `kid`/`alg`: refused, not searched.
+    Ambiguous,
+}
+
 /// Which keys a token may be checked against.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Selection {
@@ -313,7 +324,118 @@ impl KeySet {
         }
     }
 
+    /// The one key a token's signature is checked with: determined, never found by trying.
+    /// Refuses (`Ambiguous`) when the token's `kid` names two different keys usable for its
+    /// `alg`, or it has no `kid` and more than one usable key matches (panva/jose's
+    /// `JWKSMultipleMatchingKeys`). The same key listed twice (one RFC 7638 thumbprint) is one
+    /// key. Keys that are not for signatures (`use: enc`, e.g. Keycloak's RSA-OAEP key sharing
+    /// the signing key's `kid`) never got into the set, so they are no ambiguity.
+    pub fn select_one(&self, kid: Option<&str>, alg: Alg) -> Result<VerifyKey, SelectError> {
+        match self.select(kid, alg) {
+            Selection::UnknownKid => Err(SelectError::UnknownKid),
+            Selection::AlgMismatch => Err(SelectError::AlgMismatch),
+            Selection::Candidates(c) => {
+                let first = c.first().map(|k| k.thumbprint.clone()).unwrap_or_default();
+                if c.iter().any(|k| k.thumbprint != first) {
+                    return Err(SelectError::Ambiguous);
+                }
+                c.into_iter().next().ok_or(SelectError::UnknownKid)
+            }
+        }
+    }
+
     pub fn contains_kid(&self, kid: &str) -> bool {
         self.keys.iter().any(|k| k.kid.as_deref() == Some(kid))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SelectError as KeyError;
+    use super::*;
+
+    /// TEST-ONLY public keys from cli/tests/fixtures/keys (by kid: kc-es256, kc-rs256, kc-eddsa, kc-enc).
+    fn fixture_keys() -> Vec<Value> {
+        let path = format!("{}/../cli/tests/fixtures/keys/issuer-jwks.json", env!("CARGO_MANIFEST_DIR"));
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        v["keys"].as_array().unwrap().clone()
+    }
+
+    fn key(kid: &str) -> Value {
+        fixture_keys().into_iter().find(|k| k["kid"] == kid).unwrap()
+    }
+
+    /// The stranger's ES256 public key (another P-256 key).
+    fn stranger() -> Value {
+        let path = format!("{}/../cli/tests/fixtures/keys/stranger-es256.json", env!("CARGO_MANIFEST_DIR"));
+        let mut v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        v.as_object_mut().unwrap().remove("d");
+        v
+    }
+
+    fn with(mut k: Value, patch: Value) -> Value {
+        for (n, v) in patch.as_object().unwrap() {
+            if v.is_null() {
+                k.as_object_mut().unwrap().remove(n);
+            } else {
+                k[n] = v.clone();
+            }
+        }
+        k
+    }
+
+    fn set(keys: Vec<Value>) -> KeySet {
+        KeySet::parse(json!({ "keys": keys }).to_string().as_bytes(), JwksLimits::default()).unwrap()
+    }
+
+    fn one(keys: Vec<Value>, kid: Option<&str>, alg: Alg) -> Result<String, KeyError> {
+        set(keys).select_one(kid, alg).map(|k| format!("{}:{}", k.kid.unwrap_or_default(), k.alg))
+    }
+
+    /// Issue 10 §3: an ambiguous key set is refused, not searched.
+    #[test]
+    fn select_one_refuses_ambiguous_key_sets() {
+        let es = key("kc-es256");
+        let rs = key("kc-rs256");
+        let enc = key("kc-enc");
+        let other_es = with(stranger(), json!({"kid": "kc-es256", "use": "sig", "alg": "ES256"}));
+        let ok = |s: &str| Ok::<String, KeyError>(s.to_owned());
+        type Row<'a> = (&'a str, Vec<Value>, Option<&'a str>, Alg, Result<String, KeyError>);
+        #[rustfmt::skip]
+        let table: Vec<Row> = vec![
+            ("the whole fixture set, by kid", fixture_keys(), Some("kc-rs256"), Alg::RS256, ok("kc-rs256:RS256")),
+            ("no kid, one key fits the alg", fixture_keys(), None, Alg::ES256, ok("kc-es256:ES256")),
+            ("two signature keys share a kid", vec![es.clone(), other_es.clone()], Some("kc-es256"), Alg::ES256, Err(KeyError::Ambiguous)),
+            ("no kid, two keys fit", vec![es.clone(), with(other_es.clone(), json!({"kid": "k2"}))], None, Alg::ES256, Err(KeyError::Ambiguous)),
+            ("no kid, two keys fit, neither has a kid", vec![with(es.clone(), json!({"kid": null})), with(other_es.clone(), json!({"kid": null}))], None, Alg::ES256, Err(KeyError::Ambiguous)),
+            // Keycloak: the RSA-OAEP encryption key carries the signing key's kid. Not ambiguous.
+            ("sig + enc share a kid", vec![with(enc.clone(), json!({"kid": "kc-rs256"})), rs.clone()], Some("kc-rs256"), Alg::RS256, ok("kc-rs256:RS256")),
+            ("sig + enc (key_ops) share a kid", vec![with(enc.clone(), json!({"kid": "kc-rs256", "use": null, "key_ops": ["encrypt"]})), rs.clone()], Some("kc-rs256"), Alg::RS256, ok("kc-rs256:RS256")),
+            // Only keys usable for the token's alg count.
+            ("kid shared across algorithms", vec![es.clone(), with(rs.clone(), json!({"kid": "kc-es256"}))], Some("kc-es256"), Alg::ES256, ok("kc-es256:ES256")),
+            ("kid shared across algorithms (RSA side)", vec![es.clone(), with(rs.clone(), json!({"kid": "kc-es256"}))], Some("kc-es256"), Alg::RS256, ok("kc-es256:RS256")),
+            // An RSA key without `alg` is usable for every RSA algorithm.
+            ("RS256 key + alg-less RSA key, RS256", vec![rs.clone(), with(stranger_rsa(), json!({"kid": "kc-rs256"}))], Some("kc-rs256"), Alg::RS256, Err(KeyError::Ambiguous)),
+            ("RS256 key + alg-less RSA key, PS256", vec![rs.clone(), with(stranger_rsa(), json!({"kid": "kc-rs256"}))], Some("kc-rs256"), Alg::PS256, ok("kc-rs256:PS256")),
+            // The same key listed twice is one key.
+            ("one key listed twice", vec![es.clone(), es.clone()], Some("kc-es256"), Alg::ES256, ok("kc-es256:ES256")),
+            ("one key listed twice, no kid", vec![es.clone(), es.clone(), rs.clone()], None, Alg::ES256, ok("kc-es256:ES256")),
+            ("unknown kid", fixture_keys(), Some("nope"), Alg::ES256, Err(KeyError::UnknownKid)),
+            ("kid bound to another alg", fixture_keys(), Some("kc-es256"), Alg::ES384, Err(KeyError::AlgMismatch)),
+            ("no kid, no key for the alg", fixture_keys(), None, Alg::ES384, Err(KeyError::UnknownKid)),
+        ];
+        for (name, keys, kid, alg, want) in table {
+            assert_eq!(one(keys, kid, alg), want, "{name}");
+        }
+    }
+
+    /// A second RSA public key (2048-bit), no `alg`, no `use`.
+    fn stranger_rsa() -> Value {
+        // Derived from the fixture modulus by flipping a low bit: a different (never used) key.
+        let rs = key("kc-rs256");
+        let mut n = b64::decode(rs["n"].as_str().unwrap()).unwrap();
+        let last = n.len() - 1;
+        n[last] ^= 0x02;
+        json!({"kty": "RSA", "e": "AQAB", "n": b64::encode(&n)})
     }
 }

@@ -54,8 +54,20 @@ pub enum KeyError {
     /// No key with the token's `kid`, and a refetch (now or within the cooldown) did not help.
     UnknownKid,
     AlgMismatch,
+    /// Several keys fit the token's `kid`/`alg`: refused, not searched (`KeySet::select_one`).
+    Ambiguous,
     /// Keys could not be fetched and no usable cached keys exist.
     Unavailable(FetchError),
+}
+
+impl From<crate::jwk::SelectError> for KeyError {
+    fn from(e: crate::jwk::SelectError) -> Self {
+        match e {
+            crate::jwk::SelectError::UnknownKid => KeyError::UnknownKid,
+            crate::jwk::SelectError::AlgMismatch => KeyError::AlgMismatch,
+            crate::jwk::SelectError::Ambiguous => KeyError::Ambiguous,
+        }
+    }
 }
 
 impl fmt::Display for KeyError {
@@ -63,6 +75,7 @@ impl fmt::Display for KeyError {
         match self {
             KeyError::UnknownKid => f.write_str("subject token is signed with an unknown key"),
             KeyError::AlgMismatch => f.write_str("subject token alg does not match its key"),
+            KeyError::Ambiguous => f.write_str("subject token's key is ambiguous: several keys match"),
             KeyError::Unavailable(_) => f.write_str("the issuer's keys are temporarily unavailable"),
         }
     }

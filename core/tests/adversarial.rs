@@ -71,7 +71,7 @@ fn jwks(w: &World) -> String {
 
 fn claims() -> Value {
     json!({"iss": ISS, "aud": ["account", "edge-sts"], "exp": NOW + 300.0, "iat": NOW - 10.0, "typ": "Bearer",
-           "azp": "orders-service", "client_id": "orders-service", "jti": "j"})
+           "azp": "orders-service", "client_id": "orders-service", "jti": "j", "sub": "5f0c9d3e-service-account"})
 }
 
 fn b64(v: &[u8]) -> String {
@@ -101,19 +101,30 @@ fn hs256(secret: &[u8], header: &str, payload: &str) -> String {
     format!("{input}.{}", b64(&mac.finalize().into_bytes()))
 }
 
-/// Runs one exchange; returns (status, error code, description) or "ok".
-fn run(w: &World, token: &str) -> (u16, &'static str, String) {
+/// Runs one exchange against an issuer serving `jwks`: `Ok` or the wire error.
+fn run_in(w: &World, jwks: String, token: &str) -> Result<(), edge_sts_core::error::OAuthError> {
     let keys = KeyStore::new(CachePolicy::default());
     let caches = TokenCaches::default();
-    let fetch = Issuer { jwks: jwks(w) };
+    let fetch = Issuer { jwks };
     let ctx = Context { config: &w.cfg, keys: &keys, ring: &w.ring, fetch: &fetch, crypto: &PureCrypto, caches: &caches };
     let req = TokenRequest { subject_token: token.to_owned(), targets: vec![], scope: None, credential_process: false };
-    match block_on(exchange(&ctx, &req, NOW, || Ok("jti".into()))) {
-        Ok(_) => (200, "ok", String::new()),
-        Err(e) => {
-            let o = e.to_oauth(30);
-            (o.status, o.error, o.description)
-        }
+    block_on(exchange(&ctx, &req, NOW, || Ok("jti".into()))).map(|_| ()).map_err(|e| e.to_oauth(30))
+}
+
+/// Runs one exchange; returns (status, error code, description) or "ok".
+fn run(w: &World, token: &str) -> (u16, &'static str, String) {
+    match run_in(w, jwks(w), token) {
+        Ok(()) => (200, "ok", String::new()),
+        Err(o) => (o.status, o.error, o.description),
+    }
+}
+
+/// Asserts a refusal with `invalid_request` and this reason code, echoing nothing of the token.
+fn refused(w: &World, jwks: String, name: &str, token: &str, reason: &str) {
+    let o = run_in(w, jwks, token).err().unwrap_or_else(|| panic!("{name}: accepted"));
+    assert_eq!((o.status, o.error, o.reason), (400, "invalid_request", reason), "{name}: {}", o.description);
+    for part in token.split('.').filter(|p| p.len() >= 8) {
+        assert!(!o.description.contains(part), "{name}: description echoes the token");
     }
 }
 
@@ -312,4 +323,111 @@ fn keycloak_id_refresh_and_logout_tokens() {
     check(&w, "logout token", &sign(&w.rs, json!({"typ": "logout+jwt"}), &claims()), BAD);
     // Keycloak signs refresh tokens with HS512: refused on the algorithm alone.
     check(&w, "HS512 refresh token", &hs256(b"realm-secret", r#"{"alg":"HS512","typ":"JWT","kid":"x"}"#, &claims().to_string()), BAD);
+}
+
+/// Issue 10 §1: a user's access token (Keycloak: `azp`, `preferred_username`, `sub`, no
+/// `client_id`/`clientId`) is never exchanged for the client's identity.
+#[test]
+fn user_tokens_are_not_exchanged() {
+    let w = world();
+    let user = |patch: Value| {
+        let mut c = claims();
+        c.as_object_mut().unwrap().remove("client_id");
+        c["preferred_username"] = json!("alice");
+        c["sid"] = json!("9a1c");
+        c["scope"] = json!("openid profile email");
+        for (k, v) in patch.as_object().unwrap() {
+            c[k] = v.clone();
+        }
+        sign(&w.rs, json!({}), &c)
+    };
+    let j = || jwks(&w);
+    refused(&w, j(), "user token through a listed client", &user(json!({})), "claims.not_service_account");
+    refused(
+        &w,
+        j(),
+        "user named like a service account",
+        &user(json!({"preferred_username": "service-account-orders-service"})),
+        "claims.not_service_account",
+    );
+    refused(&w, j(), "user token with empty client_id", &user(json!({"client_id": ""})), "claims.not_service_account");
+    refused(&w, j(), "client_id names another client than azp", &user(json!({"client_id": "batch-1"})), "claims.client_id_conflict");
+    refused(
+        &w,
+        j(),
+        "clientId and client_id disagree",
+        &user(json!({"client_id": "orders-service", "clientId": "batch-1"})),
+        "claims.client_id_conflict",
+    );
+    // The pre-26 spelling is a service account.
+    assert_eq!(run(&w, &user(json!({"clientId": "orders-service"}))).0, 200);
+}
+
+/// Issue 10 §2: `sub` is required; registered claims have their RFC types.
+#[test]
+fn registered_claims_are_what_the_rfcs_say() {
+    let w = world();
+    let with = |k: &str, v: Option<Value>| {
+        let mut c = claims();
+        match v {
+            Some(v) => c[k] = v,
+            None => {
+                c.as_object_mut().unwrap().remove(k);
+            }
+        }
+        sign(&w.rs, json!({}), &c)
+    };
+    refused(&w, jwks(&w), "no sub", &with("sub", None), "claims.missing");
+    refused(&w, jwks(&w), "empty sub", &with("sub", Some(json!(""))), "claims.missing");
+    for (k, v) in [
+        ("sub", json!(42)),
+        ("sub", json!(null)),
+        ("jti", json!(7)),
+        ("jti", json!({"id": 1})),
+        ("typ", json!(["Bearer"])),
+        ("azp", json!(1)),
+    ] {
+        refused(&w, jwks(&w), &format!("{k} = {v}"), &with(k, Some(v.clone())), "claims.type");
+    }
+}
+
+/// A second RSA public key (TEST-ONLY, never used to sign): the fixture modulus with a low bit
+/// flipped.
+fn decoy_rsa(w: &World, kid: Option<&str>) -> Value {
+    let mut k = w.rs.public.to_public_jwk();
+    let mut n = URL_SAFE_NO_PAD.decode(k["n"].as_str().unwrap()).unwrap();
+    let last = n.len() - 1;
+    n[last] ^= 0x02;
+    k["n"] = json!(b64(&n));
+    match kid {
+        Some(kid) => k["kid"] = json!(kid),
+        None => {
+            k.as_object_mut().unwrap().remove("kid");
+        }
+    }
+    k
+}
+
+/// Issue 10 §3: an ambiguous key set is refused, not searched — even when one of the keys
+/// would verify.
+#[test]
+fn ambiguous_key_sets_are_refused() {
+    let w = world();
+    let rs = w.rs.public.to_public_jwk();
+    let es = w.es.public.to_public_jwk();
+    let kid = w.rs.kid().to_owned();
+    let token = sign(&w.rs, json!({}), &claims());
+    let set = |keys: Vec<Value>| json!({ "keys": keys }).to_string();
+    refused(&w, set(vec![decoy_rsa(&w, Some(&kid)), rs.clone()]), "decoy first, same kid", &token, "key.ambiguous");
+    refused(&w, set(vec![rs.clone(), decoy_rsa(&w, Some(&kid))]), "decoy second, same kid", &token, "key.ambiguous");
+    let no_kid = sign_raw(&w.rs, r#"{"alg":"RS256","typ":"JWT"}"#, &claims().to_string());
+    refused(&w, set(vec![rs.clone(), decoy_rsa(&w, Some("other")), es.clone()]), "no kid, two RSA keys", &no_kid, "key.ambiguous");
+    // Not ambiguous: one RS256 key (the ES256 key does not fit RS256).
+    assert_eq!(run_in(&w, set(vec![rs.clone(), es.clone()]), &no_kid), Ok(()));
+    // Keycloak: the RSA-OAEP encryption key shares the signing key's kid. Keeps working.
+    let enc = json!({"kty": "RSA", "use": "enc", "alg": "RSA-OAEP", "kid": kid, "e": rs["e"], "n": decoy_rsa(&w, None)["n"]});
+    assert_eq!(run_in(&w, set(vec![enc.clone(), rs.clone(), es.clone()]), &token), Ok(()));
+    assert_eq!(run_in(&w, set(vec![rs.clone(), enc, es]), &token), Ok(()));
+    // The same key twice is one key.
+    assert_eq!(run_in(&w, set(vec![rs.clone(), rs]), &token), Ok(()));
 }

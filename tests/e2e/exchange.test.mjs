@@ -18,6 +18,25 @@ async function keysOf(url) {
   return createLocalJWKSet(await (await fetch(`${url}/.well-known/jwks.json`)).json());
 }
 
+/** Waits for the Worker's log line of a request refused with `reason` (the log is written after the answer). */
+async function loggedReason(worker, reason) {
+  for (let i = 0; i < 50; i++) {
+    const hit = worker.logs.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)).find((j) => j.reason === reason);
+    if (hit) return hit;
+    await sleep(20);
+  }
+  assert.fail(`no log line with reason ${reason}`);
+}
+
+/** A Keycloak *user's* access token claim set, as issued when someone signs in through `client`:
+ *  `azp`, `preferred_username`, `sid`, a user `sub`, `typ: Bearer`, and no `client_id`/`clientId`
+ *  (only the client_credentials grant sets the session note the Client ID mapper reads). */
+function userTokenClaims(iss, client, extra = {}) {
+  const { client_id, clientHost, clientAddress, ...c } = iss.keyclaims(client);
+  return { ...c, sub: "8d0f4b7e-1c2a-4f3e-9b6d-5a4c3b2a1f00", preferred_username: "alice", email: "alice@example.test",
+    email_verified: true, sid: "b1f9c0de-0000-4000-8000-000000000001", scope: "openid profile email orders:read", ...extra };
+}
+
 /** Asserts an RFC 6749 error response that echoes nothing secret. */
 function assertError(res, status, code, secretsToHide = []) {
   assert.equal(res.status, status, `status for ${res.text}`);
@@ -224,6 +243,30 @@ describe("CONTRACT.md error table", () => {
     }
     assert.equal(iss.counters.jwks + iss.counters.discovery, before);
   });
+  test("issue 10 §1: a Keycloak user token through a listed client is refused (claims.not_service_account)", async () => {
+    const t = await iss.sign(userTokenClaims(iss, "orders-service"));
+    const res = await exchange(w.url, { subject_token: t });
+    assertError(res, 400, "invalid_request", [t]);
+    assert.match(res.json.error_description, /service-account/);
+    assert.ok(!res.text.includes("alice") && !res.text.includes("orders-service"), "nothing of the token echoed");
+    const line = await loggedReason(w, "claims.not_service_account");
+    assert.equal(line.status, 400);
+    // Named like a service account, still a user token: preferred_username is never the marker.
+    const named = await iss.sign(userTokenClaims(iss, "orders-service", { preferred_username: "service-account-orders-service" }));
+    assertError(await exchange(w.url, { subject_token: named }), 400, "invalid_request", [named]);
+    // The same claims with the Client ID mapper's claim are a service account's token.
+    const sa = await iss.sign({ ...userTokenClaims(iss, "orders-service"), client_id: "orders-service" });
+    assert.equal((await exchange(w.url, { subject_token: sa })).status, 200);
+  });
+  test("issue 10 §2: a token without sub, or with a non-string jti, is refused", async () => {
+    const { sub, ...noSub } = iss.keyclaims("orders-service");
+    const t = await iss.sign(noSub);
+    assertError(await exchange(w.url, { subject_token: t }), 400, "invalid_request", [t]);
+    await loggedReason(w, "claims.missing");
+    const j = await iss.sign({ ...iss.keyclaims("orders-service"), jti: 42 });
+    assertError(await exchange(w.url, { subject_token: j }), 400, "invalid_request", [j]);
+    await loggedReason(w, "claims.type");
+  });
   test("caller unknown to the policy", async () => {
     const t = await iss.getToken("stranger-service");
     assertError(await exchange(w.url, { subject_token: t }), 400, "invalid_request", [t]);
@@ -408,13 +451,37 @@ describe("issuer outages", () => {
     } finally { await w2.stop(); await iss2.close(); }
   });
 
-  test("Keycloak enc key with the signing kid never verifies; duplicate kids still resolve", async () => {
+  test("Keycloak enc key sharing the signing kid is no ambiguity: tokens with and without kid still verify", async () => {
+    const iss2 = await startIssuer();
+    const w2 = await startWorker({ config: devConfig(iss2.url), secrets });
+    try {
+      const jwks = await (await fetch(iss2.jwksUri)).json();
+      const rsa1 = jwks.keys.filter((k) => k.kid === "rsa-1");
+      assert.deepEqual(rsa1.map((k) => k.use).sort(), ["enc", "sig"], "the realm publishes a sig and an enc key under one kid");
+      const res = await exchange(w2.url, { subject_token: await iss2.getToken("orders-service") });
+      assert.equal(res.status, 200, res.text);
+      // No kid: exactly one published key is usable for RS256.
+      const noKid = await iss2.sign(iss2.keyclaims("orders-service"), { kid: null });
+      assert.equal((await exchange(w2.url, { subject_token: noKid })).status, 200);
+    } finally { await w2.stop(); await iss2.close(); }
+  });
+
+  // Issue 10 §3. This used to assert that duplicate kids resolve (the Worker tried each key).
+  test("two signature keys sharing a kid are refused, not searched (key.ambiguous)", async () => {
     const iss2 = await startIssuer();
     const w2 = await startWorker({ config: devConfig(iss2.url), secrets });
     try {
       iss2.setFault("dupkids");
-      const res = await exchange(w2.url, { subject_token: await iss2.getToken("orders-service") });
-      assert.equal(res.status, 200, res.text);
+      const t = await iss2.getToken("orders-service");
+      const res = await exchange(w2.url, { subject_token: t });
+      assertError(res, 400, "invalid_request", [t]);
+      assert.match(res.json.error_description, /ambiguous/);
+      await loggedReason(w2, "key.ambiguous");
+      // Without a kid, two RS256 keys match: refused too.
+      const noKid = await iss2.sign(iss2.keyclaims("orders-service"), { kid: null });
+      assertError(await exchange(w2.url, { subject_token: noKid }), 400, "invalid_request", [noKid]);
+      // Tokens of another algorithm have one key and keep working.
+      assert.equal((await exchange(w2.url, { subject_token: await iss2.getToken("billing-service"), audience: "billing" })).status, 200);
     } finally { await w2.stop(); await iss2.close(); }
   });
 

@@ -2,9 +2,10 @@
 //! One entry is validated by [`issuer`]; a new field is one line in `RawIssuer` and one in it.
 use super::{cerr, check_url, ConfigError};
 use crate::alg::Alg;
-use crate::claims::ClaimRules;
+use crate::claims::{AppTokenRule, Caller, CallerRules, ClaimRules, ClaimsError, Marker};
 use crate::jwks_cache::KeySource;
 use serde::Deserialize;
+use serde_json::{Map, Value};
 
 /// Clock leeway for `exp`/`nbf`/`iat` when `leeway_secs` is not set.
 pub const DEFAULT_LEEWAY_SECS: u64 = 60;
@@ -35,6 +36,29 @@ pub(super) struct RawIssuer {
     subject_prefix: Option<String>,
     #[serde(default)]
     algorithms: Option<Vec<String>>,
+    /// How an application token is recognised (absent: Keycloak's `client_id`/`clientId`).
+    #[serde(default)]
+    app_token: Option<RawAppToken>,
+    /// Accept tokens without `sub` (RFC 9068 requires it; default false).
+    #[serde(default)]
+    allow_missing_sub: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAppToken {
+    client_claim: String,
+    marker: RawMarker,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMarker {
+    claim: String,
+    #[serde(default)]
+    equals: Option<String>,
+    #[serde(default)]
+    equals_claim: Option<String>,
 }
 
 fn default_typ() -> Option<String> {
@@ -44,9 +68,64 @@ fn default_typ() -> Option<String> {
 #[derive(Debug, Clone)]
 pub struct TrustedIssuer {
     pub rules: ClaimRules,
+    /// Which tokens are application tokens, who their client is, whether `sub` may be missing.
+    pub caller: CallerRules,
     pub source: KeySource,
     pub subject_prefix: String,
     pub algorithms: Option<Vec<Alg>>,
+}
+
+impl TrustedIssuer {
+    /// Every claim rule for this issuer's tokens (`claims::validate_token`).
+    pub fn validate(&self, claims: &Map<String, Value>, now: f64) -> Result<Caller, ClaimsError> {
+        crate::claims::validate_token(claims, &self.rules, &self.caller, now)
+    }
+}
+
+/// `trusted_issuers[i].app_token`: non-empty claim names, and exactly one of `equals` /
+/// `equals_claim`.
+fn app_token_rule(a: RawAppToken, field: &str) -> Result<AppTokenRule, ConfigError> {
+    let example = "e.g. {\"client_claim\": \"azp\", \"marker\": {\"claim\": \"idtyp\", \"equals\": \"app\"}} (Entra v2); leave app_token out for Keycloak";
+    if a.client_claim.is_empty() {
+        return Err(cerr(
+            format!("{field}.client_claim"),
+            "empty claim name",
+            format!("name the claim that holds the client id, {example}"),
+        ));
+    }
+    if a.marker.claim.is_empty() {
+        return Err(cerr(
+            format!("{field}.marker.claim"),
+            "empty claim name",
+            format!("name the claim that marks an application token, {example}"),
+        ));
+    }
+    let marker = match (a.marker.equals, a.marker.equals_claim) {
+        (Some(value), None) if !value.is_empty() => Marker::Equals { claim: a.marker.claim, value },
+        (None, Some(other)) if !other.is_empty() => Marker::EqualsClaim { claim: a.marker.claim, other },
+        (Some(_), None) => {
+            return Err(cerr(
+                format!("{field}.marker.equals"),
+                "empty value",
+                "give the value that marks an application token (e.g. \"app\")",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(cerr(
+                format!("{field}.marker.equals_claim"),
+                "empty claim name",
+                "name the claim whose value must be equal (e.g. \"cid\" for Okta's sub == cid)",
+            ))
+        }
+        _ => {
+            return Err(cerr(
+                format!("{field}.marker"),
+                "needs exactly one of `equals` and `equals_claim`",
+                "set \"equals\": \"<value>\" (the claim has this value) or \"equals_claim\": \"<claim>\" (two claims are equal)",
+            ))
+        }
+    };
+    Ok(AppTokenRule::Claims { client_claim: a.client_claim, marker })
 }
 
 pub(super) fn load(raw: Vec<RawIssuer>, dev: bool) -> Result<Vec<TrustedIssuer>, ConfigError> {
@@ -90,6 +169,10 @@ fn issuer(at: &str, t: RawIssuer, earlier: &[TrustedIssuer], dev: bool) -> Resul
                 .collect::<Result<Vec<_>, _>>()?,
         ),
     };
+    let app_token = match t.app_token {
+        None => AppTokenRule::Keycloak,
+        Some(a) => app_token_rule(a, &f("app_token"))?,
+    };
     let leeway = t.leeway_secs.unwrap_or(DEFAULT_LEEWAY_SECS);
     if leeway > MAX_LEEWAY_SECS {
         return Err(cerr(
@@ -107,6 +190,7 @@ fn issuer(at: &str, t: RawIssuer, earlier: &[TrustedIssuer], dev: bool) -> Resul
             expected_typ: t.expected_typ,
             required_claims: t.required_claims,
         },
+        caller: CallerRules { app_token, allow_missing_sub: t.allow_missing_sub },
         source: KeySource { issuer: t.issuer, jwks_uri: t.jwks_uri, dev },
         subject_prefix: t.subject_prefix.unwrap_or_default(),
         algorithms,

@@ -7,9 +7,9 @@
 //! defaults as named constants: [`limits`] (`limits`, `jwks_cache`), [`issuers`]
 //! (`trusted_issuers`), [`targets`] (`targets`, cloud blocks included), [`clients`], [`keys`]
 //! (`signing_keys`) and [`secrets`] (resolving what the configuration names).
-use crate::discovery::{is_loopback_http, url_allowed};
 use crate::jwks_cache::CachePolicy;
 use crate::policy::TrustPolicy;
+use crate::url::{is_loopback_http, url_allowed};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;

@@ -117,7 +117,7 @@ fn type_errors_name_the_field_by_its_path() {
         ("danger flag a string", &[("/targets/orders/danger_allow_beyond_subject_expiry", Some(json!("yes")))], "targets.orders.danger_allow_beyond_subject_expiry", "invalid type: string \"yes\", expected a boolean"),
         ("missing nested field", &[("/targets/orders/scopes", None)], "targets.orders.scopes", "missing field `scopes`"),
         ("missing top-level field", &[("/trusted_issuers", None)], "trusted_issuers", "missing field `trusted_issuers`"),
-        ("unknown nested field", &[("/trusted_issuers/0/audience", Some(json!("edge-sts")))], "trusted_issuers[0].audience", "unknown field `audience`, expected one of `issuer`, `jwks_uri`, `audiences`, `leeway_secs`, `max_token_lifetime_secs`, `expected_typ`, `required_claims`, `subject_prefix`, `algorithms`"),
+        ("unknown nested field", &[("/trusted_issuers/0/audience", Some(json!("edge-sts")))], "trusted_issuers[0].audience", "unknown field `audience`, expected one of `issuer`, `jwks_uri`, `audiences`, `leeway_secs`, `max_token_lifetime_secs`, `expected_typ`, `required_claims`, `subject_prefix`, `algorithms`, `app_token`, `allow_missing_sub`"),
         ("unknown field in a cloud block", &[("/targets/gcp", Some(json!({"audience": "https://gcp", "scopes": [], "gcp": {"workload_identity_provider": "p", "service_acount": "x"}})))], "targets.gcp.gcp.service_acount", "unknown field `service_acount`, expected one of `workload_identity_provider`, `service_account`, `token_lifetime_secs`, `sts_url`, `iam_credentials_url`"),
     ];
     for (name, patch, field, problem) in cases {
