@@ -127,16 +127,8 @@ pub fn lints(cfg: &Config) -> Vec<(String, String)> {
             ),
         ));
     }
-    let several_issuers = cfg.trusted.len() > 1;
+    // (A rule without `issuer` while several issuers are trusted is a load error, not a warning.)
     for (i, c) in cfg.policy.clients.iter().enumerate() {
-        if let ClientPattern::Glob(p, _) = &c.pattern {
-            if several_issuers && c.issuer.is_none() {
-                w.push((
-                    format!("clients[{i}].issuer"),
-                    format!("glob `{p}` matches client ids from every trusted issuer; restrict it with \"issuer\""),
-                ));
-            }
-        }
         let dup = cfg.policy.clients[..i]
             .iter()
             .position(|o| o.pattern.as_str() == c.pattern.as_str() && (o.issuer.is_none() || o.issuer == c.issuer));

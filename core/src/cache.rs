@@ -4,8 +4,8 @@
 //!   a map compares keys in full, so no hash collision can ever alias two tokens). A hit is re-validated against
 //!   the claim rules at `now` (so never served past `exp`), and only while the issuer's cached
 //!   JWKS is fresh and still holds the key that verified it (so never after the key left).
-//! * Minted-token cache: the whole minted claim set except `iat`, `exp`, `jti` (plus the signing
-//!   kid) -> the signed token. Mapped claims (roles, tenant) are part of the key, so a change in
+//! * Minted-token cache: the subject token's issuer, the signing kid and the whole minted claim
+//!   set except `iat`, `exp`, `jti` -> the signed token. Mapped claims (roles, tenant) are part of the key, so a change in
 //!   the subject token's claims is a miss. Reused only while it has at least half its life left
 //!   and never beyond what a fresh mint would allow now.
 //!
@@ -105,12 +105,17 @@ pub struct MintedEntry {
     pub exp: u64,
 }
 
-/// Key of the minted-token cache: the signing kid and every claim but `iat`/`exp`/`jti`, in
-/// canonical JSON (serde_json's `Map` is ordered by key here). Compared in full, never hashed down.
-pub fn minted_key(claims: &Map<String, Value>, kid: &str) -> String {
+/// Key of the minted-token cache: the subject token's issuer, the signing kid and every claim
+/// but `iat`/`exp`/`jti`, in canonical JSON (serde_json's `Map` is ordered by key here).
+/// Compared in full, never hashed down. The issuer is in the key on its own, so two realms'
+/// callers never share an entry even if their minted claims were alike.
+pub fn minted_key(issuer: &str, claims: &Map<String, Value>, kid: &str) -> String {
     let rest: Map<String, Value> =
         claims.iter().filter(|(k, _)| !matches!(k.as_str(), "iat" | "exp" | "jti")).map(|(k, v)| (k.clone(), v.clone())).collect();
     let mut key = String::with_capacity(256);
+    // JSON-quoted: an issuer cannot hold a raw newline, so the parts cannot run into each other.
+    key.push_str(&Value::String(issuer.to_owned()).to_string());
+    key.push('\n');
     key.push_str(kid);
     key.push('\n');
     key.push_str(&Value::Object(rest).to_string());
@@ -185,10 +190,20 @@ mod tests {
         let a = json!({"sub": "x", "roles": ["a"], "iat": 1, "exp": 2, "jti": "j1"});
         let b = json!({"sub": "x", "roles": ["a"], "iat": 5, "exp": 9, "jti": "j2"});
         let c = json!({"sub": "x", "roles": ["a", "b"], "iat": 1, "exp": 2, "jti": "j1"});
-        let k = |v: &Value, kid| minted_key(v.as_object().unwrap(), kid);
+        let k = |v: &Value, kid| minted_key("https://kc.test/realms/a", v.as_object().unwrap(), kid);
         assert_eq!(k(&a, "k1"), k(&b, "k1"));
         assert_ne!(k(&a, "k1"), k(&c, "k1"));
         assert_ne!(k(&a, "k1"), k(&a, "k2"));
+    }
+
+    #[test]
+    fn minted_key_keeps_realms_apart() {
+        // The same minted claims and kid from two issuers: two entries, never one.
+        let a = json!({"sub": "x", "client_id": "x", "aud": "https://orders.test"});
+        let a = a.as_object().unwrap();
+        assert_ne!(minted_key("https://kc.test/realms/a", a, "k1"), minted_key("https://kc.test/realms/b", a, "k1"));
+        // No issuer/kid split can make two different (issuer, kid) pairs meet.
+        assert_ne!(minted_key("https://kc.test/realms/a\nk", a, "1"), minted_key("https://kc.test/realms/a", a, "k\n1"));
     }
 
     #[test]

@@ -128,7 +128,7 @@ pub async fn exchange<F: Fetch, B: SignatureBackend>(
     if req.credential_process {
         return Err(Error::Request(crate::request::RequestError::RequestedTokenType));
     }
-    let mkey = cache::minted_key(&claims, key.kid());
+    let mkey = cache::minted_key(&v.caller.issuer, &claims, key.kid());
     let reusable = ctx.caches.minted.borrow().get(&mkey).filter(|m| m.usable(now_s, lifetime));
     let (access_token, expires_in) = match reusable {
         Some(m) => (m.token, m.exp - now_s),
@@ -176,7 +176,7 @@ async fn cloud_exchange<F: Fetch, B: SignatureBackend>(
     }
     // The whole assertion claim set (minus iat/exp/jti) is part of the key, so mapped claims a
     // cloud's trust policy may test (tenant, roles) can never reuse another token's credentials.
-    let ckey = format!("{}\n{}\n{}", v.caller.issuer, target, cache::minted_key(&claims, key.kid()));
+    let ckey = format!("{target}\n{}", cache::minted_key(&v.caller.issuer, &claims, key.kid()));
     let cached = ctx.caches.clouds.borrow().get(&ckey).filter(|c| c.fresh_for_cache(now));
     let creds = match cached {
         Some(c) => c,

@@ -386,7 +386,7 @@ mod tests {
                 "issuer": "https://sts.example",
                 "trusted_issuers": [
                     {"issuer": ISS, "audiences": ["edge-sts"], "subject_prefix": "kc:"},
-                    {"issuer": "https://other.example", "audiences": ["edge-sts"], "expected_typ": null, "allow_missing_sub": true,
+                    {"issuer": "https://other.example", "audiences": ["edge-sts"], "subject_prefix": "other:", "expected_typ": null, "allow_missing_sub": true,
                      "app_token": {"client_claim": "azp", "marker": {"claim": "gty", "equals": "client-credentials"}}}
                 ],
                 "targets": {
@@ -396,9 +396,9 @@ mod tests {
                     "entra": {"audience": "api://AzureADTokenExchange", "scopes": [], "signing_alg": "RS256"}
                 },
                 "clients": [
-                    {"client": "batch-*", "targets": ["billing"]},
-                    {"client": "orders-service", "targets": ["orders", "billing", "entra"], "default_target": "orders"},
-                    {"client": "orders-*", "targets": ["billing"]},
+                    {"client": "batch-*", "issuer": ISS, "targets": ["billing"]},
+                    {"client": "orders-service", "issuer": ISS, "targets": ["orders", "billing", "entra"], "default_target": "orders"},
+                    {"client": "orders-*", "issuer": ISS, "targets": ["billing"]},
                     {"client": "partner", "issuer": "https://other.example", "targets": ["orders"]}
                 ]
             })
@@ -438,6 +438,8 @@ mod tests {
         );
         let claims = ex.claims.unwrap();
         assert_eq!(claims["sub"], "kc:orders-service");
+        // The minted client_id carries the issuer's prefix as `sub` does: realms stay apart.
+        assert_eq!(claims["client_id"], "kc:orders-service");
         assert_eq!(claims["aud"], "https://orders");
         assert_eq!(claims["scope"], "orders:read");
         assert_eq!(claims["tenant_id"], "acme");

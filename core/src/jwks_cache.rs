@@ -5,6 +5,12 @@
 //! refresh serve stale keys for a bounded window, and back off for a cooldown before trying the
 //! issuer again; share one in-flight refresh between concurrent requests (`single_flight`: they
 //! share the parsed result, never a runtime I/O object) and bound every waiter's wait on its own.
+//!
+//! The persisted (KV) copy is a cache, never a source of trust: a record is used only when it
+//! was made for the key source the configuration names now ([`KeySource::tag`]), never when it
+//! claims to come from the future, and its max age is clamped again by the policy in force now.
+//! A refresh finds the keys where the configuration says: the explicit `jwks_uri`, or OIDC
+//! discovery every time (never a `jwks_uri` remembered from an earlier discovery or a record).
 use crate::alg::Alg;
 use crate::discovery;
 use crate::fetch::{Fetch, FetchError};
@@ -47,6 +53,18 @@ pub struct KeySource {
     /// Explicit `jwks_uri`; `None` means OIDC discovery.
     pub jwks_uri: Option<String>,
     pub dev: bool,
+}
+
+impl KeySource {
+    /// What a persisted record must have been made for: the explicit `jwks_uri`, or discovery,
+    /// and the mode (dev mode lets discovery name loopback http URIs). The issuer is checked too.
+    fn tag(&self) -> String {
+        let mode = if self.dev { "dev" } else { "production" };
+        match &self.jwks_uri {
+            Some(u) => format!("jwks_uri {u} ({mode})"),
+            None => format!("discovery ({mode})"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,7 +118,6 @@ pub fn max_age(cache_control: Option<&str>) -> u64 {
 #[derive(Debug, Clone)]
 struct Entry {
     keys: Rc<KeySet>,
-    jwks_uri: String,
     fetched_at: f64,
     max_age: f64,
 }
@@ -123,8 +140,10 @@ pub struct KeyStore {
     refreshing: SingleFlight<Result<Entry, FetchError>>,
 }
 
+/// The KV key of an issuer's record. `v2` records carry the key source they were made for;
+/// `v1` records (without it) are never read.
 fn persist_key(issuer: &str) -> String {
-    format!("jwks:v1:{issuer}")
+    format!("jwks:v2:{issuer}")
 }
 
 impl KeyStore {
@@ -174,8 +193,7 @@ impl KeyStore {
         } else if backing_off {
             return Err(KeyError::Unavailable(FetchError::Network));
         }
-        let known_uri = cached.as_ref().map(|e| e.jwks_uri.clone());
-        match self.refresh(fetch, src, known_uri, now).await {
+        match self.refresh(fetch, src, now).await {
             Ok(e) => match e.keys.select(kid, alg) {
                 Selection::Candidates(_) => Ok(e.keys),
                 Selection::AlgMismatch => Err(KeyError::AlgMismatch),
@@ -204,7 +222,7 @@ impl KeyStore {
             return None;
         }
         let bytes = fetch.load(&persist_key(&src.issuer)).await?;
-        let e = self.decode_persisted(&bytes, src)?;
+        let e = self.decode_persisted(&bytes, src, now)?;
         if now >= e.fetched_at + e.max_age + self.policy.stale_if_error_secs as f64 {
             return None;
         }
@@ -214,27 +232,34 @@ impl KeyStore {
         Some(e)
     }
 
-    fn decode_persisted(&self, bytes: &[u8], src: &KeySource) -> Option<Entry> {
+    /// A persisted record, if it was made for this issuer and the key source the configuration
+    /// names now; its age clamped by the policy in force now. Anything else: `None` (refetch).
+    fn decode_persisted(&self, bytes: &[u8], src: &KeySource, now: f64) -> Option<Entry> {
         let v = json::parse_object(bytes, 4).ok()?;
-        if v.get("issuer")?.as_str()? != src.issuer {
+        if v.get("issuer")?.as_str()? != src.issuer || v.get("key_source")?.as_str()? != src.tag() {
             return None;
         }
+        let fetched_at = v.get("fetched_at")?.as_f64()?;
+        if !fetched_at.is_finite() || fetched_at > now {
+            return None;
+        }
+        let p = &self.policy;
+        let max_age = v.get("max_age")?.as_f64()?;
+        if !max_age.is_finite() {
+            return None;
+        }
+        let max_age = max_age.clamp(p.min_max_age_secs as f64, p.max_max_age_secs as f64);
         let jwks = v.get("jwks")?.as_str()?;
-        Some(Entry {
-            keys: Rc::new(KeySet::parse(jwks.as_bytes(), self.policy.limits).ok()?),
-            jwks_uri: v.get("jwks_uri")?.as_str()?.to_owned(),
-            fetched_at: v.get("fetched_at")?.as_f64()?,
-            max_age: v.get("max_age")?.as_f64()?,
-        })
+        Some(Entry { keys: Rc::new(KeySet::parse(jwks.as_bytes(), p.limits).ok()?), fetched_at, max_age })
     }
 
-    async fn refresh<F: Fetch>(&self, fetch: &F, src: &KeySource, known_uri: Option<String>, now: f64) -> Result<Entry, FetchError> {
+    async fn refresh<F: Fetch>(&self, fetch: &F, src: &KeySource, now: f64) -> Result<Entry, FetchError> {
         // A follower's wait: the leader's fetches (discovery, then the JWKS) are bounded by
         // their timeouts; bound ours too.
         let budget = 2 * self.policy.fetch_timeout_ms + 250;
         let leader = || async move {
             self.state.borrow_mut().last_attempt.insert(src.issuer.clone(), now);
-            let result = self.fetch_keys(fetch, src, known_uri, now).await;
+            let result = self.fetch_keys(fetch, src, now).await;
             let mut st = self.state.borrow_mut();
             match &result {
                 Ok(e) => {
@@ -254,12 +279,13 @@ impl KeyStore {
         }
     }
 
-    async fn fetch_keys<F: Fetch>(&self, fetch: &F, src: &KeySource, known_uri: Option<String>, now: f64) -> Result<Entry, FetchError> {
+    async fn fetch_keys<F: Fetch>(&self, fetch: &F, src: &KeySource, now: f64) -> Result<Entry, FetchError> {
         let p = &self.policy;
-        let jwks_uri = match (&src.jwks_uri, known_uri) {
-            (Some(u), _) => u.clone(),
-            (None, Some(u)) => u,
-            (None, None) => {
+        // From the configuration, or from discovery on every refresh: a `jwks_uri` found
+        // earlier is never reused, so the issuer's discovery document stays the authority.
+        let jwks_uri = match &src.jwks_uri {
+            Some(u) => u.clone(),
+            None => {
                 let resp = fetch.get(&discovery::discovery_url(&src.issuer), p.limits.max_bytes, p.fetch_timeout_ms).await?;
                 if resp.status != 200 {
                     return Err(FetchError::Status(resp.status));
@@ -275,12 +301,12 @@ impl KeyStore {
             KeySet::parse(&resp.body, p.limits).map_err(|_| FetchError::BadDocument("JWKS is not a valid key set within the limits"))?;
         let age = max_age(resp.cache_control.as_deref()).clamp(p.min_max_age_secs, p.max_max_age_secs);
         let record = json!({
-            "issuer": src.issuer, "jwks_uri": jwks_uri, "fetched_at": now, "max_age": age,
+            "issuer": src.issuer, "key_source": src.tag(), "jwks_uri": jwks_uri, "fetched_at": now, "max_age": age,
             "jwks": String::from_utf8_lossy(&resp.body),
         });
         let ttl = age + p.stale_if_error_secs;
         fetch.store(&persist_key(&src.issuer), serde_json::to_vec(&record).unwrap_or_default(), ttl.max(60)).await;
-        Ok(Entry { keys: Rc::new(keys), jwks_uri, fetched_at: now, max_age: age as f64 })
+        Ok(Entry { keys: Rc::new(keys), fetched_at: now, max_age: age as f64 })
     }
 
     /// Is the issuer's cached key set fresh and still holding this key? (No fetch.)
@@ -292,5 +318,185 @@ impl KeyStore {
     /// For `/healthz` and logs: how many issuers have cached keys.
     pub fn cached_issuers(&self) -> usize {
         self.state.borrow().entries.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fetch::HttpResponse;
+    use futures_executor::block_on;
+    use serde_json::Value;
+
+    const ISS: &str = "https://kc.test/realms/prod";
+    const REAL_URI: &str = "https://kc.test/realms/prod/protocol/openid-connect/certs";
+    const EVIL_URI: &str = "https://evil.test/certs";
+    const NOW: f64 = 1_800_000_000.0;
+
+    /// One signature key (the CLI fixtures' ES256 issuer key) under the given `kid`.
+    fn jwks(kid: &str) -> String {
+        let text = std::fs::read_to_string(format!("{}/../cli/tests/fixtures/keys/issuer-jwks.json", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let doc: Value = serde_json::from_str(&text).unwrap();
+        let mut key = doc["keys"][0].clone();
+        key["kid"] = json!(kid);
+        json!({ "keys": [key] }).to_string()
+    }
+
+    fn discovery_doc(jwks_uri: &str) -> String {
+        json!({ "issuer": ISS, "jwks_uri": jwks_uri }).to_string()
+    }
+
+    /// In-memory web (URL -> body) and KV, recording every GET.
+    #[derive(Default)]
+    struct World {
+        web: RefCell<HashMap<String, String>>,
+        kv: RefCell<HashMap<String, Vec<u8>>>,
+        gets: RefCell<Vec<String>>,
+    }
+
+    impl World {
+        fn serve(&self, url: &str, body: String) {
+            self.web.borrow_mut().insert(url.into(), body);
+        }
+        fn gets(&self) -> Vec<String> {
+            std::mem::take(&mut *self.gets.borrow_mut())
+        }
+    }
+
+    impl Fetch for World {
+        async fn get(&self, url: &str, _: usize, _: u64) -> Result<HttpResponse, FetchError> {
+            self.gets.borrow_mut().push(url.into());
+            match self.web.borrow().get(url) {
+                Some(b) => Ok(HttpResponse { status: 200, body: b.clone().into_bytes(), cache_control: None, content_type: None }),
+                None => Ok(HttpResponse { status: 404, body: vec![], cache_control: None, content_type: None }),
+            }
+        }
+        async fn sleep(&self, _: u64) {}
+        async fn load(&self, key: &str) -> Option<Vec<u8>> {
+            self.kv.borrow().get(key).cloned()
+        }
+        async fn store(&self, key: &str, value: Vec<u8>, _: u64) {
+            self.kv.borrow_mut().insert(key.into(), value);
+        }
+    }
+
+    fn discovery() -> KeySource {
+        KeySource { issuer: ISS.into(), jwks_uri: None, dev: false }
+    }
+
+    fn explicit(uri: &str) -> KeySource {
+        KeySource { issuer: ISS.into(), jwks_uri: Some(uri.into()), dev: false }
+    }
+
+    fn keys_for(store: &KeyStore, w: &World, src: &KeySource, kid: &str, now: f64) -> Result<(), KeyError> {
+        block_on(store.keys_for(w, src, Some(kid), Alg::ES256, now)).map(|_| ())
+    }
+
+    fn disc_url() -> String {
+        discovery::discovery_url(ISS)
+    }
+
+    #[test]
+    fn a_persisted_record_is_used_only_for_the_key_source_it_was_made_for() {
+        let w = World::default();
+        w.serve(EVIL_URI, jwks("evil"));
+        w.serve(&disc_url(), discovery_doc(REAL_URI));
+        w.serve(REAL_URI, jwks("real"));
+        // Another environment sharing the namespace names the same issuer with its own jwks_uri.
+        let other = KeyStore::new(CachePolicy::default());
+        assert_eq!(keys_for(&other, &w, &explicit(EVIL_URI), "evil", NOW), Ok(()));
+        assert_eq!(w.gets(), [EVIL_URI]);
+        assert_eq!(w.kv.borrow().len(), 1, "the record was persisted");
+
+        // A fresh isolate of the same configuration: served from KV, no fetch.
+        let same = KeyStore::new(CachePolicy::default());
+        assert_eq!(keys_for(&same, &w, &explicit(EVIL_URI), "evil", NOW + 1.0), Ok(()));
+        assert!(w.gets().is_empty(), "a matching record is a cache hit");
+
+        // This configuration says discovery: the record is not used, discovery is.
+        let now_discovery = KeyStore::new(CachePolicy::default());
+        assert_eq!(keys_for(&now_discovery, &w, &discovery(), "evil", NOW + 1.0), Err(KeyError::UnknownKid));
+        assert_eq!(w.gets(), [disc_url(), REAL_URI.to_owned()]);
+        assert_eq!(keys_for(&now_discovery, &w, &discovery(), "real", NOW + 2.0), Ok(()));
+
+        // Another explicit jwks_uri, or the same one in another mode: not used either.
+        w.serve("https://kc.test/other-certs", jwks("real"));
+        for src in [explicit("https://kc.test/other-certs"), KeySource { dev: true, ..explicit(EVIL_URI) }] {
+            w.kv.borrow_mut().clear();
+            let s = KeyStore::new(CachePolicy::default());
+            assert_eq!(keys_for(&s, &w, &explicit(EVIL_URI), "evil", NOW), Ok(()));
+            w.gets();
+            let fresh = KeyStore::new(CachePolicy::default());
+            let got = keys_for(&fresh, &w, &src, "evil", NOW + 1.0);
+            assert_eq!(w.gets(), [src.jwks_uri.clone().unwrap()], "{src:?}: refetched, not served from the record");
+            // (The dev-mode source fetches the same URI, which still serves "evil".)
+            assert_eq!(got.is_ok(), src.dev, "{src:?}");
+        }
+    }
+
+    /// A record written by hand, as the refresh writes it (or as a mis-shared namespace holds).
+    fn put_record(w: &World, src: &KeySource, fetched_at: f64, max_age: f64, kid: &str) {
+        let record = json!({"issuer": src.issuer, "key_source": src.tag(), "jwks_uri": REAL_URI, "fetched_at": fetched_at,
+                            "max_age": max_age, "jwks": jwks(kid)});
+        w.kv.borrow_mut().insert(persist_key(&src.issuer), record.to_string().into_bytes());
+    }
+
+    #[test]
+    fn a_persisted_record_is_aged_by_the_policy_in_force_now() {
+        let p = CachePolicy::default();
+        let src = explicit(REAL_URI);
+        let fresh_store = || KeyStore::new(p);
+        let w = World::default();
+        w.serve(REAL_URI, jwks("real"));
+
+        // A record claiming a ten-year max age, a day and a bit old: the ceiling (a day) makes it
+        // stale beyond the stale window, so the keys are fetched again.
+        let old = p.max_max_age_secs as f64 + p.stale_if_error_secs as f64 + 60.0;
+        put_record(&w, &src, NOW - old, 315_360_000.0, "gone");
+        assert_eq!(keys_for(&fresh_store(), &w, &src, "gone", NOW), Err(KeyError::UnknownKid));
+        assert_eq!(w.gets(), [REAL_URI]);
+
+        // A record from the future is never fresh.
+        put_record(&w, &src, NOW + 600.0, 300.0, "gone");
+        assert_eq!(keys_for(&fresh_store(), &w, &src, "gone", NOW), Err(KeyError::UnknownKid));
+        assert_eq!(w.gets(), [REAL_URI]);
+
+        // A record with max_age 0, 100 s old: the floor (300 s) keeps it fresh, no fetch.
+        put_record(&w, &src, NOW - 100.0, 0.0, "kept");
+        assert_eq!(keys_for(&fresh_store(), &w, &src, "kept", NOW), Ok(()));
+        assert!(w.gets().is_empty());
+
+        // Records of the old format (no key source) are not read.
+        let v1 = json!({"issuer": ISS, "jwks_uri": REAL_URI, "fetched_at": NOW, "max_age": 300, "jwks": jwks("old")});
+        w.kv.borrow_mut().clear();
+        w.kv.borrow_mut().insert(format!("jwks:v1:{ISS}"), v1.to_string().into_bytes());
+        assert_eq!(keys_for(&fresh_store(), &w, &src, "old", NOW), Err(KeyError::UnknownKid));
+    }
+
+    #[test]
+    fn a_discovery_issuer_refreshes_through_discovery() {
+        let p = CachePolicy::default();
+        let w = World::default();
+        w.serve(&disc_url(), discovery_doc(REAL_URI));
+        w.serve(REAL_URI, jwks("k1"));
+        let store = KeyStore::new(p);
+        assert_eq!(keys_for(&store, &w, &discovery(), "k1", NOW), Ok(()));
+        assert_eq!(w.gets(), [disc_url(), REAL_URI.to_owned()]);
+
+        // The issuer moves its keys: discovery names a new jwks_uri; the old one still answers.
+        let moved = "https://kc.test/realms/prod/keys-2";
+        w.serve(&disc_url(), discovery_doc(moved));
+        w.serve(moved, jwks("k2"));
+        let later = NOW + p.min_max_age_secs as f64 + 1.0;
+        assert_eq!(keys_for(&store, &w, &discovery(), "k2", later), Ok(()));
+        assert_eq!(w.gets(), [disc_url(), moved.to_owned()], "the refresh asked discovery, not the old jwks_uri");
+
+        // A fresh isolate with only the KV record: its refresh goes through discovery too.
+        w.serve(&disc_url(), discovery_doc(REAL_URI));
+        w.serve(REAL_URI, jwks("k3"));
+        let isolate = KeyStore::new(p);
+        let much_later = later + p.unknown_kid_cooldown_secs as f64 + 1.0;
+        assert_eq!(keys_for(&isolate, &w, &discovery(), "k3", much_later), Ok(()));
+        assert_eq!(w.gets(), [disc_url(), REAL_URI.to_owned()]);
     }
 }

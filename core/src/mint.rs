@@ -57,9 +57,13 @@ pub fn claims(
     }
     let aud = grant.audiences();
     c.insert("iss".into(), json!(issuer));
-    c.insert("sub".into(), json!(format!("{subject_prefix}{}", caller.client_id)));
+    // `sub` and `client_id` both carry the issuer's prefix: with several trusted issuers the
+    // prefixes are distinct and none starts another (config), so two realms' callers never
+    // look alike downstream, whichever of the two claims a resource server or cloud reads.
+    let who = format!("{subject_prefix}{}", caller.client_id);
+    c.insert("sub".into(), json!(who));
     c.insert("aud".into(), if aud.len() == 1 { json!(aud[0]) } else { json!(aud) });
-    c.insert("client_id".into(), json!(caller.client_id));
+    c.insert("client_id".into(), json!(who));
     if !grant.scopes.is_empty() {
         c.insert("scope".into(), json!(grant.scopes.join(" ")));
     }

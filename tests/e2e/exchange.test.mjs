@@ -323,6 +323,45 @@ describe("configuration", () => {
       assert.match(body.fix, /subset/);
     } finally { await w2.stop(); }
   });
+
+  test("realms stay apart: two issuers need distinct prefixes and issuer-scoped client rules; client_id carries the prefix", async () => {
+    const other = { issuer: "http://127.0.0.1:9/realms/partners", audiences: ["edge-sts"] };
+    const scoped = devConfig(iss.url).clients.map((c) => ({ ...c, issuer: iss.url }));
+    const refused = [
+      [{ trusted_issuers: [{ issuer: iss.url, audiences: ["edge-sts"], subject_prefix: "kc:" }, { ...other, subject_prefix: "kc:" }], clients: scoped },
+        "trusted_issuers[1].subject_prefix", /is the same as/],
+      [{ trusted_issuers: [{ issuer: iss.url, audiences: ["edge-sts"], subject_prefix: "kc:" }, { ...other, subject_prefix: "kc:partners:" }], clients: scoped },
+        "trusted_issuers[1].subject_prefix", /overlaps/],
+      [{ trusted_issuers: [{ issuer: iss.url, audiences: ["edge-sts"] }, { ...other, subject_prefix: "partners:" }], clients: scoped },
+        "trusted_issuers[0].subject_prefix", /empty subject_prefix/],
+      [{ trusted_issuers: [{ issuer: iss.url, audiences: ["edge-sts"], subject_prefix: "demo:" }, { ...other, subject_prefix: "partners:" }] },
+        "clients[0].issuer", /more than one issuer/],
+    ];
+    for (const [overrides, field, problem] of refused) {
+      const w2 = await startWorker({ config: devConfig(iss.url, overrides), secrets });
+      try {
+        assertError(await exchange(w2.url, { subject_token: "x.y.z" }), 503, "server_error");
+        const h = await fetch(`${w2.url}/healthz`);
+        assert.equal(h.status, 503);
+        const body = await h.json();
+        assert.equal(body.field, field);
+        assert.match(body.problem, problem);
+      } finally { await w2.stop(); }
+    }
+    // Distinct prefixes, every rule naming its issuer: minted sub and client_id carry the prefix.
+    const good = devConfig(iss.url, {
+      trusted_issuers: [{ issuer: iss.url, audiences: ["edge-sts"], subject_prefix: "demo:" }, { ...other, subject_prefix: "partners:" }],
+      clients: scoped,
+    });
+    const w2 = await startWorker({ config: good, secrets });
+    try {
+      const res = await exchange(w2.url, { subject_token: await iss.getToken("orders-service") });
+      assert.equal(res.status, 200, res.text);
+      const c = decodeJwt(res.json.access_token);
+      assert.equal(c.sub, "demo:orders-service");
+      assert.equal(c.client_id, "demo:orders-service");
+    } finally { await w2.stop(); }
+  });
 });
 
 describe("JWKS cache against a live issuer", () => {
@@ -484,6 +523,36 @@ describe("issuer outages", () => {
       // Tokens of another algorithm have one key and keep working.
       assert.equal((await exchange(w2.url, { subject_token: await iss2.getToken("billing-service"), audience: "billing" })).status, 200);
     } finally { await w2.stop(); await iss2.close(); }
+  });
+
+  test("persisted JWKS (KV) is a cache, not a source of trust: a record made for another key source is not used", async () => {
+    // One KV namespace shared by two configurations of the same issuer: the first names an
+    // attacker's jwks_uri (its record holds the attacker's keys), the second says discovery.
+    const dir = mkdtempSync(path.join(tmpdir(), "edge-sts-kv-"));
+    const real = await startIssuer();
+    const attacker = await startIssuer();
+    try {
+      // The attacker's key, the real issuer's name, the same kid the real issuer uses.
+      const forged = await attacker.sign({ ...attacker.keyclaims("orders-service"), iss: real.url });
+      const explicit = devConfig(real.url, {
+        trusted_issuers: [{ issuer: real.url, jwks_uri: attacker.jwksUri, audiences: ["edge-sts"], leeway_secs: 60 }],
+      });
+      const a = await startWorker({ config: explicit, secrets, kvPersist: dir });
+      try {
+        assert.equal((await exchange(a.url, { subject_token: forged })).status, 200, "the record is written from the attacker's keys");
+        await sleep(300); // KV write happens in waitUntil
+      } finally { await a.stop(); }
+      const before = { ...real.counters };
+      const b = await startWorker({ config: devConfig(real.url), secrets, kvPersist: dir });
+      try {
+        const res = await exchange(b.url, { subject_token: forged });
+        assertError(res, 400, "invalid_request", [forged]);
+        await loggedReason(b, "token.signature");
+        assert.equal(real.counters.discovery - before.discovery, 1, "keys found through discovery, not the KV record");
+        assert.equal(real.counters.jwks - before.jwks, 1);
+        assert.equal((await exchange(b.url, { subject_token: await real.getToken("orders-service") })).status, 200);
+      } finally { await b.stop(); }
+    } finally { await real.close(); await attacker.close(); }
   });
 
   test("persisted JWKS (KV): a fresh isolate does not refetch", async () => {

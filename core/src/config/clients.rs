@@ -37,10 +37,19 @@ pub(super) fn load(
                 return Err(cerr(f("default_target"), "default target is not in the client's targets", "add it to `targets`"));
             }
         }
-        if let Some(iss) = &c.issuer {
-            if !trusted.iter().any(|t| t.rules.issuer == *iss) {
+        match &c.issuer {
+            Some(iss) if !trusted.iter().any(|t| t.rules.issuer == *iss) => {
                 return Err(cerr(f("issuer"), "not a trusted issuer", "use an issuer from trusted_issuers"));
             }
+            // Two realms may both have a client of this name: a rule names the realm it is for.
+            None if trusted.len() > 1 => {
+                return Err(cerr(
+                    f("issuer"),
+                    "no issuer, and more than one issuer is trusted",
+                    "name the trusted issuer whose client this rule is for (one rule per issuer)",
+                ));
+            }
+            _ => {}
         }
         rules.push(ClientRule {
             pattern: ClientPattern::new(&c.client),

@@ -137,7 +137,32 @@ pub(super) fn load(raw: Vec<RawIssuer>, dev: bool) -> Result<Vec<TrustedIssuer>,
         let t = issuer(&format!("trusted_issuers[{i}]"), t, &trusted, dev)?;
         trusted.push(t);
     }
+    realms_apart(&trusted)?;
     Ok(trusted)
+}
+
+/// With more than one trusted issuer, every `subject_prefix` is non-empty and none is a prefix
+/// of another (equal included): `sub` and the minted `client_id` are the prefix plus the client
+/// id, so two issuers' callers can never mint the same values downstream.
+fn realms_apart(trusted: &[TrustedIssuer]) -> Result<(), ConfigError> {
+    if trusted.len() < 2 {
+        return Ok(());
+    }
+    let fix = "give every trusted issuer its own subject_prefix, none the start of another (e.g. \"kc-prod:\" and \"kc-partners:\"); it prefixes `sub` and the minted `client_id`";
+    for (i, t) in trusted.iter().enumerate() {
+        let field = format!("trusted_issuers[{i}].subject_prefix");
+        if t.subject_prefix.is_empty() {
+            return Err(cerr(field, "empty subject_prefix while more than one issuer is trusted", fix));
+        }
+        for (j, o) in trusted[..i].iter().enumerate() {
+            let (a, b) = (&t.subject_prefix, &o.subject_prefix);
+            if a.starts_with(b.as_str()) || b.starts_with(a.as_str()) {
+                let how = if a == b { "is the same as" } else { "overlaps (one starts the other)" };
+                return Err(cerr(field, format!("`{a}` {how} trusted_issuers[{j}].subject_prefix `{b}`"), fix));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// One `trusted_issuers[i]` entry; `at` is its path, `earlier` the entries before it.

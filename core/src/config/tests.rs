@@ -86,6 +86,13 @@ fn bad_configurations() {
     ("trusted-issuer-leeway-too-large", &[("/trusted_issuers", Some(json!([{"issuer": "https://kc.test/realms/demo", "audiences": ["edge-sts"], "leeway_secs": 600}])))], "trusted_issuers[0].leeway_secs", "leeway above 300 s", "keep clock leeway small (default 60)"),
     ("trusted-issuer-no-audience", &[("/trusted_issuers", Some(json!([{"issuer": "https://kc.test/realms/demo", "audiences": []}])))], "trusted_issuers[0].audiences", "no expected audience", "list the audience your Keycloak Audience mapper adds (e.g. \"edge-sts\")"),
     ("trusted-issuer-twice", &[("/trusted_issuers", Some(json!([{"issuer": "https://kc.test/realms/demo", "audiences": ["edge-sts"]}, {"issuer": "https://kc.test/realms/demo", "audiences": ["edge-sts"]}])))], "trusted_issuers[1].issuer", "issuer listed twice", "merge the two entries"),
+    ("realms-default-prefixes", &[("/trusted_issuers", Some(json!([{"issuer": "https://kc.test/realms/demo", "audiences": ["edge-sts"]}, {"issuer": "https://kc.test/realms/partners", "audiences": ["edge-sts"]}]))), ("/clients", Some(json!([{"client": "orders-service", "issuer": "https://kc.test/realms/demo", "targets": ["orders"], "default_target": "orders"}])))], "trusted_issuers[0].subject_prefix", "empty subject_prefix while more than one issuer is trusted", "give every trusted issuer its own subject_prefix, none the start of another (e.g. \"kc-prod:\" and \"kc-partners:\"); it prefixes `sub` and the minted `client_id`"),
+    ("realms-one-prefix-empty", &[("/trusted_issuers", Some(json!([{"issuer": "https://kc.test/realms/demo", "audiences": ["edge-sts"], "subject_prefix": "demo:"}, {"issuer": "https://kc.test/realms/partners", "audiences": ["edge-sts"]}]))), ("/clients", Some(json!([{"client": "orders-service", "issuer": "https://kc.test/realms/demo", "targets": ["orders"], "default_target": "orders"}])))], "trusted_issuers[1].subject_prefix", "empty subject_prefix while more than one issuer is trusted", "give every trusted issuer its own subject_prefix, none the start of another (e.g. \"kc-prod:\" and \"kc-partners:\"); it prefixes `sub` and the minted `client_id`"),
+    ("realms-one-prefix-explicitly-empty", &[("/trusted_issuers", Some(json!([{"issuer": "https://kc.test/realms/demo", "audiences": ["edge-sts"]}, {"issuer": "https://kc.test/realms/partners", "audiences": ["edge-sts"], "subject_prefix": "partners:"}]))), ("/clients", Some(json!([{"client": "orders-service", "issuer": "https://kc.test/realms/demo", "targets": ["orders"], "default_target": "orders"}])))], "trusted_issuers[0].subject_prefix", "empty subject_prefix while more than one issuer is trusted", "give every trusted issuer its own subject_prefix, none the start of another (e.g. \"kc-prod:\" and \"kc-partners:\"); it prefixes `sub` and the minted `client_id`"),
+    ("realms-same-prefix", &[("/trusted_issuers", Some(json!([{"issuer": "https://kc.test/realms/demo", "audiences": ["edge-sts"], "subject_prefix": "kc:"}, {"issuer": "https://kc.test/realms/partners", "audiences": ["edge-sts"], "subject_prefix": "kc:"}]))), ("/clients", Some(json!([{"client": "orders-service", "issuer": "https://kc.test/realms/demo", "targets": ["orders"], "default_target": "orders"}])))], "trusted_issuers[1].subject_prefix", "`kc:` is the same as trusted_issuers[0].subject_prefix `kc:`", "give every trusted issuer its own subject_prefix, none the start of another (e.g. \"kc-prod:\" and \"kc-partners:\"); it prefixes `sub` and the minted `client_id`"),
+    ("realms-prefix-starts-another", &[("/trusted_issuers", Some(json!([{"issuer": "https://kc.test/realms/demo", "audiences": ["edge-sts"], "subject_prefix": "kc:"}, {"issuer": "https://kc.test/realms/partners", "audiences": ["edge-sts"], "subject_prefix": "kc:p:"}]))), ("/clients", Some(json!([{"client": "orders-service", "issuer": "https://kc.test/realms/demo", "targets": ["orders"], "default_target": "orders"}])))], "trusted_issuers[1].subject_prefix", "`kc:p:` overlaps (one starts the other) trusted_issuers[0].subject_prefix `kc:`", "give every trusted issuer its own subject_prefix, none the start of another (e.g. \"kc-prod:\" and \"kc-partners:\"); it prefixes `sub` and the minted `client_id`"),
+    ("realms-prefix-started-by-another", &[("/trusted_issuers", Some(json!([{"issuer": "https://kc.test/realms/demo", "audiences": ["edge-sts"], "subject_prefix": "kc-partners"}, {"issuer": "https://kc.test/realms/partners", "audiences": ["edge-sts"], "subject_prefix": "kc-"}]))), ("/clients", Some(json!([{"client": "orders-service", "issuer": "https://kc.test/realms/demo", "targets": ["orders"], "default_target": "orders"}])))], "trusted_issuers[1].subject_prefix", "`kc-` overlaps (one starts the other) trusted_issuers[0].subject_prefix `kc-partners`", "give every trusted issuer its own subject_prefix, none the start of another (e.g. \"kc-prod:\" and \"kc-partners:\"); it prefixes `sub` and the minted `client_id`"),
+    ("realms-client-rule-without-issuer", &[("/trusted_issuers", Some(json!([{"issuer": "https://kc.test/realms/demo", "audiences": ["edge-sts"], "subject_prefix": "demo:"}, {"issuer": "https://kc.test/realms/partners", "audiences": ["edge-sts"], "subject_prefix": "partners:"}]))), ("/clients", Some(json!([{"client": "orders-service", "issuer": "https://kc.test/realms/demo", "targets": ["orders"]}, {"client": "batch-*", "targets": ["orders"]}])))], "clients[1].issuer", "no issuer, and more than one issuer is trusted", "name the trusted issuer whose client this rule is for (one rule per issuer)"),
     ("trusted-issuers-empty", &[("/trusted_issuers", Some(json!([])))], "trusted_issuers", "no trusted issuer", "add your Keycloak realm URL, e.g. https://kc.example.com/realms/prod"),
         // Formerly Worker (e2e) cases: a second key's secret unset, explain_secret, cloud lints.
         ("secret-not-set", &[("/signing_keys", Some(json!([{"secret": "SIGNING_KEY_ES256_2026_01", "status": "active"}, {"secret": "SIGNING_KEY_RS256", "status": "active"}])))], "signing_keys[1]", "secret `SIGNING_KEY_RS256` is not set", "wrangler secret put SIGNING_KEY_RS256 < key.json"),
@@ -219,4 +226,30 @@ fn dev_keys_fill_each_target_algorithm_without_an_active_key() {
     };
     assert!(block_on(add_dev_keys(&cfg, &mut ring, spy)).unwrap().is_empty());
     assert!(!called.get());
+}
+
+#[test]
+fn realms_apart_accepts_distinct_prefixes_and_one_issuer_without_one() {
+    // One issuer: the empty default prefix and issuer-less client rules stay valid.
+    let cfg = load(BASE).unwrap();
+    assert_eq!(cfg.trusted[0].subject_prefix, "");
+    // Two issuers with prefixes neither of which starts the other, every rule naming its issuer.
+    let v = patched(&[
+        (
+            "/trusted_issuers",
+            Some(json!([
+                {"issuer": "https://kc.test/realms/demo", "audiences": ["edge-sts"], "subject_prefix": "demo:"},
+                {"issuer": "https://kc.test/realms/partners", "audiences": ["edge-sts"], "subject_prefix": "partners:"},
+            ])),
+        ),
+        (
+            "/clients",
+            Some(json!([
+                {"client": "orders-service", "issuer": "https://kc.test/realms/demo", "targets": ["orders"]},
+                {"client": "orders-service", "issuer": "https://kc.test/realms/partners", "targets": ["orders"]},
+            ])),
+        ),
+    ]);
+    let (cfg, _) = load_all(&v).unwrap();
+    assert_eq!(cfg.trusted.len(), 2);
 }
