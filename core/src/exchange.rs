@@ -194,8 +194,8 @@ async fn cloud_exchange<F: Fetch, B: SignatureBackend>(
                     let c = match cloud {
                         CloudTarget::Aws(role) => {
                             let token = mint::sign(ctx.crypto, key, &claims).await?;
-                            let resp =
-                                send(aws::assume_role_with_web_identity(role, &v.caller.client_id, &token).map_err(Error::Sts)?).await?;
+                            let request = aws::assume_role_with_web_identity(role, &v.caller.issuer, &v.caller.client_id, &token);
+                            let resp = send(request.map_err(Error::Sts)?).await?;
                             CloudCredentials::Aws(aws::parse_response(resp.status, &resp.body).map_err(Error::Sts)?)
                         }
                         CloudTarget::Gcp(g) => {

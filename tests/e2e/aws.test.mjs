@@ -3,6 +3,7 @@
 // answers with AWS credentials. Checks what was sent, the credential cache, credential_process,
 // recorded AWS errors. (The config lints are in the core's table, core/src/config/tests.rs.)
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { after, before, test } from "node:test";
 import { createLocalJWKSet, jwtVerify } from "jose";
 import { startIssuer } from "../support/issuer.mjs";
@@ -12,11 +13,23 @@ import { startWorker, devConfig, generateSigningKey, exchange } from "../support
 const ROLE = "arn:aws:iam::123456789012:role/edge-sts-orders";
 let iss, sts, w, secrets;
 
+// Two AWS targets: `aws-orders` names the session after the client id as it is ("client_id",
+// the default: exact client ids only), `aws-hashed` uses "hashed" (any rule, globs included).
 function config(overrides = {}) {
   const c = devConfig(iss.url);
   c.targets["aws-orders"] = { audience: "sts.amazonaws.com", scopes: [], lifetime_secs: 300, aws: { role_arn: ROLE, endpoint: sts.endpoint, duration_secs: 3600 }, ...overrides };
-  for (const client of c.clients) client.targets.push("aws-orders");
+  c.targets["aws-hashed"] = { audience: "sts-hashed.amazonaws.com", scopes: [], aws: { role_arn: ROLE, endpoint: sts.endpoint, session_name: "hashed" } };
+  for (const client of c.clients) {
+    if (!client.client.includes("*")) client.targets.push("aws-orders");
+    client.targets.push("aws-hashed");
+  }
   return c;
+}
+
+/** The "hashed" RoleSessionName: readable client id, "-", 16 hex of SHA-256(issuer, 0xFF, client id). */
+function hashedSessionName(issuer, clientId) {
+  const h = createHash("sha256").update(Buffer.concat([Buffer.from(issuer), Buffer.from([0xff]), Buffer.from(clientId)])).digest("hex").slice(0, 16);
+  return `${clientId.replace(/[^\w+=,.@-]/g, "-").slice(0, 47)}-${h}`;
 }
 
 before(async () => {
@@ -46,6 +59,7 @@ test("exchange -> AssumeRoleWithWebIdentity -> AWS credentials in the /token JSO
   assert.equal(sent.form.Version, "2011-06-15");
   assert.equal(sent.form.RoleArn, ROLE);
   assert.equal(sent.form.RoleSessionName, "orders-service");
+  assert.equal(res.json.aws_assumed_role_arn, "arn:aws:sts::123456789012:assumed-role/edge-sts-orders/orders-service", "moto names the session");
   assert.equal(sent.form.DurationSeconds, "3600");
   // The web identity token is edge-sts's own, verifiable against its published JWKS.
   const jwks = createLocalJWKSet(await (await fetch(`${w.url}/.well-known/jwks.json`)).json());
@@ -53,6 +67,16 @@ test("exchange -> AssumeRoleWithWebIdentity -> AWS credentials in the /token JSO
   assert.equal(payload.sub, "orders-service");
   assert.equal(protectedHeader.alg, "ES256");
   assert.ok(!res.text.includes(sent.form.WebIdentityToken), "the web identity token is not handed to the caller");
+});
+
+test("session_name \"hashed\": the session carries the realm and a hash, for glob-matched clients too", async () => {
+  const res = await exchange(w.url, { subject_token: await iss.getToken("billing-service"), audience: "aws-hashed" });
+  assert.equal(res.status, 200, res.text);
+  const sent = sts.requests.at(-1);
+  const want = hashedSessionName(iss.url, "billing-service");
+  assert.match(want, /^billing-service-[0-9a-f]{16}$/);
+  assert.equal(sent.form.RoleSessionName, want);
+  assert.equal(res.json.aws_assumed_role_arn, `arn:aws:sts::123456789012:assumed-role/edge-sts-orders/${want}`, "moto names the session");
 });
 
 test("credentials are reused per (client, target, scope): a burst makes one STS call", async () => {
@@ -90,13 +114,14 @@ test("a cloud target cannot share a request with another target", async () => {
 
 test("recorded AWS errors: cloud refusals are 502 server_error, throttling 503 with Retry-After", async () => {
   const cases = [
-    ["billing-service", 403, "access_denied.xml", 502, "server_error"],
-    ["eddsa-service", 400, "invalid_identity_token.xml", 502, "server_error"],
+    // (billing-service's aws-hashed credentials are cached by an earlier test.)
+    ["eddsa-service", "aws-hashed", 403, "access_denied.xml", 502, "server_error"],
+    ["eddsa-service", "aws-orders", 400, "invalid_identity_token.xml", 502, "server_error"],
   ];
-  for (const [client, status, fixture, want, code] of cases) {
+  for (const [client, audience, status, fixture, want, code] of cases) {
     sts.respondWith(status, fixture);
     const t = await iss.getToken(client);
-    const res = await exchange(w.url, { subject_token: t, audience: "aws-orders" });
+    const res = await exchange(w.url, { subject_token: t, audience });
     assert.equal(res.status, want, `${fixture}: ${res.text}`);
     assert.equal(res.json.error, code);
     assert.ok(!res.text.includes(t.split(".")[2]));

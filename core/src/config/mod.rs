@@ -140,6 +140,7 @@ pub fn load(text: &str) -> Result<Config, ConfigError> {
     let trusted = issuers::load(raw.trusted_issuers, dev)?;
     let targets = targets::load(raw.targets, &issuer, dev)?;
     let clients = clients::load(raw.clients, &targets, &trusted)?;
+    targets::check_aws_session_names(&targets, &clients, trusted.len())?;
     let key_refs = keys::load(raw.signing_keys, dev)?;
     let policy = TrustPolicy { targets, clients };
     Ok(Config { dev, log_successes, explain_secret: raw.explain_secret, issuer, limits, cache, trusted, policy, key_refs })

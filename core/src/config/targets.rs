@@ -2,8 +2,8 @@
 //! optional cloud block (`aws`, `gcp`, `azure`) that exchanges the minted token at a cloud's STS.
 use super::{cerr, ConfigError};
 use crate::alg::Alg;
-use crate::policy::{Target, PROTECTED_CLAIMS};
-use crate::sts::{aws, azure, gcp, CloudTarget, StsError};
+use crate::policy::{ClientPattern, ClientRule, Target, PROTECTED_CLAIMS};
+use crate::sts::{aws, azure, gcp, CloudTarget, StsError, CLOUD_PROTECTED_CLAIMS};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -59,6 +59,9 @@ struct RawAws {
     session_policy: Option<Value>,
     #[serde(default)]
     policy_arns: Vec<String>,
+    /// How the `RoleSessionName` is formed: `"client_id"` (default) or `"hashed"`.
+    #[serde(default)]
+    session_name: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -122,9 +125,17 @@ fn target(name: &str, t: RawTarget, issuer: &str, dev: bool) -> Result<Target, C
     if lifetime == 0 || lifetime > MAX_LIFETIME_SECS {
         return Err(cerr(f("lifetime_secs"), "out of range", format!("use 1..={MAX_LIFETIME_SECS} (default {DEFAULT_LIFETIME_SECS})")));
     }
+    let is_cloud = t.aws.is_some() || t.gcp.is_some() || t.azure.is_some();
     for (field, dest) in t.copy_claims.values().map(|d| ("copy_claims", d)).chain(t.static_claims.keys().map(|d| ("static_claims", d))) {
         if PROTECTED_CLAIMS.contains(&dest.as_str()) {
             return Err(cerr(f(field), format!("`{dest}` is a protected claim"), "use another claim name"));
+        }
+        if is_cloud && CLOUD_PROTECTED_CLAIMS.contains(&dest.as_str()) {
+            return Err(cerr(
+                f(field),
+                format!("`{dest}` is a claim a cloud reads to decide trust"),
+                format!("use another claim name (a cloud target writes none of {})", CLOUD_PROTECTED_CLAIMS.join(", ")),
+            ));
         }
     }
     let signing_alg = match t.signing_alg.as_deref() {
@@ -198,6 +209,10 @@ fn aws_target(f: &impl Fn(&str) -> String, a: RawAws, dev: bool) -> Result<Cloud
     if let Some(d) = a.duration_secs {
         role.duration_secs = d;
     }
+    if let Some(m) = &a.session_name {
+        role.session_name = aws::SessionName::parse(m)
+            .ok_or_else(|| cerr(f("aws.session_name"), format!("unknown value `{m}`"), "use \"client_id\" (default) or \"hashed\""))?;
+    }
     role.policy = a.session_policy.map(|p| p.to_string());
     role.policy_arns = a.policy_arns;
     role.validate(dev).map_err(|e| sts_err(f, e))?;
@@ -243,4 +258,43 @@ fn azure_target(f: &impl Fn(&str) -> String, z: RawAzure, audience: &str, dev: b
     app.validate(dev).map_err(|e| sts_err(f, e))?;
     azure::check_assertion_audience(audience).map_err(|e| sts_err(f, e))?;
     Ok(CloudTarget::Azure(app))
+}
+
+/// What an AWS target's `RoleSessionName` needs from the rest of the configuration. In
+/// `"client_id"` mode the name is the client id as it is, so: only one trusted issuer (the name
+/// carries no realm), and every client rule listing the target is an exact client id that is
+/// already a session name (a glob may match ids that are not). `"hashed"` needs nothing.
+pub(super) fn check_aws_session_names(
+    targets: &BTreeMap<String, Target>,
+    clients: &[ClientRule],
+    issuers: usize,
+) -> Result<(), ConfigError> {
+    let client_id_mode = |name: &str| matches!(targets.get(name).and_then(|t| t.cloud.as_ref()), Some(CloudTarget::Aws(r)) if r.session_name == aws::SessionName::ClientId);
+    if issuers > 1 {
+        if let Some(name) = targets.keys().find(|n| client_id_mode(n)) {
+            return Err(cerr(
+                format!("targets.{name}.aws.session_name"),
+                "with more than one trusted issuer the session name must carry the realm, and a client id alone does not",
+                "set it to \"hashed\"",
+            ));
+        }
+    }
+    for (i, rule) in clients.iter().enumerate() {
+        let Some(name) = rule.targets.iter().chain(rule.default_target.iter()).find(|n| client_id_mode(n)) else {
+            continue;
+        };
+        let problem = match &rule.pattern {
+            ClientPattern::Glob(..) => format!("a glob may match client ids that cannot be an AWS RoleSessionName (target `{name}`)"),
+            ClientPattern::Exact(id) if !aws::is_session_name(id) => {
+                format!("the client id cannot be an AWS RoleSessionName as it is (target `{name}`)")
+            }
+            ClientPattern::Exact(_) => continue,
+        };
+        return Err(cerr(
+            format!("clients[{i}].client"),
+            problem,
+            format!("use exact client ids of 2 to 64 characters from [A-Za-z0-9_+=,.@-], or set `targets.{name}.aws.session_name` to \"hashed\""),
+        ));
+    }
+    Ok(())
 }

@@ -50,6 +50,9 @@ fn the_base_configuration_is_valid() {
     assert_eq!(cfg.policy.targets["orders"].lifetime_secs, DEFAULT_LIFETIME_SECS);
 }
 
+const CLOUD_CLAIMS_FIX: &str =
+    "use another claim name (a cloud target writes none of azp, amr, https://aws.amazon.com/tags, https://aws.amazon.com/source_identity)";
+
 #[test]
 fn bad_configurations() {
     #[rustfmt::skip]
@@ -101,8 +104,19 @@ fn bad_configurations() {
         ("entra-es256", &[("/targets/entra", Some(json!({"audience": "api://AzureADTokenExchange", "scopes": [], "signing_alg": "ES256", "azure": {"tenant": "11111111-2222-3333-4444-555555555555", "client_id": "66666666-7777-8888-9999-000000000000", "resource": "https://management.azure.com"}})))], "targets.entra.signing_alg", "Entra ID accepts only RS256 client assertions (ES256 fails with AADSTS5002738)", "set signing_alg to RS256"),
         ("entra-wrong-assertion-audience", &[("/targets/entra", Some(json!({"audience": "https://wrong", "scopes": [], "signing_alg": "RS256", "azure": {"tenant": "11111111-2222-3333-4444-555555555555", "client_id": "66666666-7777-8888-9999-000000000000", "resource": "https://management.azure.com"}})))], "targets.entra.cloud.audience", "Entra accepts federated assertions only for its token-exchange audience", "set the target's audience to api://AzureADTokenExchange"),
         ("aws-eddsa", &[("/targets/aws-orders", Some(json!({"audience": "sts.amazonaws.com", "scopes": [], "signing_alg": "EdDSA", "aws": {"role_arn": "arn:aws:iam::123456789012:role/edge-sts-orders"}})))], "targets.aws-orders.signing_alg", "AWS STS accepts only RSA (RS256/384/512) or ECDSA (ES256/384) web identity tokens, never EdDSA", "set signing_alg to RS256 or ES256"),
+        // Issue 10 §6: what a cloud sees. RoleSessionName in "client_id" mode (the default)...
+        ("aws-session-name-unknown", &[("/targets/aws-orders", Some(json!({"audience": "sts.amazonaws.com", "scopes": [], "aws": {"role_arn": "arn:aws:iam::123456789012:role/edge-sts-orders", "session_name": "client"}})))], "targets.aws-orders.aws.session_name", "unknown value `client`", "use \"client_id\" (default) or \"hashed\""),
+        ("aws-client-id-glob", &[("/targets/aws-orders", Some(json!({"audience": "sts.amazonaws.com", "scopes": [], "aws": {"role_arn": "arn:aws:iam::123456789012:role/edge-sts-orders"}}))), ("/clients", Some(json!([{"client": "orders-service", "targets": ["orders"]}, {"client": "batch-*", "targets": ["orders", "aws-orders"]}])))], "clients[1].client", "a glob may match client ids that cannot be an AWS RoleSessionName (target `aws-orders`)", "use exact client ids of 2 to 64 characters from [A-Za-z0-9_+=,.@-], or set `targets.aws-orders.aws.session_name` to \"hashed\""),
+        ("aws-client-id-not-a-session-name", &[("/targets/aws-orders", Some(json!({"audience": "sts.amazonaws.com", "scopes": [], "aws": {"role_arn": "arn:aws:iam::123456789012:role/edge-sts-orders", "session_name": "client_id"}}))), ("/clients", Some(json!([{"client": "batch/nightly", "targets": ["aws-orders"]}])))], "clients[0].client", "the client id cannot be an AWS RoleSessionName as it is (target `aws-orders`)", "use exact client ids of 2 to 64 characters from [A-Za-z0-9_+=,.@-], or set `targets.aws-orders.aws.session_name` to \"hashed\""),
+        ("aws-client-id-too-long", &[("/targets/aws-orders", Some(json!({"audience": "sts.amazonaws.com", "scopes": [], "aws": {"role_arn": "arn:aws:iam::123456789012:role/edge-sts-orders"}}))), ("/clients", Some(json!([{"client": "orders-service", "targets": ["orders"]}, {"client": "a".repeat(65), "targets": ["aws-orders"]}])))], "clients[1].client", "the client id cannot be an AWS RoleSessionName as it is (target `aws-orders`)", "use exact client ids of 2 to 64 characters from [A-Za-z0-9_+=,.@-], or set `targets.aws-orders.aws.session_name` to \"hashed\""),
+        ("aws-client-id-two-issuers", &[("/trusted_issuers", Some(json!([{"issuer": "https://kc.test/realms/demo", "audiences": ["edge-sts"], "subject_prefix": "demo:"}, {"issuer": "https://kc.test/realms/partners", "audiences": ["edge-sts"], "subject_prefix": "partners:"}]))), ("/targets/aws-orders", Some(json!({"audience": "sts.amazonaws.com", "scopes": [], "aws": {"role_arn": "arn:aws:iam::123456789012:role/edge-sts-orders"}}))), ("/clients", Some(json!([{"client": "orders-service", "issuer": "https://kc.test/realms/demo", "targets": ["aws-orders"]}])))], "targets.aws-orders.aws.session_name", "with more than one trusted issuer the session name must carry the realm, and a client id alone does not", "set it to \"hashed\""),
+        // ...and claims a cloud reads to decide trust, on every cloud target.
+        ("aws-copy-into-azp", &[("/targets/aws-orders", Some(json!({"audience": "sts.amazonaws.com", "scopes": [], "copy_claims": {"azp": "azp"}, "aws": {"role_arn": "arn:aws:iam::123456789012:role/edge-sts-orders"}})))], "targets.aws-orders.copy_claims", "`azp` is a claim a cloud reads to decide trust", CLOUD_CLAIMS_FIX),
+        ("aws-static-session-tags", &[("/targets/aws-orders", Some(json!({"audience": "sts.amazonaws.com", "scopes": [], "static_claims": {"https://aws.amazon.com/tags": {"principal_tags": {"team": ["orders"]}}}, "aws": {"role_arn": "arn:aws:iam::123456789012:role/edge-sts-orders"}})))], "targets.aws-orders.static_claims", "`https://aws.amazon.com/tags` is a claim a cloud reads to decide trust", CLOUD_CLAIMS_FIX),
+        ("gcp-static-amr", &[("/targets/gcp", Some(json!({"audience": "https://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/pool/providers/prov", "scopes": [], "static_claims": {"amr": ["pwd"]}, "gcp": {"workload_identity_provider": "projects/123/locations/global/workloadIdentityPools/pool/providers/prov"}})))], "targets.gcp.static_claims", "`amr` is a claim a cloud reads to decide trust", CLOUD_CLAIMS_FIX),
+        ("entra-copy-into-source-identity", &[("/targets/entra", Some(json!({"audience": "api://AzureADTokenExchange", "scopes": [], "signing_alg": "RS256", "copy_claims": {"preferred_username": "https://aws.amazon.com/source_identity"}, "azure": {"tenant": "11111111-2222-3333-4444-555555555555", "client_id": "66666666-7777-8888-9999-000000000000", "resource": "https://management.azure.com"}})))], "targets.entra.copy_claims", "`https://aws.amazon.com/source_identity` is a claim a cloud reads to decide trust", CLOUD_CLAIMS_FIX),
     ];
-    assert!(cases.len() >= 30);
+    assert!(cases.len() >= 40);
     for (name, patch, field, problem, fix) in cases {
         let e = load_all(&patched(patch)).err().unwrap_or_else(|| panic!("{name}: accepted"));
         assert_eq!((e.field.as_str(), e.problem.as_str(), e.fix.as_str()), (*field, *problem, *fix), "{name}");
@@ -252,4 +266,39 @@ fn realms_apart_accepts_distinct_prefixes_and_one_issuer_without_one() {
     ]);
     let (cfg, _) = load_all(&v).unwrap();
     assert_eq!(cfg.trusted.len(), 2);
+}
+
+#[test]
+fn aws_session_names_that_load() {
+    use crate::sts::{aws::SessionName, CloudTarget};
+    let aws = |mode: Option<&str>| {
+        let mut a = json!({"role_arn": "arn:aws:iam::123456789012:role/edge-sts-orders"});
+        if let Some(m) = mode {
+            a["session_name"] = json!(m);
+        }
+        json!({"audience": "sts.amazonaws.com", "scopes": [], "aws": a})
+    };
+    let mode_of = |cfg: &Config| match &cfg.policy.targets["aws-orders"].cloud {
+        Some(CloudTarget::Aws(r)) => r.session_name,
+        other => panic!("{other:?}"),
+    };
+    // client_id (default and explicit): exact ids that are session names as they are; a glob
+    // rule that does not list the AWS target does not matter.
+    let clients = json!([{"client": "orders-service", "targets": ["orders", "aws-orders"]}, {"client": "svc_1+x=y,z.w@corp-2", "targets": ["aws-orders"]}, {"client": "batch-*", "targets": ["orders"]}]);
+    for mode in [None, Some("client_id")] {
+        let cfg = load(&patched(&[("/targets/aws-orders", Some(aws(mode))), ("/clients", Some(clients.clone()))]).to_string()).unwrap();
+        assert_eq!(mode_of(&cfg), SessionName::ClientId);
+    }
+    // hashed: globs, ids that are not session names, two issuers.
+    let two = json!([{"issuer": "https://kc.test/realms/demo", "audiences": ["edge-sts"], "subject_prefix": "demo:"}, {"issuer": "https://kc.test/realms/partners", "audiences": ["edge-sts"], "subject_prefix": "partners:"}]);
+    let clients = json!([{"client": "batch-*", "issuer": "https://kc.test/realms/demo", "targets": ["aws-orders"]}, {"client": "batch/nightly", "issuer": "https://kc.test/realms/partners", "targets": ["aws-orders"]}]);
+    let cfg = load(
+        &patched(&[("/trusted_issuers", Some(two)), ("/targets/aws-orders", Some(aws(Some("hashed")))), ("/clients", Some(clients))])
+            .to_string(),
+    )
+    .unwrap();
+    assert_eq!(mode_of(&cfg), SessionName::Hashed);
+    // A target without a cloud may write the claims a cloud target may not.
+    let plain = json!({"audience": "https://plain.test", "scopes": [], "copy_claims": {"azp": "azp"}, "static_claims": {"amr": ["mfa"], "https://aws.amazon.com/tags": {}}});
+    assert!(load(&patched(&[("/targets/plain", Some(plain))]).to_string()).is_ok());
 }

@@ -61,6 +61,8 @@ pub struct AwsRole {
     pub policy: Option<String>,
     /// Managed session policy ARNs (sent as `PolicyArns.member.N.arn`).
     pub policy_arns: Vec<String>,
+    /// How the `RoleSessionName` is formed (`aws.session_name`).
+    pub session_name: SessionName,
 }
 
 impl AwsRole {
@@ -72,6 +74,7 @@ impl AwsRole {
             duration_secs: DEFAULT_DURATION_SECS,
             policy: None,
             policy_arns: Vec::new(),
+            session_name: SessionName::ClientId,
         }
     }
 
@@ -158,33 +161,85 @@ fn session_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '=' | ',' | '.' | '@' | '-')
 }
 
-/// `RoleSessionName` for a client id: `[\w+=,.@-]{2,64}` (`\w` being ASCII letters, digits and
-/// `_`).
-///
-/// A client id that already fits is used as it is, so CloudTrail and the assumed-role ARN show
-/// it verbatim. Otherwise every other character becomes `-`, the result is cut to 55
-/// characters, and `-` plus 8 hex digits of SHA-256(client id) is appended, so two ids that
-/// differ only in replaced characters (`a/b`, `a:b`) still get different names (trust policies
-/// can test `sts:RoleSessionName`). Idempotent: a valid name maps to itself.
-pub fn role_session_name(client_id: &str) -> String {
-    let n = client_id.chars().count();
-    if (MIN_SESSION_NAME_LEN..=MAX_SESSION_NAME_LEN).contains(&n) && client_id.chars().all(session_name_char) {
-        return client_id.to_owned();
-    }
-    let digest = Sha256::digest(client_id.as_bytes());
-    let hash: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
-    let base: String = client_id.chars().map(|c| if session_name_char(c) { c } else { '-' }).take(MAX_SESSION_NAME_LEN - 9).collect();
-    if base.is_empty() {
-        hash
-    } else {
-        format!("{base}-{hash}")
+/// Whether `s` is a `RoleSessionName` as it is: `[\w+=,.@-]{2,64}` (`\w` being ASCII letters,
+/// digits and `_`).
+pub fn is_session_name(s: &str) -> bool {
+    (MIN_SESSION_NAME_LEN..=MAX_SESSION_NAME_LEN).contains(&s.len()) && s.chars().all(session_name_char)
+}
+
+/// Hex digits of the hash in a [`SessionName::Hashed`] name.
+pub const SESSION_HASH_HEX: usize = 16;
+
+/// How a target forms the `RoleSessionName` (`aws.session_name`). No mapping of arbitrary
+/// client ids into 2..=64 characters of `[\w+=,.@-]` is both readable and collision-free, so
+/// the configuration chooses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SessionName {
+    /// `"client_id"` (default): the client id exactly as it is. The configuration accepts it
+    /// only when every client rule listing the target is an exact id that is already a session
+    /// name, and only one issuer is trusted (the name does not carry the realm).
+    #[default]
+    ClientId,
+    /// `"hashed"`: `<readable>-<h>`, `h` the first 16 hex digits of
+    /// SHA-256(issuer, 0xFF, client id) (0xFF never occurs in UTF-8, so the split is
+    /// unambiguous), `<readable>` the client id with every other character replaced by `-`,
+    /// cut so the whole is at most 64. Distinct (issuer, client id) pairs get distinct names up
+    /// to the hash: two realms' callers never share one.
+    Hashed,
+}
+
+impl SessionName {
+    /// From the configuration's `aws.session_name`.
+    pub fn parse(s: &str) -> Option<SessionName> {
+        match s {
+            "client_id" => Some(SessionName::ClientId),
+            "hashed" => Some(SessionName::Hashed),
+            _ => None,
+        }
     }
 }
 
-/// The `AssumeRoleWithWebIdentity` request: an unsigned form POST to `role.endpoint` with
-/// `Action`, `Version`, `RoleArn`, `RoleSessionName` (from [`role_session_name`]),
-/// `WebIdentityToken`, `DurationSeconds`, then `Policy` and `PolicyArns.member.N.arn` if set.
-pub fn assume_role_with_web_identity(role: &AwsRole, client_id: &str, web_identity_token: &str) -> Result<HttpRequest, StsError> {
+/// The [`SessionName::Hashed`] name of (issuer, client id).
+pub fn hashed_session_name(issuer: &str, client_id: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(issuer.as_bytes());
+    hasher.update([0xff]);
+    hasher.update(client_id.as_bytes());
+    let hash: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).take(SESSION_HASH_HEX / 2).collect();
+    let readable: String =
+        client_id.chars().map(|c| if session_name_char(c) { c } else { '-' }).take(MAX_SESSION_NAME_LEN - SESSION_HASH_HEX - 1).collect();
+    if readable.is_empty() {
+        hash
+    } else {
+        format!("{readable}-{hash}")
+    }
+}
+
+/// `RoleSessionName` for the caller (`issuer`, `client_id`) under `mode`. In `ClientId` mode a
+/// client id that is not a session name as it is is refused (the configuration lint keeps such
+/// ids away; this keeps the request fail-closed whatever reaches it), never mapped.
+pub fn role_session_name(mode: SessionName, issuer: &str, client_id: &str) -> Result<String, StsError> {
+    match mode {
+        SessionName::ClientId if is_session_name(client_id) => Ok(client_id.to_owned()),
+        SessionName::ClientId => Err(invalid(
+            "session_name",
+            "the client id cannot be an AWS RoleSessionName as it is",
+            "set the target's aws.session_name to \"hashed\"",
+        )),
+        SessionName::Hashed => Ok(hashed_session_name(issuer, client_id)),
+    }
+}
+
+/// The `AssumeRoleWithWebIdentity` request for the caller (`issuer`, `client_id`): an unsigned
+/// form POST to `role.endpoint` with `Action`, `Version`, `RoleArn`, `RoleSessionName` (from
+/// [`role_session_name`] under `role.session_name`), `WebIdentityToken`, `DurationSeconds`,
+/// then `Policy` and `PolicyArns.member.N.arn` if set.
+pub fn assume_role_with_web_identity(
+    role: &AwsRole,
+    issuer: &str,
+    client_id: &str,
+    web_identity_token: &str,
+) -> Result<HttpRequest, StsError> {
     role.check_params()?;
     if !(MIN_TOKEN_LEN..=MAX_TOKEN_LEN).contains(&web_identity_token.len()) {
         return Err(invalid(
@@ -193,7 +248,7 @@ pub fn assume_role_with_web_identity(role: &AwsRole, client_id: &str, web_identi
             "mint fewer claims for this target",
         ));
     }
-    let session = role_session_name(client_id);
+    let session = role_session_name(role.session_name, issuer, client_id)?;
     let duration = role.duration_secs.to_string();
     let arn_keys: Vec<String> = (1..=role.policy_arns.len()).map(|i| format!("PolicyArns.member.{i}.arn")).collect();
     let mut pairs: Vec<(&str, &str)> = vec![
@@ -529,36 +584,78 @@ mod tests {
     const ROLE: &str = "arn:aws:iam::123456789012:role/edge-sts-orders";
     const TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJvcmRlcnMifQ.c2ln";
 
-    fn valid_name(s: &str) -> bool {
-        (2..=64).contains(&s.len()) && s.chars().all(session_name_char)
+    const ISS: &str = "https://kc.test/realms/demo";
+    const ISS2: &str = "https://kc.test/realms/partners";
+
+    /// SHA-256(issuer, 0xFF, client id), first 16 hex digits, written out independently.
+    fn h(issuer: &str, client_id: &str) -> String {
+        let mut bytes = issuer.as_bytes().to_vec();
+        bytes.push(0xff);
+        bytes.extend_from_slice(client_id.as_bytes());
+        let hex: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        hex[..16].to_owned()
     }
 
     #[test]
-    fn session_names() {
-        let h = |s: &str| -> String { Sha256::digest(s.as_bytes())[..4].iter().map(|b| format!("{b:02x}")).collect() };
+    fn session_names_client_id_mode() {
         let long_valid = "a".repeat(64);
+        for id in ["orders-service", "svc_1+x=y,z.w@corp-2", "ab", long_valid.as_str()] {
+            assert_eq!(role_session_name(SessionName::ClientId, ISS, id).as_deref(), Ok(id), "{id:?}");
+            assert_eq!(role_session_name(SessionName::ClientId, ISS2, id).as_deref(), Ok(id), "the issuer plays no part");
+        }
+        // Never mapped: an id that is not a session name as it is is refused (fail closed).
+        let too_long = "b".repeat(65);
+        for id in ["", "a", "svc/a", "svc:a", "büro dienst", "日本", "a b", too_long.as_str(), "batch-*"] {
+            match role_session_name(SessionName::ClientId, ISS, id) {
+                Err(e @ StsError::Invalid { cloud: Cloud::Aws, field: "session_name", .. }) => assert_eq!(e.blame(), Blame::Config),
+                other => panic!("{id:?}: {other:?}"),
+            }
+            assert!(!is_session_name(id), "{id:?}");
+        }
+    }
+
+    #[test]
+    fn session_names_hashed_mode() {
         let too_long = "b".repeat(65);
         let table: Vec<(&str, String)> = vec![
-            ("orders-service", "orders-service".into()),
-            ("svc_1+x=y,z.w@corp-2", "svc_1+x=y,z.w@corp-2".into()),
-            ("ab", "ab".into()),
-            (&long_valid, long_valid.clone()),
-            ("a", format!("a-{}", h("a"))),
-            ("", h("")),
-            ("svc/a", format!("svc-a-{}", h("svc/a"))),
-            ("svc:a", format!("svc-a-{}", h("svc:a"))),
-            ("büro dienst", format!("b-ro-dienst-{}", h("büro dienst"))),
-            ("日本", format!("---{}", h("日本"))),
-            (&too_long, format!("{}-{}", "b".repeat(55), h(&too_long))),
+            ("orders-service", format!("orders-service-{}", h(ISS, "orders-service"))),
+            ("a", format!("a-{}", h(ISS, "a"))),
+            ("", h(ISS, "")),
+            ("svc/a", format!("svc-a-{}", h(ISS, "svc/a"))),
+            ("svc:a", format!("svc-a-{}", h(ISS, "svc:a"))),
+            ("büro dienst", format!("b-ro-dienst-{}", h(ISS, "büro dienst"))),
+            ("日本", format!("---{}", h(ISS, "日本"))),
+            (&too_long, format!("{}-{}", "b".repeat(47), h(ISS, &too_long))),
         ];
-        for (input, want) in &table {
-            let got = role_session_name(input);
-            assert_eq!(&got, want, "{input:?}");
-            assert!(valid_name(&got), "{input:?} -> {got:?}");
-            assert_eq!(role_session_name(&got), got, "idempotent for {input:?}");
+        for (id, want) in &table {
+            let got = role_session_name(SessionName::Hashed, ISS, id).unwrap();
+            assert_eq!(&got, want, "{id:?}");
+            assert!(is_session_name(&got), "{id:?} -> {got:?}");
+            assert_eq!(got, hashed_session_name(ISS, id));
         }
-        assert_ne!(role_session_name("svc/a"), role_session_name("svc:a"), "replaced characters must not collide");
-        assert_eq!(role_session_name(&"é".repeat(200)).len(), 64);
+        assert_eq!(hashed_session_name(ISS, &"é".repeat(200)).len(), 64);
+        assert_eq!(hashed_session_name(ISS, &"x".repeat(47)).len(), 64);
+        // Known answer (Python: hashlib.sha256(b"https://kc.test/realms/demo\xfforders-service")),
+        // so the hash input (issuer, 0xFF, client id) cannot drift unnoticed.
+        assert_eq!(hashed_session_name("https://kc.test/realms/demo", "orders-service"), "orders-service-347851771fd858f1");
+    }
+
+    #[test]
+    fn hashed_session_names_do_not_collide() {
+        // Ids that read the same once replaced, ids that differ past the readable cut, and the
+        // same id from two realms: all distinct names.
+        let long = "c".repeat(60);
+        let ids = ["svc/a", "svc:a", "svc-a", "svc a", &format!("{long}1"), &format!("{long}2")];
+        let mut names = std::collections::BTreeSet::new();
+        for iss in [ISS, ISS2] {
+            for id in ids {
+                assert!(names.insert(hashed_session_name(iss, id)), "{iss} {id}");
+            }
+        }
+        assert_eq!(names.len(), 12);
+        assert_ne!(hashed_session_name(ISS, "orders-service"), hashed_session_name(ISS2, "orders-service"));
+        // The separator keeps (issuer, id) pairs apart even when their concatenations agree.
+        assert_ne!(hashed_session_name("https://a.test/x", "yz"), hashed_session_name("https://a.test/xy", "z"));
     }
 
     #[test]
@@ -579,7 +676,7 @@ mod tests {
 
     #[test]
     fn request_minimal() {
-        let req = assume_role_with_web_identity(&AwsRole::new(ROLE), "orders-service", TOKEN).unwrap();
+        let req = assume_role_with_web_identity(&AwsRole::new(ROLE), ISS, "orders-service", TOKEN).unwrap();
         assert_eq!(req.method, "POST");
         assert_eq!(req.url, "https://sts.amazonaws.com/");
         assert_eq!(req.headers, vec![("content-type".to_owned(), "application/x-www-form-urlencoded; charset=utf-8".to_owned())]);
@@ -612,8 +709,9 @@ mod tests {
             duration_secs: 900,
             policy: Some(policy.into()),
             policy_arns: vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into(), "arn:aws:iam::123456789012:policy/team/orders-read".into()],
+            session_name: SessionName::Hashed,
         };
-        let req = assume_role_with_web_identity(&role, "batch/nightly", TOKEN).unwrap();
+        let req = assume_role_with_web_identity(&role, ISS, "batch/nightly", TOKEN).unwrap();
         assert_eq!(req.url, "https://sts.eu-west-1.amazonaws.com/");
         let p = req.form_params();
         let keys: Vec<&str> = p.iter().map(|(k, _)| k.as_str()).collect();
@@ -631,8 +729,16 @@ mod tests {
                 "PolicyArns.member.2.arn"
             ]
         );
-        assert_eq!(p[3].1, role_session_name("batch/nightly"));
-        assert!(p[3].1.starts_with("batch-nightly-"));
+        assert_eq!(p[3].1, format!("batch-nightly-{}", h(ISS, "batch/nightly")));
+        // The same client from another realm is another session.
+        let other = assume_role_with_web_identity(&role, ISS2, "batch/nightly", TOKEN).unwrap();
+        assert_eq!(other.form_params()[3].1, format!("batch-nightly-{}", h(ISS2, "batch/nightly")));
+        // In client_id mode an id that is not a session name as it is sends nothing.
+        let strict = AwsRole { session_name: SessionName::ClientId, ..role.clone() };
+        assert!(matches!(
+            assume_role_with_web_identity(&strict, ISS, "batch/nightly", TOKEN),
+            Err(StsError::Invalid { field: "session_name", .. })
+        ));
         assert_eq!(p[5].1, "900");
         assert_eq!(p[6].1, policy);
         assert_eq!(p[7].1, "arn:aws:iam::aws:policy/ReadOnlyAccess");
@@ -672,7 +778,7 @@ mod tests {
             (AwsRole::new(ROLE), &long_token, Some("web_identity_token")),
         ];
         for (role, token, want) in &table {
-            let got = assume_role_with_web_identity(role, "c", token);
+            let got = assume_role_with_web_identity(role, ISS, "cc", token);
             match want {
                 None => assert!(got.is_ok(), "{role:?}: {got:?}"),
                 Some(f) => match got {

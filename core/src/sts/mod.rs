@@ -32,7 +32,7 @@ pub mod aws;
 pub mod azure;
 pub mod gcp;
 mod target;
-pub use target::CloudTarget;
+pub use target::{CloudTarget, CLOUD_PROTECTED_CLAIMS};
 
 /// Body cap the adapter should pass when reading an STS answer. Real answers are 1-8 KB (an
 /// Entra access token with many groups is the largest); errors are smaller.
