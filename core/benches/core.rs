@@ -3,7 +3,7 @@
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use edge_sts_core::alg::Alg;
 use edge_sts_core::b64;
-use edge_sts_core::claims::{self, Caller, ClaimRules};
+use edge_sts_core::claims::{self, Caller, CallerRules, ClaimRules};
 use edge_sts_core::config;
 use edge_sts_core::jwk::{JwksLimits, KeySet};
 use edge_sts_core::mint;
@@ -54,13 +54,16 @@ fn benches(c: &mut Criterion) {
         expected_typ: Some("Bearer".into()),
         required_claims: vec![],
     };
-    c.bench_function("claims_validate", |b| b.iter(|| claims::validate(black_box(&parsed.claims), &rules, NOW).unwrap()));
+    let caller_rules = CallerRules::default();
+    c.bench_function("claims_validate", |b| {
+        b.iter(|| claims::validate_token(black_box(&parsed.claims), &rules, &caller_rules, NOW).unwrap())
+    });
 
     let jwks = json!({"keys": (0..8).map(|i| { let mut j = key.public.to_public_jwk(); j["kid"] = json!(format!("kc-{i}")); j }).collect::<Vec<_>>()});
     let jwks_bytes = serde_json::to_vec(&jwks).unwrap();
     c.bench_function("jwks_parse_8_keys", |b| b.iter(|| KeySet::parse(black_box(&jwks_bytes), JwksLimits::default()).unwrap()));
     let set = KeySet::parse(&jwks_bytes, JwksLimits::default()).unwrap();
-    c.bench_function("key_select", |b| b.iter(|| set.select(black_box(Some("kc-7")), Alg::ES256)));
+    c.bench_function("key_select", |b| b.iter(|| set.select_one(black_box(Some("kc-7")), Alg::ES256).unwrap()));
 
     let cfg = config::load(&json!({
         "issuer": "https://sts.example", "trusted_issuers": [{"issuer": "https://kc.example/realms/prod", "audiences": ["edge-sts"]}],
@@ -77,9 +80,9 @@ fn benches(c: &mut Criterion) {
 
     let grant = cfg.policy.authorize(&caller, &targets, None).unwrap();
     c.bench_function("mint_claims", |b| {
-        b.iter(|| mint::claims("https://sts.example", "", &caller, &grant, &parsed.claims, NOW as u64, 300, "jti"))
+        b.iter(|| mint::claims("https://sts.example", "", &caller, &grant, &parsed.claims, NOW as u64, 300, "jti").unwrap())
     });
-    let claims = mint::claims("https://sts.example", "", &caller, &grant, &parsed.claims, NOW as u64, 300, "jti");
+    let claims = mint::claims("https://sts.example", "", &caller, &grant, &parsed.claims, NOW as u64, 300, "jti").unwrap();
     c.bench_function("mint_sign_es256_pure", |b| b.iter(|| block_on(mint::sign(&PureCrypto, &key, black_box(&claims))).unwrap()));
     c.bench_function("verify_es256_pure", |b| b.iter(|| PureCrypto.verify_sync(&key.public, input.as_bytes(), black_box(&sig)).unwrap()));
 }

@@ -151,28 +151,6 @@ pub fn numeric_date(claims: &Map<String, Value>, name: &'static str) -> Result<O
     }
 }
 
-/// LENIENT, SUPERSEDED: any of `client_id`, `clientId`, `azp` names the client, so a user's
-/// token (which carries `azp`) passes. Kept only because `inspect` still calls it until it is
-/// aligned; the Worker, `explain` and the CLI use [`app_client`].
-pub fn client_identity(claims: &Map<String, Value>) -> Result<String, ClaimsError> {
-    // Keycloak versions differ: `client_id` (>= 26), `clientId` (older), `azp` (always).
-    let mut found: Option<&str> = None;
-    for name in ["client_id", "clientId", "azp"] {
-        match claims.get(name) {
-            None => {}
-            Some(Value::String(s)) if !s.is_empty() => match found {
-                None => found = Some(s),
-                Some(prev) if prev == s => {}
-                Some(_) => return Err(ClaimsError::ConflictingClientId),
-            },
-            Some(_) => {
-                return Err(ClaimsError::BadClaimType(name.to_owned()));
-            }
-        }
-    }
-    found.map(str::to_owned).ok_or(ClaimsError::NoClientId)
-}
-
 fn audience_ok(claims: &Map<String, Value>, accepted: &[String]) -> Result<bool, ClaimsError> {
     match claims.get("aud") {
         None => Ok(false),
@@ -275,7 +253,7 @@ pub fn app_client(claims: &Map<String, Value>, rule: &AppTokenRule) -> Result<St
 }
 
 // One function per rule, so tools (the playground's `inspect`) can report every rule, not only
-// the first failure. `validate` calls them in its fixed order.
+// the first failure. `validate_token` calls them in its fixed order.
 
 /// `iss` must equal the configured issuer exactly.
 pub fn check_issuer(claims: &Map<String, Value>, issuer: &str) -> Result<(), ClaimsError> {
@@ -374,25 +352,6 @@ pub fn validate_token(claims: &Map<String, Value>, rules: &ClaimRules, caller: &
     check_sub(claims, caller.allow_missing_sub)?;
     check_required(claims, &rules.required_claims)?;
     let client_id = app_client(claims, &caller.app_token)?;
-    Ok(Caller { client_id, issuer: rules.issuer.clone(), exp })
-}
-
-/// LENIENT, SUPERSEDED by [`validate_token`]: no `sub` or claim-type rules, and a user token's
-/// `azp` names a client. Kept only because `inspect` still calls it until it is aligned.
-pub fn validate(claims: &Map<String, Value>, rules: &ClaimRules, now: f64) -> Result<Caller, ClaimsError> {
-    check_issuer(claims, &rules.issuer)?;
-    let leeway = rules.leeway_secs;
-    let exp = required_exp(claims)?;
-    let nbf = numeric_date(claims, "nbf")?;
-    let iat = numeric_date(claims, "iat")?;
-    check_exp(exp, leeway, now)?;
-    check_nbf(nbf, leeway, now)?;
-    check_iat(iat, leeway, now)?;
-    check_lifetime(exp, iat, rules.max_lifetime_secs, now)?;
-    check_audience(claims, &rules.audiences)?;
-    check_typ(claims, rules.expected_typ.as_deref())?;
-    check_required(claims, &rules.required_claims)?;
-    let client_id = client_identity(claims)?;
     Ok(Caller { client_id, issuer: rules.issuer.clone(), exp })
 }
 

@@ -1,6 +1,6 @@
 //! Token parser + claim rules: no input may panic.
 #![no_main]
-use edge_sts_core::claims::{validate, ClaimRules};
+use edge_sts_core::claims::{validate_token, AppTokenRule, CallerRules, ClaimRules, Marker};
 use edge_sts_core::token::{TokenLimits, UntrustedToken};
 use libfuzzer_sys::fuzz_target;
 
@@ -15,7 +15,17 @@ fuzz_target!(|data: &[u8]| {
             expected_typ: Some("Bearer".into()),
             required_claims: vec!["tenant_id".into()],
         };
-        let _ = validate(&t.claims, &rules, 1_800_000_000.0);
+        // Keycloak's app-token rule (the default), and a configured one without `sub`.
+        let okta = CallerRules {
+            app_token: AppTokenRule::Claims {
+                client_claim: "cid".into(),
+                marker: Marker::EqualsClaim { claim: "sub".into(), other: "cid".into() },
+            },
+            allow_missing_sub: true,
+        };
+        for caller in [CallerRules::default(), okta] {
+            let _ = validate_token(&t.claims, &rules, &caller, 1_800_000_000.0);
+        }
         let _ = t.issuer();
     }
 });

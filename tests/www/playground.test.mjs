@@ -105,6 +105,7 @@ before(async () => {
   K.rsa = await keyPair("RS256", "rsa-1");
   K.ec = await keyPair("ES256", "ec-1");
   K.ecWrong = await keyPair("ES256", "ec-1"); // same kid, different key
+  K.ecOther = await keyPair("ES256", "ec-2");
   K.ed = await keyPair("EdDSA", "ed-1", { crv: "Ed25519" });
   keysrv.docs.set("/jwks.json", { keys: [K.rsa.jwk, K.ec.jwk, K.ed.jwk] });
   keysrv.docs.set("/realms/demo/.well-known/openid-configuration", { issuer: ISS, jwks_uri: `${ISS}/protocol/openid-connect/certs` });
@@ -144,11 +145,13 @@ async function openPage(label) {
   return page;
 }
 
-async function setExpect(page, { issuer = ISS, aud = "edge-sts", typ = "Bearer", keys = "", keyAlg = "" } = {}) {
+async function setExpect(page, { issuer = ISS, aud = "edge-sts", typ = "Bearer", keys = "", keyAlg = "", allowMissingSub = false, appToken = "" } = {}) {
   await page.fill("#exp-issuer", issuer);
   await page.fill("#exp-aud", aud);
   await page.fill("#exp-typ", typ);
   await page.selectOption("#key-alg", keyAlg);
+  await page.setChecked("#exp-allow-missing-sub", allowMissingSub);
+  await page.fill("#exp-app-token", appToken);
   await page.fill("#keys", keys);
 }
 
@@ -283,7 +286,21 @@ test("every verification outcome, with the Worker's reason codes", async () => {
     ["wrong iss", await sign(K.ec, claims({ iss: `${ISS}/` })), { keys: all }, "invalid", "token.untrusted_issuer", "iss"],
     ["wrong aud", await sign(K.ec, claims({ aud: "account" })), { keys: all }, "invalid", "claims.aud", "aud"],
     ["typ ID (an ID token)", await sign(K.ec, claims({ typ: "ID" })), { keys: all }, "invalid", "claims.typ", "typ"],
-    ["no client id", await sign(K.ec, claims({ azp: undefined, client_id: undefined })), { keys: all }, "invalid", "claims.client_id", "client_id"],
+    ["no client id", await sign(K.ec, claims({ azp: undefined, client_id: undefined })), { keys: all }, "invalid", "claims.not_service_account", "client_id"],
+    ["a user's token (azp, no client_id)", await sign(K.ec, claims({ client_id: undefined, preferred_username: "alice", sid: "s1" })), { keys: all },
+      "invalid", "claims.not_service_account", "client_id"],
+    ["pre-26 service account (clientId)", await sign(K.ec, claims({ client_id: undefined, clientId: "orders-service" })), { keys: all }, "valid", null, null],
+    ["Entra app token under its app_token rule", await sign(K.ec, claims({ client_id: undefined, idtyp: "app" })),
+      { keys: all, appToken: '{"client_claim": "azp", "marker": {"claim": "idtyp", "equals": "app"}}' }, "valid", null, null],
+    ["Entra user token under its app_token rule", await sign(K.ec, claims({ client_id: undefined, idtyp: "user" })),
+      { keys: all, appToken: '{"client_claim": "azp", "marker": {"claim": "idtyp", "equals": "app"}}' }, "invalid", "claims.not_service_account", "client_id"],
+    ["no sub", await sign(K.ec, claims({ sub: undefined })), { keys: all }, "invalid", "claims.missing", "sub"],
+    ["no sub, allowed", await sign(K.ec, claims({ sub: undefined })), { keys: all, allowMissingSub: true }, "valid", null, null],
+    ["sub not a string", await sign(K.ec, claims({ sub: 42 })), { keys: all }, "invalid", "claims.type", "claim_types"],
+    ["jti not a string", await sign(K.ec, claims({ jti: ["a"] })), { keys: all }, "invalid", "claims.type", "claim_types"],
+    ["kid names two keys (ambiguous)", good, { keys: jwks(K.ec, K.ecWrong) }, "invalid", "key.ambiguous", "kid"],
+    ["no kid, two keys fit ES256 (ambiguous)", await sign(K.ec, claims(), { kid: undefined }), { keys: jwks(K.ec, K.ecOther) }, "invalid", "key.ambiguous", "kid"],
+    ["no kid, one key fits", await sign(K.ec, claims(), { kid: undefined }), { keys: all }, "valid", null, null],
     ["conflicting client ids", await sign(K.ec, claims({ client_id: "someone-else" })), { keys: all }, "invalid", "claims.client_id_conflict", "client_id"],
     ["alg none", `${b64u('{"alg":"none","typ":"JWT"}')}.${gp}.`, { keys: all }, "invalid", "token.alg", "alg"],
     ["HS256 keyed with the public key", await new jose.SignJWT(claims()).setProtectedHeader({ alg: "HS256", typ: "JWT" }).sign(Buffer.from(rsaPem)),
@@ -292,6 +309,15 @@ test("every verification outcome, with the Worker's reason codes", async () => {
     ["header typ of another token kind", await sign(K.ec, claims(), { typ: "logout+jwt" }), { keys: all }, "invalid", "token.header_typ", "header_typ"],
     ["garbage key input", good, { keys: "{not json" }, "invalid", "key.unavailable", "kid"],
   ];
+  // What the failing check says, for the cases where the words are the point.
+  const says = {
+    "a user's token (azp, no client_id)": /not a service-account \(client credentials\) token, e\.g\. a user's token/,
+    "Entra user token under its app_token rule": /not a service-account \(client credentials\) token.*idtyp/,
+    "no sub": /RFC 9068 requires a non-empty sub/,
+    "sub not a string": /sub is 42 \(must be a string\)/,
+    "kid names two keys (ambiguous)": /ambiguous: 2 different keys have kid ec-1 and fit ES256/,
+    "no kid, two keys fit ES256 (ambiguous)": /ambiguous: the token has no kid and 2 different keys fit ES256/,
+  };
   for (const [name, token, opts, status, reason, checkId] of cases) {
     await setExpect(page, opts);
     await page.fill("#token", token);
@@ -304,13 +330,15 @@ test("every verification outcome, with the Worker's reason codes", async () => {
       const c = await checks(page);
       assert.equal(c[checkId].status, "fail", `${name}: check ${checkId}`);
       assert.equal(c[checkId].reason, reason, `${name}: check ${checkId}`);
+      if (says[name]) assert.match(c[checkId].text, says[name], name);
     } else {
       const c = await checks(page);
       const failed = Object.entries(c).filter(([, x]) => x.status === "fail");
       assert.deepEqual(failed, [], name);
       assert.equal(c.signature.status, "pass", name);
     }
-    if (["valid RS256", "expired", "alg none", "typ ID (an ID token)", "wrong key (same kid)"].includes(name)) {
+    if (["valid RS256", "expired", "alg none", "typ ID (an ID token)", "wrong key (same kid)", "a user's token (azp, no client_id)",
+      "kid names two keys (ambiguous)"].includes(name)) {
       await shot(page, `verify-${name.replace(/[^a-z0-9]+/gi, "-").toLowerCase()}`);
     }
   }

@@ -26,7 +26,7 @@ function h(tag, attrs = {}, ...children) {
 
 const CLAIMS = {
   iss: "Issuer: the Keycloak realm URL (https://host/realms/<realm>). edge-sts compares it exactly with trusted_issuers[].issuer, before any fetch.",
-  sub: "Subject: the user id. For a client_credentials token, the id of the client's service-account user.",
+  sub: "Subject: the user id. For a client_credentials token, the id of the client's service-account user. Required (RFC 9068) unless the issuer allows tokens without it.",
   aud: "Audience: who the token is for. Keycloak adds \"account\" by default; add your API with an Audience mapper. edge-sts needs one of its configured audiences.",
   exp: "Expiration time (NumericDate, seconds since 1970).",
   nbf: "Not before: the token is not valid earlier (NumericDate).",
@@ -34,9 +34,9 @@ const CLAIMS = {
   auth_time: "When the user authenticated (NumericDate).",
   jti: "JWT id: unique per token.",
   typ: "Keycloak's token kind: Bearer (access token), ID (ID token), Refresh (refresh token). edge-sts expects Bearer.",
-  azp: "Authorized party: the client the token was issued to. Used as the client id (with client_id/clientId).",
-  client_id: "Client id (Keycloak 26+ puts it in client_credentials tokens). Must agree with azp/clientId.",
-  clientId: "Client id from older Keycloak versions' service-account mapper. Must agree with azp/client_id.",
+  azp: "Authorized party: the client the token was issued to. A user's token carries it too, so it is not enough: when present it must agree with client_id/clientId.",
+  client_id: "Client id. Keycloak 26+ writes it only into client_credentials (service-account) tokens, and edge-sts exchanges only those: required (or clientId). Must agree with clientId/azp.",
+  clientId: "Client id from older Keycloak versions' service-account mapper (in place of client_id). Must agree with client_id/azp.",
   clientHost: "Host or IP the client connected from when it requested the token (service accounts).",
   clientAddress: "IP address of the client that requested the token (service accounts).",
   sid: "Keycloak session id (SSO session).",
@@ -95,14 +95,16 @@ const CHECK_LABELS = {
   kid: "Key selection (kid)",
   key_binding: "Algorithm / key binding",
   signature: "Signature",
+  claim_types: "Registered claims have their types",
   exp: "Expiry (exp)",
   nbf: "Not before (nbf)",
   iat: "Issued at (iat)",
   lifetime: "Lifetime",
   aud: "Audience (aud)",
   typ: "Keycloak typ",
+  sub: "Subject (sub)",
   required_claims: "Required claims",
-  client_id: "Client id (client_id / clientId / azp)",
+  client_id: "Service-account token and its client (client_id / clientId)",
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -163,7 +165,16 @@ function expectations() {
     leeway_secs: Math.max(0, Math.floor(Number($("#exp-leeway").value) || 0)),
     max_lifetime_secs: Math.max(0, Math.floor(Number($("#exp-lifetime").value) || 0)),
     expected_typ: $("#exp-typ").value.trim() || null,
+    allow_missing_sub: $("#exp-allow-missing-sub").checked,
   };
+  const app = $("#exp-app-token").value.trim();
+  if (app) {
+    try {
+      ex.app_token = JSON.parse(app);
+    } catch (e) {
+      throw new Error(`the application-token rule is not JSON (${e.message})`);
+    }
+  }
   const iss = $("#exp-issuer").value.trim();
   if (iss) ex.issuer = iss;
   const alg = $("#key-alg").value;
@@ -692,9 +703,10 @@ function wire() {
     run();
     token.focus();
   });
-  for (const id of ["#keys", "#exp-issuer", "#exp-aud", "#exp-leeway", "#exp-lifetime", "#exp-typ", "#exp-required"]) {
+  for (const id of ["#keys", "#exp-issuer", "#exp-aud", "#exp-leeway", "#exp-lifetime", "#exp-typ", "#exp-required", "#exp-app-token"]) {
     $(id).addEventListener("input", () => run());
   }
+  $("#exp-allow-missing-sub").addEventListener("change", () => run());
   $("#key-alg").addEventListener("change", () => run());
   $("#use-iss").addEventListener("click", () => {
     const iss = state.report?.decoded.payload?.json?.iss;

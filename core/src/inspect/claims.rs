@@ -1,22 +1,24 @@
 //! Stage 7: the claim rules, every one of them (the Worker stops at the first failure, in
-//! `claims::validate`'s order; this reports each, through the same `claims::*` functions).
+//! `claims::validate_token`'s order; this reports each, through the same `claims::*` functions).
 use super::messages::{relative, show, when};
 use super::{fail, pass, skip, Check, CheckId, Expectations, Times};
-use crate::claims::{self, ClaimsError};
+use crate::claims::{self, AppTokenRule, ClaimsError, Marker};
 use crate::error::Error;
 use serde_json::{Map, Value};
 
-/// `exp`, `nbf`, `iat`, `lifetime`, `aud`, `typ`, `required_claims`, `client_id`. Returns the
-/// token's times for the page's countdown.
+/// `claim_types`, `exp`, `nbf`, `iat`, `lifetime`, `aud`, `typ`, `sub`, `required_claims`,
+/// `client_id`. Returns the token's times for the page's countdown.
 pub(super) fn check(claims: Option<&Map<String, Value>>, ex: &Expectations, now: f64, checks: &mut Vec<Check>) -> Times {
     let Some(c) = claims else {
         for id in [
+            CheckId::ClaimTypes,
             CheckId::Exp,
             CheckId::Nbf,
             CheckId::Iat,
             CheckId::Lifetime,
             CheckId::Aud,
             CheckId::Typ,
+            CheckId::Sub,
             CheckId::RequiredClaims,
             CheckId::ClientId,
         ] {
@@ -24,9 +26,58 @@ pub(super) fn check(claims: Option<&Map<String, Value>>, ex: &Expectations, now:
         }
         return Times { exp: None, nbf: None, iat: None, leeway_secs: ex.leeway_secs };
     };
+    checks.push(claim_types(c));
     let times = time_rules(c, ex, now, checks);
-    checks.extend([audience(c, ex), typ(c, ex), required(c, ex), client_id(c)]);
+    checks.extend([audience(c, ex), typ(c, ex), sub(c, ex), required(c, ex), client_id(c, &ex.app_token)]);
     times
+}
+
+/// `claim_types`: every registered or identifying claim present has its RFC type
+/// (`claims::check_claim_types`, asked claim by claim so that every wrong one is named).
+fn claim_types(c: &Map<String, Value>) -> Check {
+    let names = claims::STRING_CLAIMS.iter().copied().chain(["aud", "exp", "nbf", "iat"]);
+    let wrong: Vec<&str> = names
+        .filter(|name| {
+            let one: Map<String, Value> = c.get(*name).map(|v| (name.to_string(), v.clone())).into_iter().collect();
+            claims::check_claim_types(&one).is_err()
+        })
+        .collect();
+    match claims::check_claim_types(c) {
+        Ok(()) => pass(CheckId::ClaimTypes, "registered claims have their types"),
+        Err(e) => {
+            let each: Vec<String> = wrong
+                .iter()
+                .map(|name| {
+                    let want = match *name {
+                        "aud" => "a string or an array of strings",
+                        "exp" | "nbf" | "iat" => "a NumericDate",
+                        _ => "a string",
+                    };
+                    format!("`{name}` is {} (must be {want})", show(c.get(*name)))
+                })
+                .collect();
+            fail(CheckId::ClaimTypes, &Error::Claims(e), each.join("; "))
+        }
+    }
+}
+
+/// `sub`: required (RFC 9068 §2.2) unless the issuer allows tokens without it; a string.
+fn sub(c: &Map<String, Value>, ex: &Expectations) -> Check {
+    match claims::check_sub(c, ex.allow_missing_sub) {
+        Ok(()) if c.contains_key("sub") => pass(CheckId::Sub, format!("sub {}", show(c.get("sub")))),
+        Ok(()) => pass(CheckId::Sub, "no sub; allowed (allow_missing_sub)"),
+        Err(e @ ClaimsError::BadClaimType(_)) => {
+            fail(CheckId::Sub, &Error::Claims(e), format!("sub is {}: must be a string", show(c.get("sub"))))
+        }
+        Err(e) => fail(
+            CheckId::Sub,
+            &Error::Claims(e),
+            format!(
+                "sub is {}: RFC 9068 requires a non-empty sub; allow_missing_sub lets an issuer whose tokens lack it through",
+                show(c.get("sub"))
+            ),
+        ),
+    }
 }
 
 /// `exp`, `nbf`, `iat` and `lifetime`.
@@ -163,15 +214,38 @@ fn required(c: &Map<String, Value>, ex: &Expectations) -> Check {
     }
 }
 
-/// `client_id`: `client_id`, `clientId` and `azp`, which must agree.
-fn client_id(c: &Map<String, Value>) -> Check {
-    match claims::client_identity(c) {
-        Ok(id) => pass(CheckId::ClientId, format!("client `{id}` (from client_id/clientId/azp)")),
+/// `client_id`: the token is an application (service-account) token and names its client
+/// (`claims::app_client`, the issuer's app-token rule); every claim that names a client agrees.
+fn client_id(c: &Map<String, Value>, rule: &AppTokenRule) -> Check {
+    let from = match rule {
+        AppTokenRule::Keycloak => "from client_id/clientId".to_owned(),
+        AppTokenRule::Claims { client_claim, .. } => format!("from {client_claim}"),
+    };
+    match claims::app_client(c, rule) {
+        Ok(id) => pass(CheckId::ClientId, format!("service-account client `{id}` ({from})")),
         Err(e) => {
-            let seen = format!("client_id {}, clientId {}, azp {}", show(c.get("client_id")), show(c.get("clientId")), show(c.get("azp")));
-            let m = match &e {
-                ClaimsError::ConflictingClientId => format!("they disagree: {seen}"),
-                ClaimsError::NoClientId => "none of client_id, clientId, azp is a non-empty string".into(),
+            let mut seen =
+                format!("client_id {}, clientId {}, azp {}", show(c.get("client_id")), show(c.get("clientId")), show(c.get("azp")));
+            if let AppTokenRule::Claims { client_claim, .. } = rule {
+                if !["client_id", "clientId", "azp"].contains(&client_claim.as_str()) {
+                    seen = format!("{client_claim} {}, {seen}", show(c.get(client_claim)));
+                }
+            }
+            let m = match (&e, rule) {
+                (ClaimsError::NotServiceAccount, AppTokenRule::Keycloak) => format!(
+                    "not a service-account (client credentials) token, e.g. a user's token: it has no client_id or clientId                      (Keycloak writes them only for the client_credentials grant, through the Client ID mapper); {seen}"
+                ),
+                (ClaimsError::NotServiceAccount, AppTokenRule::Claims { marker, .. }) => {
+                    let why = match marker {
+                        Marker::Equals { claim, value } => format!("`{claim}` is {}, not `{value}`", show(c.get(claim))),
+                        Marker::EqualsClaim { claim, other } => {
+                            format!("`{claim}` {} and `{other}` {} are not the same non-empty string", show(c.get(claim)), show(c.get(other)))
+                        }
+                    };
+                    format!("not a service-account (client credentials) token, e.g. a user's token: {why}")
+                }
+                (ClaimsError::ConflictingClientId, _) => format!("the claims naming the client disagree: {seen}"),
+                (ClaimsError::NoClientId, _) => format!("no client: {seen}"),
                 _ => format!("not strings: {seen}"),
             };
             fail(CheckId::ClientId, &Error::Claims(e), m)

@@ -1,11 +1,12 @@
 //! Stage 5: the key input (a JWK Set, one JWK, or a PEM public key) and the key rules: selection
-//! by `kid`, then the key's algorithm binding (`KeySet::select`, the Worker's own).
+//! by `kid`, then the key's algorithm binding (`KeySet::select_one`, the Worker's own). The key
+//! is determined, not searched for: several different keys that fit refuse the token.
 use super::{fail, pass, pem, skip, Check, CheckId, Expectations};
 use crate::alg::Alg;
 use crate::error::Error;
 use crate::fetch::FetchError;
 use crate::json;
-use crate::jwk::{self, JwkError, JwksLimits, KeySet, PublicKey, Selection, VerifyKey};
+use crate::jwk::{self, JwkError, JwksLimits, KeySet, PublicKey, SelectError, Selection, VerifyKey};
 use crate::jwks_cache::KeyError;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -139,14 +140,14 @@ fn list_keys(set: &KeySet) -> String {
     }
 }
 
-/// `kid` and `key_binding`. Returns the candidate keys the signature is tried with, or why
-/// there are none (the `signature` check's skip message).
+/// `kid` and `key_binding`. Returns the one key the signature is checked with, or why there is
+/// none (the `signature` check's skip message).
 pub(super) fn select(
     keyset: Option<&Keys>,
     kid: Option<&str>,
     alg: Option<Alg>,
     checks: &mut Vec<Check>,
-) -> Result<Vec<VerifyKey>, &'static str> {
+) -> Result<VerifyKey, &'static str> {
     let unavailable = || Error::Key(KeyError::Unavailable(FetchError::BadDocument("key input is not a usable JWK, JWK Set or PEM key")));
     let (set, report, a) = match (keyset, alg) {
         (None, _) => {
@@ -166,20 +167,20 @@ pub(super) fn select(
         }
         (Some(Keys { set: Ok(set), report }), Some(a)) => (set, report, a),
     };
-    match (set.select(kid, a), kid) {
-        (Selection::UnknownKid, Some(k)) => {
+    match (set.select_one(kid, a), kid) {
+        (Err(SelectError::UnknownKid), Some(k)) => {
             checks.push(fail(CheckId::Kid, &Error::Key(KeyError::UnknownKid), format!("no key has kid `{k}` (keys: {})", list_keys(set))));
             checks.push(skip(CheckId::KeyBinding, "no key with this kid"));
         }
-        (Selection::UnknownKid, None) => {
-            checks.push(pass(CheckId::Kid, "token has no kid: every key bound to its alg is tried"));
+        (Err(SelectError::UnknownKid), None) => {
+            checks.push(pass(CheckId::Kid, format!("token has no kid: the key is the one key bound to {a}")));
             checks.push(fail(
                 CheckId::KeyBinding,
                 &Error::Key(KeyError::UnknownKid),
                 format!("no key is bound to {a} (keys: {})", list_keys(set)),
             ));
         }
-        (Selection::AlgMismatch, k) => {
+        (Err(SelectError::AlgMismatch), k) => {
             checks.push(pass(CheckId::Kid, format!("a key has kid `{}`", k.unwrap_or(""))));
             let bound: Vec<&str> = set.keys.iter().filter(|x| x.kid.as_deref() == k).map(|x| x.alg.as_str()).collect();
             let pem_hint =
@@ -190,18 +191,42 @@ pub(super) fn select(
                 format!("the key is bound to {} and the token says {a}: the key decides the algorithm.{pem_hint}", bound.join("/")),
             ));
         }
-        (Selection::Candidates(c), k) => {
+        (Err(SelectError::Ambiguous), k) => {
+            let fit = match set.select(k, a) {
+                Selection::Candidates(c) => c,
+                _ => vec![],
+            };
+            let mut prints: Vec<&str> = fit.iter().map(|x| x.thumbprint.as_str()).collect();
+            prints.sort_unstable();
+            prints.dedup();
+            let m = match k {
+                Some(k) => format!(
+                    "ambiguous: {} different keys have kid `{k}` and fit {a}, so the key is not determined and the token is refused \
+                     (kids must name one signature key; keys: {})",
+                    prints.len(),
+                    list_keys(set)
+                ),
+                None => format!(
+                    "ambiguous: the token has no kid and {} different keys fit {a}, so the key is not determined and the token is \
+                     refused (sign with a kid, or publish one key for {a}; keys: {})",
+                    prints.len(),
+                    list_keys(set)
+                ),
+            };
+            checks.push(fail(CheckId::Kid, &Error::Key(KeyError::Ambiguous), m));
+            checks.push(skip(CheckId::KeyBinding, "no single key"));
+            return Err("no single key");
+        }
+        (Ok(key), k) => {
             checks.push(match k {
                 Some(k) => pass(CheckId::Kid, format!("key `{k}` found")),
-                None => pass(CheckId::Kid, "token has no kid: every key bound to its alg is tried"),
+                None => pass(CheckId::Kid, format!("token has no kid: one key is bound to {a}")),
             });
-            checks.push(pass(CheckId::KeyBinding, format!("{} key{} bound to {a}", c.len(), if c.len() == 1 { "" } else { "s" })));
-            if !c.is_empty() {
-                return Ok(c);
-            }
+            checks.push(pass(CheckId::KeyBinding, format!("key bound to {a}")));
+            return Ok(key);
         }
     }
-    Err("no candidate key")
+    Err("no key")
 }
 
 #[cfg(all(test, feature = "pure-crypto"))]

@@ -2,7 +2,7 @@
 //!
 //! `inspect` decodes a token even when it is malformed, pointing at the segment and position
 //! that breaks, then runs every rule the Worker runs and reports each one on its own, not only
-//! the first failure. The rules are the Worker's own functions (`token::*`, `KeySet::select`,
+//! the first failure. The rules are the Worker's own functions (`token::*`, `KeySet::select_one`,
 //! `crypto::verify`, `claims::*`) and every reason code comes from the Worker's error types
 //! (`Error::reason()`), so the strings are the ones the Worker logs. The overall verdict walks
 //! the same path as `exchange::verify_subject_token` (with the pasted key instead of a fetched
@@ -16,6 +16,7 @@
 //!
 //! Pure like the rest of the core: `now` is an argument, keys are passed in as text, and the
 //! signature math goes through a `SignatureBackend`.
+use crate::claims::{AppTokenRule, CallerRules, Marker};
 use crate::crypto::SignatureBackend;
 use crate::error::Error;
 use crate::jwk::JwksLimits;
@@ -62,6 +63,12 @@ pub struct Expectations {
     /// Keycloak's payload `typ`. Absent: `Bearer`; `null`: not checked.
     pub expected_typ: Option<String>,
     pub required_claims: Vec<String>,
+    /// How an application (service-account) token is recognised, in the configuration's
+    /// `app_token` shape; absent: Keycloak's rule (`client_id`/`clientId` required).
+    #[serde(deserialize_with = "app_token")]
+    pub app_token: AppTokenRule,
+    /// Accept a token without `sub` (`allow_missing_sub`; default: `sub` is required).
+    pub allow_missing_sub: bool,
     /// The issuer's `algorithms` allow-list (names); absent: all nine.
     pub algorithms: Option<Vec<String>>,
     /// Algorithm a PEM key is bound to. A PEM carries none; without this, the key type decides
@@ -84,6 +91,8 @@ impl Default for Expectations {
             max_lifetime_secs: 3600,
             expected_typ: Some("Bearer".into()),
             required_claims: vec![],
+            app_token: AppTokenRule::Keycloak,
+            allow_missing_sub: false,
             algorithms: None,
             key_alg: None,
             max_token_bytes: t.max_token_bytes,
@@ -98,12 +107,48 @@ impl Expectations {
     fn token_limits(&self) -> TokenLimits {
         TokenLimits { max_token_bytes: self.max_token_bytes, max_json_depth: self.max_json_depth }
     }
+
+    fn caller_rules(&self) -> CallerRules {
+        CallerRules { app_token: self.app_token.clone(), allow_missing_sub: self.allow_missing_sub }
+    }
+}
+
+/// `trusted_issuers[].app_token` as the configuration writes it:
+/// `{"client_claim": "azp", "marker": {"claim": "idtyp", "equals": "app"}}`, or
+/// `{"client_claim": "cid", "marker": {"claim": "sub", "equals_claim": "cid"}}`; `null`: Keycloak.
+fn app_token<'de, D: serde::Deserializer<'de>>(d: D) -> Result<AppTokenRule, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Raw {
+        client_claim: String,
+        marker: RawMarker,
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct RawMarker {
+        claim: String,
+        equals: Option<String>,
+        equals_claim: Option<String>,
+    }
+    use serde::de::Error as _;
+    let Some(raw) = Option::<Raw>::deserialize(d)? else { return Ok(AppTokenRule::Keycloak) };
+    let m = raw.marker;
+    if raw.client_claim.is_empty() || m.claim.is_empty() {
+        return Err(D::Error::custom("app_token: client_claim and marker.claim name claims (non-empty)"));
+    }
+    let marker = match (m.equals, m.equals_claim) {
+        (Some(value), None) if !value.is_empty() => Marker::Equals { claim: m.claim, value },
+        (None, Some(other)) if !other.is_empty() => Marker::EqualsClaim { claim: m.claim, other },
+        _ => return Err(D::Error::custom("app_token.marker: exactly one of `equals` or `equals_claim`, non-empty")),
+    };
+    Ok(AppTokenRule::Claims { client_claim: raw.client_claim, marker })
 }
 
 /// Every check `inspect` reports, in report order. Serialised as its snake_case name (`exp`,
 /// `header_key_refs`, ...), the stable id the page keys its labels by; `CheckId::ALL` is the
 /// list a test holds the page's labels to. Not a reason code: one check can fail with
-/// several (`exp`: `claims.expired`, `claims.time_type`, `claims.missing`).
+/// several (`exp`: `claims.expired`, `claims.time_type`, `claims.missing`). The claim checks
+/// follow `claims::validate_token`'s order (`iss` comes earlier, with the issuer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::VariantArray)]
 #[strum(serialize_all = "snake_case")]
 pub enum CheckId {
@@ -129,12 +174,14 @@ pub enum CheckId {
     // signature::check
     Signature,
     // claims::check
+    ClaimTypes,
     Exp,
     Nbf,
     Iat,
     Lifetime,
     Aud,
     Typ,
+    Sub,
     RequiredClaims,
     ClientId,
 }
@@ -223,8 +270,8 @@ pub async fn inspect<B: SignatureBackend>(backend: &B, token: &str, keys: Option
     let payload = payload::check(token, &header.parts, limits, &decoded, &mut checks);
     let allowed = issuer::check(payload.claims.as_ref(), header.alg, ex, &mut checks);
     let keyset = keys.filter(|k| !k.trim().is_empty()).map(|k| keys::parse(k, ex, header.kid.as_deref()));
-    let candidates = keys::select(keyset.as_ref(), header.kid.as_deref(), header.alg, &mut checks);
-    checks.push(signature::check(backend, token, &header.parts, payload.signature.as_deref(), candidates).await);
+    let key = keys::select(keyset.as_ref(), header.kid.as_deref(), header.alg, &mut checks);
+    checks.push(signature::check(backend, token, &header.parts, payload.signature.as_deref(), key).await);
     let times = claims::check(payload.claims.as_ref(), ex, now, &mut checks);
     let key_set = keyset.as_ref().map(|k| k.set.as_ref());
     let verdict = verdict::worker_verdict(backend, token, key_set, ex, allowed.and_then(Result::ok), now).await;

@@ -36,7 +36,8 @@ N13KUVrQpsO0A19FNr46UPMY+/mlR1kCoiFQK+8NV+CMU7LMClbxfZ+TVA==
 
 pub(super) fn claims() -> Value {
     json!({"iss": ISS, "aud": ["account", "edge-sts"], "exp": NOW + 300.0, "iat": NOW - 10.0,
-           "typ": "Bearer", "azp": "svc", "client_id": "svc", "realm_access": {"roles": ["a"]}})
+           "typ": "Bearer", "azp": "svc", "client_id": "svc", "sub": "5f0c9d3e-service-account",
+           "realm_access": {"roles": ["a"]}})
 }
 
 pub(super) fn sign(key: &SigningKey, header: &Value, claims: &Value) -> String {
@@ -128,8 +129,8 @@ fn outcomes_table() {
             "no client",
             tok(json!({}), json!({"azp": null, "client_id": null})),
             Some(&k1),
-            "claims.client_id",
-            vec![("client_id", "claims.client_id")],
+            "claims.not_service_account",
+            vec![("client_id", "claims.not_service_account")],
         ),
         (
             "client conflict",
@@ -138,7 +139,13 @@ fn outcomes_table() {
             "claims.client_id_conflict",
             vec![("client_id", "claims.client_id_conflict")],
         ),
-        ("exp type", tok(json!({}), json!({"exp": "soon"})), Some(&k1), "claims.time_type", vec![("exp", "claims.time_type")]),
+        (
+            "exp type",
+            tok(json!({}), json!({"exp": "soon"})),
+            Some(&k1),
+            "claims.time_type",
+            vec![("claim_types", "claims.time_type"), ("exp", "claims.time_type")],
+        ),
         ("alg none", none, Some(&k1), "token.alg", vec![("alg", "token.alg")]),
         ("HS256", hs, Some(&k1), "token.alg", vec![("alg", "token.alg")]),
         (
@@ -177,11 +184,19 @@ fn outcomes_table() {
 
 #[test]
 fn every_claim_failure_is_reported_not_only_the_first() {
-    let t = tok(json!({}), json!({"exp": NOW - 100.0, "aud": "x", "typ": "ID", "azp": null, "client_id": null}));
+    let t = tok(json!({}), json!({"exp": NOW - 100.0, "aud": "x", "typ": "ID", "azp": null, "client_id": null, "sub": null}));
     let (v, f) = check(&t, Some(&jwks(&[&es256("k1")])), &expect());
     assert_eq!(v, "claims.expired", "the Worker stops at the first, in its order");
     let ids: Vec<&str> = f.iter().map(|x| x.0).collect();
-    assert_eq!(ids, ["exp", "aud", "typ", "client_id"]);
+    assert_eq!(ids, ["exp", "aud", "typ", "sub", "client_id"]);
+    // Every wrongly typed claim is named, the first one's reason is the Worker's.
+    let t = tok(json!({}), json!({"sub": 5, "jti": ["j"], "aud": [1]}));
+    let r = run(&t, Some(&jwks(&[&es256("k1")])), &expect());
+    let types = r.checks.iter().find(|c| c.id == CheckId::ClaimTypes).unwrap();
+    assert_eq!((types.reason_code, r.verdict.reason_code), (Some("claims.type"), Some("claims.type")));
+    for name in ["`sub` is 5", "`jti` is [\"j\"]", "`aud` is [1]"] {
+        assert!(types.message.contains(name), "{name}: {}", types.message);
+    }
 }
 
 #[test]
@@ -207,17 +222,37 @@ fn expectations_deserialize_with_config_defaults() {
     let e: Expectations = serde_json::from_str(r#"{"expected_typ": null, "audiences": ["a"]}"#).unwrap();
     assert_eq!(e.expected_typ, None);
     assert!(serde_json::from_str::<Expectations>(r#"{"audience": "a"}"#).is_err(), "typos are refused");
+    assert_eq!((e.app_token.clone(), e.allow_missing_sub), (AppTokenRule::Keycloak, false));
+    let e: Expectations = serde_json::from_str(
+        r#"{"allow_missing_sub": true, "app_token": {"client_claim": "azp", "marker": {"claim": "idtyp", "equals": "app"}}}"#,
+    )
+    .unwrap();
+    let entra = Marker::Equals { claim: "idtyp".into(), value: "app".into() };
+    assert_eq!(e.app_token, AppTokenRule::Claims { client_claim: "azp".into(), marker: entra });
+    assert!(e.allow_missing_sub);
+    let e: Expectations = serde_json::from_str(r#"{"app_token": null}"#).unwrap();
+    assert_eq!(e.app_token, AppTokenRule::Keycloak);
+    for bad in [
+        r#"{"app_token": {"client_claim": "azp", "marker": {"claim": "idtyp"}}}"#,
+        r#"{"app_token": {"client_claim": "azp", "marker": {"claim": "idtyp", "equals": "app", "equals_claim": "x"}}}"#,
+        r#"{"app_token": {"client_claim": "", "marker": {"claim": "idtyp", "equals": "app"}}}"#,
+        r#"{"app_token": {"client_claim": "azp", "marker": {"claim": "idtyp", "value": "app"}}}"#,
+    ] {
+        assert!(serde_json::from_str::<Expectations>(bad).is_err(), "{bad}");
+    }
 }
 
 #[test]
 fn check_ids_serialise_to_their_names() {
     let names: Vec<Value> = CheckId::ALL.iter().map(|id| serde_json::to_value(id).unwrap()).collect();
-    assert_eq!(names.len(), 24);
+    assert_eq!(names.len(), 26);
     for (id, name) in CheckId::ALL.iter().zip(&names) {
         assert_eq!(name.as_str(), Some(id.as_str()));
     }
     assert_eq!(names[4], "header_key_refs");
-    assert_eq!(names[23], "client_id");
+    assert_eq!(names[16], "claim_types");
+    assert_eq!(names[23], "sub");
+    assert_eq!(names[25], "client_id");
     let mut unique: Vec<&str> = CheckId::ALL.iter().map(|id| id.as_str()).collect();
     unique.sort_unstable();
     unique.dedup();
@@ -242,4 +277,94 @@ fn every_check_id_is_reported_once_in_order() {
         let ids: Vec<CheckId> = run(&token, keys, &ex).checks.iter().map(|c| c.id).collect();
         assert_eq!(ids, CheckId::ALL, "{name}");
     }
+}
+
+/// A JWKS served from memory at `JWKS_URI` (the exchange's side of the parity table).
+struct Served(String);
+
+const JWKS_URI: &str = "https://kc.example/realms/r/protocol/openid-connect/certs";
+
+impl crate::fetch::Fetch for Served {
+    async fn get(&self, url: &str, _max: usize, _t: u64) -> Result<crate::fetch::HttpResponse, crate::fetch::FetchError> {
+        assert_eq!(url, JWKS_URI);
+        Ok(crate::fetch::HttpResponse { status: 200, body: self.0.clone().into_bytes(), cache_control: None, content_type: None })
+    }
+    async fn sleep(&self, _ms: u64) {}
+}
+
+/// What `exchange::verify_subject_token` answers for `token` under one trusted issuer (`ISS`,
+/// audience `edge-sts`, plus `extra`) whose JWKS is `keys`: the client id or the reason code.
+fn exchange_answer(token: &str, keys: &str, extra: &Value) -> Result<String, &'static str> {
+    use crate::cache::TokenCaches;
+    use crate::exchange::{verify_subject_token, Context};
+    use crate::jwks_cache::{CachePolicy, KeyStore};
+    let mut iss = json!({"issuer": ISS, "jwks_uri": JWKS_URI, "audiences": ["edge-sts"]});
+    for (k, v) in extra.as_object().unwrap() {
+        iss[k] = v.clone();
+    }
+    let cfg = crate::config::load(&json!({"mode": "dev", "issuer": "https://sts.example", "trusted_issuers": [iss]}).to_string()).unwrap();
+    let (store, caches, ring) = (KeyStore::new(CachePolicy::default()), TokenCaches::default(), crate::signing::KeyRing::default());
+    let fetch = Served(keys.to_owned());
+    let ctx = Context { config: &cfg, keys: &store, ring: &ring, fetch: &fetch, crypto: &PureCrypto, caches: &caches };
+    match block_on(verify_subject_token(&ctx, token, NOW)) {
+        Ok(v) => Ok(v.caller().client_id.clone()),
+        Err(e) => Err(e.reason()),
+    }
+}
+
+/// Issue 10 §1-§3: the playground's verdict is `/token`'s. Each row runs through `inspect`
+/// (the failing checks, the verdict) and through `exchange::verify_subject_token` with the same
+/// issuer settings (`extra` is both the configuration's `trusted_issuers[]` members and the
+/// expectations: the two share their names).
+#[test]
+fn inspect_agrees_with_the_exchange() {
+    let k1 = jwks(&[&es256("k1")]);
+    let twins = jwks(&[&es256("k1"), &other_es256("k1")]);
+    let two_es256 = jwks(&[&es256("a"), &other_es256("b")]);
+    let user = json!({"client_id": null, "preferred_username": "alice", "sid": "s", "scope": "openid"});
+    let entra = json!({"app_token": {"client_claim": "azp", "marker": {"claim": "idtyp", "equals": "app"}}});
+    type Row<'a> = (&'a str, String, &'a str, Value, Result<&'a str, &'a str>, Vec<&'a str>);
+    #[rustfmt::skip]
+    let table: Vec<Row> = vec![
+        ("service account", tok(json!({}), json!({})), &k1, json!({}), Ok("svc"), vec![]),
+        ("pre-26 clientId", tok(json!({}), json!({"client_id": null, "clientId": "svc"})), &k1, json!({}), Ok("svc"), vec![]),
+        ("user token", tok(json!({}), user.clone()), &k1, json!({}), Err("claims.not_service_account"), vec!["client_id"]),
+        ("token-exchange token (azp only)", tok(json!({}), json!({"client_id": null})), &k1, json!({}), Err("claims.not_service_account"), vec!["client_id"]),
+        ("azp disagrees", tok(json!({}), json!({"azp": "web"})), &k1, json!({}), Err("claims.client_id_conflict"), vec!["client_id"]),
+        ("sub missing", tok(json!({}), json!({"sub": null})), &k1, json!({}), Err("claims.missing"), vec!["sub"]),
+        ("sub empty", tok(json!({}), json!({"sub": ""})), &k1, json!({}), Err("claims.missing"), vec!["sub"]),
+        ("sub missing, allowed", tok(json!({}), json!({"sub": null})), &k1, json!({"allow_missing_sub": true}), Ok("svc"), vec![]),
+        ("sub a number", tok(json!({}), json!({"sub": 5})), &k1, json!({"allow_missing_sub": true}), Err("claims.type"), vec!["claim_types", "sub"]),
+        ("jti an array", tok(json!({}), json!({"jti": ["j"]})), &k1, json!({}), Err("claims.type"), vec!["claim_types"]),
+        ("typ unchecked, a number", tok(json!({}), json!({"typ": 1})), &k1, json!({"expected_typ": null}), Err("claims.type"), vec!["claim_types"]),
+        ("client_id a list", tok(json!({}), json!({"client_id": ["svc"]})), &k1, json!({}), Err("claims.type"), vec!["claim_types", "client_id"]),
+        ("kid names two keys", tok(json!({}), json!({})), &twins, json!({}), Err("key.ambiguous"), vec!["kid"]),
+        ("no kid, two keys fit", tok(json!({"kid": null}), json!({})), &two_es256, json!({}), Err("key.ambiguous"), vec!["kid"]),
+        ("no kid, one key fits", tok(json!({"kid": null}), json!({})), &k1, json!({}), Ok("svc"), vec![]),
+        ("entra app token", tok(json!({}), json!({"client_id": null, "idtyp": "app"})), &k1, entra.clone(), Ok("svc"), vec![]),
+        ("entra user token", tok(json!({}), json!({"client_id": null, "idtyp": "user"})), &k1, entra.clone(), Err("claims.not_service_account"), vec!["client_id"]),
+    ];
+    for (name, token, keys, extra, want, failing) in table {
+        assert_eq!(exchange_answer(&token, keys, &extra), want.map(str::to_owned), "{name}: exchange");
+        let mut ex: Expectations = serde_json::from_value(extra).unwrap();
+        ex.issuer = Some(ISS.into());
+        ex.audiences = vec!["edge-sts".into()];
+        let r = run(&token, Some(keys), &ex);
+        assert_eq!(r.verdict.client_id.as_deref().ok_or(r.verdict.reason_code.unwrap_or("none")), want, "{name}: inspect's verdict");
+        let failed: Vec<(&str, &str)> =
+            r.checks.iter().filter(|c| c.status == Status::Fail).map(|c| (c.id.as_str(), c.reason_code.unwrap())).collect();
+        let ids: Vec<&str> = failed.iter().map(|f| f.0).collect();
+        assert_eq!(ids, failing, "{name}: failing checks {failed:?}");
+        if let Some(first) = failed.first() {
+            assert_eq!(Err(first.1), want, "{name}: the first failing check carries the verdict's reason");
+        }
+    }
+    // The messages say what happened, in words a person debugging can act on.
+    let msg =
+        |token: &str, keys: &str, id: CheckId| run(token, Some(keys), &expect()).checks.into_iter().find(|c| c.id == id).unwrap().message;
+    assert!(msg(&tok(json!({}), user), &k1, CheckId::ClientId).contains("not a service-account (client credentials) token"));
+    assert!(msg(&tok(json!({}), json!({})), &twins, CheckId::Kid).contains("ambiguous: 2 different keys have kid `k1`"));
+    assert!(msg(&tok(json!({"kid": null}), json!({})), &two_es256, CheckId::Kid).contains("ambiguous: the token has no kid and 2"));
+    assert!(msg(&tok(json!({"kid": null}), json!({})), &k1, CheckId::Kid).contains("one key is bound to ES256"));
+    assert!(msg(&tok(json!({}), json!({"sub": null})), &k1, CheckId::Sub).contains("RFC 9068"));
 }

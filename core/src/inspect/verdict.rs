@@ -1,5 +1,5 @@
 //! Stage 8: the verdict. Walks the Worker's own path (`exchange::verify_subject_token`: parse,
-//! issuer, allow-list, key and signature, `claims::validate`) with the pasted keys and the
+//! issuer, allow-list, `KeySet::select_one` and the signature, `claims::validate_token`) with the pasted keys and the
 //! expectations, stopping at the first failure as the Worker does, and says what `POST /token`
 //! would answer.
 use super::CheckId;
@@ -9,7 +9,7 @@ use crate::claims::{self, ClaimRules};
 use crate::crypto::{self, SignatureBackend};
 use crate::error::Error;
 use crate::fetch::FetchError;
-use crate::jwk::{KeySet, Selection};
+use crate::jwk::KeySet;
 use crate::jwks_cache::KeyError;
 use crate::token::UntrustedToken;
 use serde::Serialize;
@@ -54,19 +54,8 @@ async fn worker_path<B: SignatureBackend>(
         None => not_checked.push(CheckId::Signature),
         Some(Err(_)) => return Err(Error::Key(KeyError::Unavailable(FetchError::BadDocument("key input is not usable")))),
         Some(Ok(set)) => {
-            let candidates = match set.select(t.kid.as_deref(), t.alg) {
-                Selection::Candidates(c) => c,
-                Selection::UnknownKid => return Err(Error::Key(KeyError::UnknownKid)),
-                Selection::AlgMismatch => return Err(Error::Key(KeyError::AlgMismatch)),
-            };
-            let mut ok = false;
-            for key in &candidates {
-                if crypto::verify(backend, key, t.signing_input.as_bytes(), &t.signature).await? {
-                    ok = true;
-                    break;
-                }
-            }
-            if !ok {
+            let key = set.select_one(t.kid.as_deref(), t.alg)?;
+            if !crypto::verify(backend, &key, t.signing_input.as_bytes(), &t.signature).await? {
                 return Err(Error::BadSignature);
             }
         }
@@ -87,7 +76,7 @@ async fn worker_path<B: SignatureBackend>(
         expected_typ: ex.expected_typ.clone(),
         required_claims: ex.required_claims.clone(),
     };
-    Ok(claims::validate(&t.claims, &rules, now)?.client_id)
+    Ok(claims::validate_token(&t.claims, &rules, &ex.caller_rules(), now)?.client_id)
 }
 
 pub(super) async fn worker_verdict<B: SignatureBackend>(
