@@ -578,6 +578,74 @@ test("a malformed pasted key is located (line/column), not reported as an outage
   await page.close();
 });
 
+test("while the wasm loads, a pasted token shows checking…, then its verdict", async () => {
+  const page = await context.newPage();
+  page.on("request", (r) => requests.push([r.url(), "loading"]));
+  let release;
+  const held = new Promise((r) => (release = r));
+  await page.route("**/edge_sts_playground_bg.wasm", async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.goto(`${site.url}/`);
+  await page.waitForSelector("#token");
+  assert.equal(await page.evaluate(() => document.body.dataset.ready), undefined, "the wasm is held back");
+  await page.fill("#token", await sign(K.rsa, claims()));
+  let v = await verdict(page);
+  assert.equal(v.status, "checking");
+  assert.match(v.text, /Checking…/);
+  assert.doesNotMatch(v.text, /Paste a token/);
+  await shot(page, "checking-while-loading");
+  await page.fill("#token", "");
+  assert.match((await verdict(page)).text, /Paste a token/);
+  await page.fill("#token", await sign(K.rsa, claims()));
+  release();
+  await page.waitForSelector("body[data-ready='1']");
+  v = await verdict(page);
+  assert.equal(v.status, "unverified", v.text);
+  await page.close();
+});
+
+test("minting: iat/exp are the signing time unless the user set them", async () => {
+  const page = await context.newPage();
+  page.on("request", (r) => requests.push([r.url(), "mint-clock"]));
+  // The page's clock, movable (page.clock would fake the whole shared context's time).
+  await page.addInitScript(() => {
+    const real = Date.now.bind(Date);
+    let offset = 0;
+    Date.now = () => real() + offset;
+    window.__advance = (secs) => (offset += secs * 1000);
+  });
+  await page.goto(`${site.url}/`);
+  await page.waitForSelector("body[data-ready='1']");
+  const loadedAt = await page.evaluate(() => Math.floor(Date.now() / 1000));
+  await page.evaluate(() => window.__advance(600)); // the page has been open for 10 minutes
+  await page.click("#tab-mint");
+  await page.click("#mint-generate");
+  await page.waitForFunction(() => document.querySelector("#mint-key-status").textContent.startsWith("New ES256"), null, { timeout: 20000 });
+  await page.click("#mint-sign");
+  await page.waitForFunction(() => /^Signed/.test(document.querySelector("#mint-status").textContent));
+  const signedAt = await page.evaluate(() => Math.floor(Date.now() / 1000));
+  const payload = (t) => JSON.parse(Buffer.from(t.split(".")[1], "base64url"));
+  let p = payload(await page.inputValue("#mint-token"));
+  assert.ok(signedAt - loadedAt >= 600);
+  assert.ok(Math.abs(p.iat - signedAt) <= 1, `iat ${p.iat} is the signing time ${signedAt}, not the load time ${loadedAt}`);
+  assert.equal(p.exp - p.iat, 300);
+  assert.match(await page.textContent("#mint-status"), /iat is the signing time/);
+  assert.equal(JSON.parse(await page.inputValue("#mint-claims")).iat, p.iat, "the claims show what was signed");
+  // A user's own iat/exp are signed as they are.
+  const cl = JSON.parse(await page.inputValue("#mint-claims"));
+  cl.iat = 1700000000;
+  cl.exp = 1700000300;
+  await page.fill("#mint-claims", JSON.stringify(cl, null, 2));
+  await page.evaluate(() => window.__advance(60));
+  await page.click("#mint-sign");
+  await page.waitForFunction(() => /^Signed/.test(document.querySelector("#mint-status").textContent) && !/signing time/.test(document.querySelector("#mint-status").textContent));
+  p = payload(await page.inputValue("#mint-token"));
+  assert.deepEqual([p.iat, p.exp], [1700000000, 1700000300]);
+  await page.close();
+});
+
 test("mint -> verify round trip for every algorithm the page can generate", async () => {
   const page = await openPage("mint");
   await page.click("#tab-mint");

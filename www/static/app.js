@@ -636,7 +636,9 @@ const MINT_ALGS = {
   EdDSA: { gen: { name: "Ed25519" }, sign: { name: "Ed25519" } },
 };
 
-const mint = { alg: null, keys: null, publicJwk: null };
+// autoTimes: the iat/exp the page itself wrote into the claims; while they are unedited, Sign
+// sets them to the moment of signing (keeping the lifetime).
+const mint = { alg: null, keys: null, publicJwk: null, autoTimes: null };
 
 /** RFC 7638 thumbprint of a public JWK: the kid of generated keys. */
 async function thumbprint(jwk) {
@@ -691,13 +693,19 @@ function defaultClaims() {
   };
 }
 
+/** Sets iat to now and exp to now + the claims' lifetime (300 s if there is none). */
+function timesToNow(c) {
+  const now = Math.floor(nowSecs());
+  const life = typeof c.exp === "number" && typeof c.iat === "number" ? c.exp - c.iat : 300;
+  c.iat = now;
+  c.exp = now + (life > 0 ? life : 300);
+  mint.autoTimes = { iat: c.iat, exp: c.exp };
+  return c;
+}
+
 function setMintTimes() {
   try {
-    const c = JSON.parse($("#mint-claims").value);
-    const now = Math.floor(nowSecs());
-    const life = typeof c.exp === "number" && typeof c.iat === "number" ? c.exp - c.iat : 300;
-    c.iat = now;
-    c.exp = now + (life > 0 ? life : 300);
+    const c = timesToNow(JSON.parse($("#mint-claims").value));
     $("#mint-claims").value = JSON.stringify(c, null, 2);
     $("#mint-status").textContent = "iat is now; exp keeps the lifetime.";
   } catch (e) {
@@ -717,12 +725,19 @@ async function sign() {
     status.textContent = `Header or claims are not JSON: ${e.message}`;
     return;
   }
+  // Times the page wrote and the user did not touch are "now", at signing.
+  const auto = mint.autoTimes;
+  const refreshed = auto && claims.iat === auto.iat && claims.exp === auto.exp;
+  if (refreshed) {
+    timesToNow(claims);
+    $("#mint-claims").value = JSON.stringify(claims, null, 2);
+  }
   const spec = MINT_ALGS[mint.alg];
   const input = `${b64uText(JSON.stringify(header))}.${b64uText(JSON.stringify(claims))}`;
   try {
     const sig = await crypto.subtle.sign(spec.sign, mint.keys.privateKey, new TextEncoder().encode(input));
     $("#mint-token").value = `${input}.${b64u(sig)}`;
-    status.textContent = `Signed with ${mint.alg} key ${mint.publicJwk.kid}.`;
+    status.textContent = `Signed with ${mint.alg} key ${mint.publicJwk.kid}${refreshed ? `; iat is the signing time, exp ${claims.exp - claims.iat} s later` : ""}.`;
   } catch (e) {
     status.textContent = `Signing failed: ${e.message || e}`;
   }
@@ -854,13 +869,27 @@ function wire() {
       $("#mint-status").textContent = "Selected: press Ctrl+C to copy.";
     }
   });
-  $("#mint-claims").value = JSON.stringify(defaultClaims(), null, 2);
+  $("#mint-claims").value = JSON.stringify(timesToNow(defaultClaims()), null, 2);
   $("#verdict").tabIndex = -1;
   setInterval(tick, 1000);
 }
 
+/** Until the checker is loaded, a token in the field gets "checking…", not "Paste a token". */
+function whileLoading() {
+  const token = $("#token");
+  const onInput = () => {
+    if (token.value.trim()) setVerdict("checking", "Checking… (the checker is still loading)");
+    else setVerdict("empty", "Paste a token to see the verdict.");
+  };
+  token.addEventListener("input", onInput);
+  if (token.value.trim()) onInput();
+  return () => token.removeEventListener("input", onInput);
+}
+
 async function main() {
+  const loaded = whileLoading();
   await init();
+  loaded();
   wire();
   $("#loading").hidden = true;
   document.body.dataset.ready = "1";
@@ -876,5 +905,6 @@ window.edgeSts = {
 main().catch((e) => {
   const l = $("#loading");
   l.textContent = `The checker could not load: ${e.message || e}`;
+  setVerdict("error", `The checker could not load: ${e.message || e}`);
   l.dataset.error = "1";
 });
