@@ -515,8 +515,8 @@ function fetchFailed(what, e) {
     ? "This is the discovery document: its jwks_uri is the JWKS URL. Paste the document into the key field and the page takes the jwks_uri from it."
     : "This is the JWKS: paste it into the key field to check the token against it.";
   $("#fetch-curl").value = curlLine(e.url);
+  $("#fetch-curl-copy").textContent = "Copy";
   help.hidden = false;
-  help.dataset.url = e.url;
 }
 
 async function fetchIssuer() {
@@ -585,13 +585,12 @@ function renderKeyInput(r) {
   const located = jsonError(text);
   if (located) {
     const p = JSON.parse(located);
-    state.keyProblem = { ...p, text: `key input is not JSON at line ${p.line}, column ${p.column}: ${p.message}` };
+    state.keyProblem = p;
     box.append(h("p", { id: "keys-problem-text" }, `The key input is not valid JSON at line ${p.line}, column ${p.column}: ${p.message}.`),
       h("pre", { class: "json raw", tabindex: "0", "aria-label": "key input, with the JSON error marked" }, withCaret(text, p)));
     box.hidden = false;
     return;
   }
-  state.keyProblem = { text: k.error };
   let doc;
   try {
     doc = JSON.parse(trimmed);
