@@ -24,6 +24,14 @@
 // its `kid` with the RS256 signing key (oidc-provider itself refuses duplicate
 // kids in its keystore, Keycloak does not).
 //
+// CORS on discovery and certs is Keycloak's (RealmsResource.getWellKnownResponse and
+// OIDCLoginProtocolService.certs use `Cors.builder().allowAllOrigins().auth()`, their OPTIONS
+// handlers `allowedMethods("GET").preflight().auth()`, see DefaultCors.add): a request with an
+// `Origin` gets `Access-Control-Allow-Origin: <that origin>` and `Access-Control-Allow-Credentials:
+// true`; a preflight also gets `Access-Control-Allow-Methods: GET`, Keycloak's allowed headers
+// and `Access-Control-Max-Age: 3600`. No `Origin`, no CORS headers. Fault answers carry none
+// (as a proxy's error page would not).
+//
 // API (tests and the dev script depend on these names):
 //   const iss = await startIssuer({ port = 0, realm = "demo", host = "127.0.0.1" })
 //   iss.url / .issuer, .tokenEndpoint, .jwksUri, .discoveryUrl, .port
@@ -57,6 +65,8 @@ const CERTS_PATH = "/protocol/openid-connect/certs";
 const TOKEN_PATH = "/protocol/openid-connect/token";
 const DISCOVERY_PATH = "/.well-known/openid-configuration";
 const MOVED_PREFIX = "/__moved"; // target of the "redirect" fault
+const CORS_ALLOW_HEADERS =
+  "Origin, Accept, X-Requested-With, Content-Type, Access-Control-Request-Method, Access-Control-Request-Headers, DPoP, Authorization";
 const FAULTS = new Set(["none", "down", "500", "slow", "html", "redirect", "huge", "dupkids"]);
 
 // TEST-ONLY client registry. secret = "<clientId>-secret-TEST-ONLY".
@@ -236,11 +246,29 @@ export async function startIssuer({ port = 0, realm = "demo", host = "127.0.0.1"
     res.end(text);
   }
 
-  function certsHeaders() {
-    return cacheControl == null ? {} : { "cache-control": cacheControl };
+  // Keycloak's CORS headers for discovery and certs (see the header comment).
+  function corsHeaders(req, { preflight = false } = {}) {
+    const origin = req.headers.origin;
+    if (!origin) return {};
+    const h = { "access-control-allow-origin": origin, "access-control-allow-credentials": "true" };
+    if (preflight) {
+      h["access-control-allow-methods"] = "GET";
+      h["access-control-allow-headers"] = CORS_ALLOW_HEADERS;
+      h["access-control-max-age"] = "3600";
+    }
+    return h;
   }
 
-  function serveCerts(res, kind = "none") {
+  function preflight(req, res) {
+    res.writeHead(200, { ...corsHeaders(req, { preflight: true }), "content-length": 0 });
+    res.end();
+  }
+
+  function certsHeaders(req) {
+    return { ...corsHeaders(req), ...(cacheControl == null ? {} : { "cache-control": cacheControl }) };
+  }
+
+  function serveCerts(req, res, kind = "none") {
     if (kind === "huge") {
       const keys = [];
       for (let i = 0; keys.length < 700; i++) {
@@ -254,14 +282,14 @@ export async function startIssuer({ port = 0, realm = "demo", host = "127.0.0.1"
         });
       }
       keys.push(...publicJwks().keys);
-      return sendJson(res, 200, { keys }, certsHeaders());
+      return sendJson(res, 200, { keys }, certsHeaders(req));
     }
     if (kind === "dupkids") {
       const rs = current.RS256;
       const dup = { ...decoy.publicJwk, kid: rs.kid };
-      return sendJson(res, 200, { keys: [dup, ...publicJwks().keys] }, certsHeaders());
+      return sendJson(res, 200, { keys: [dup, ...publicJwks().keys] }, certsHeaders(req));
     }
-    return sendJson(res, 200, publicJwks(), certsHeaders());
+    return sendJson(res, 200, publicJwks(), certsHeaders(req));
   }
 
   function forward(req, res, path) {
@@ -310,13 +338,13 @@ export async function startIssuer({ port = 0, realm = "demo", host = "127.0.0.1"
       }
       case "huge":
         if (which === "jwks") {
-          serveCerts(res, "huge");
+          serveCerts(req, res, "huge");
           return true;
         }
         return false; // discovery: handled by the caller (padded document)
       case "dupkids":
         if (which === "jwks") {
-          serveCerts(res, "dupkids");
+          serveCerts(req, res, "dupkids");
           return true;
         }
         return false;
@@ -331,8 +359,12 @@ export async function startIssuer({ port = 0, realm = "demo", host = "127.0.0.1"
     if (fault.kind === "huge" && (!fault.opts.only || fault.opts.only === "discovery")) {
       const doc = await (await fetch(`${issuerUrl}${DISCOVERY_PATH}`, { headers: { "x-internal": "1" } })).json();
       doc.x_padding = Array.from({ length: 4000 }, (_, i) => `padding-${i}-${"x".repeat(48)}`);
-      return sendJson(res, 200, doc);
+      return sendJson(res, 200, doc, corsHeaders(req));
     }
+    // Keycloak's CORS headers, not oidc-provider's (which answers `*` to a request without Origin).
+    const setHeader = res.setHeader.bind(res);
+    for (const [k, v] of Object.entries(corsHeaders(req))) setHeader(k, v);
+    res.setHeader = (k, v) => (/^access-control-/i.test(k) ? res : setHeader(k, v));
     return forward(req, res, path);
   }
 
@@ -344,15 +376,19 @@ export async function startIssuer({ port = 0, realm = "demo", host = "127.0.0.1"
     if (path.startsWith(MOVED_PREFIX + prefix + "/")) {
       counters.moved++;
       path = path.slice(MOVED_PREFIX.length);
-      if (path === prefix + CERTS_PATH) return serveCerts(res);
+      if (path === prefix + CERTS_PATH) return serveCerts(req, res);
       if (path === prefix + DISCOVERY_PATH) return forward(req, res, path);
       return sendJson(res, 404, { error: "not_found" });
+    }
+
+    if ((path === prefix + CERTS_PATH || path === prefix + DISCOVERY_PATH) && req.method === "OPTIONS") {
+      return preflight(req, res);
     }
 
     if (path === prefix + CERTS_PATH) {
       counters.jwks++;
       if (await applyFault("jwks", req, res)) return;
-      return serveCerts(res);
+      return serveCerts(req, res);
     }
 
     if (path === prefix + DISCOVERY_PATH) {

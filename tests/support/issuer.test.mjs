@@ -33,6 +33,32 @@ describe("issuer (oidc-provider as Keycloak)", () => {
     assert.ok(doc.grant_types_supported.includes("client_credentials"));
   });
 
+  test("discovery and certs send Keycloak's CORS headers to a browser origin", async () => {
+    const origin = "http://127.0.0.1:8787";
+    const counted = { ...iss.counters };
+    for (const url of [iss.discoveryUrl, iss.jwksUri]) {
+      const get = await fetch(url, { headers: { origin } });
+      assert.equal(get.status, 200, url);
+      assert.equal(get.headers.get("access-control-allow-origin"), origin, url);
+      assert.equal(get.headers.get("access-control-allow-credentials"), "true", url);
+      assert.equal(get.headers.get("access-control-allow-methods"), null, url);
+      await get.json();
+      const pre = await fetch(url, { method: "OPTIONS", headers: { origin, "access-control-request-method": "GET" } });
+      assert.equal(pre.status, 200, url);
+      assert.equal(pre.headers.get("access-control-allow-origin"), origin, url);
+      assert.equal(pre.headers.get("access-control-allow-methods"), "GET", url);
+      assert.match(pre.headers.get("access-control-allow-headers"), /^Origin, Accept, .*Authorization$/, url);
+      assert.equal(pre.headers.get("access-control-max-age"), "3600", url);
+      // No Origin: no CORS headers (Keycloak's DefaultCors ignores such requests).
+      const plain = await fetch(url);
+      assert.equal(plain.headers.get("access-control-allow-origin"), null, url);
+      await plain.arrayBuffer();
+    }
+    // Preflights are not counted as document fetches.
+    assert.equal(iss.counters.jwks - counted.jwks, 2);
+    assert.equal(iss.counters.discovery - counted.discovery, 2);
+  });
+
   const expected = {
     "orders-service": { alg: "RS256", roles: ["orders-reader"], tenant_id: "acme", environment: "dev" },
     "billing-service": { alg: "ES256", roles: ["billing"], tenant_id: "globex" },

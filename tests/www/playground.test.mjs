@@ -14,8 +14,12 @@ import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { chromium } from "playwright-core";
 import * as jose from "jose";
+// The demo issuer exactly as scripts/dev.sh starts it (scripts/dev.mjs calls the same startIssuer).
+import { startIssuer } from "../support/issuer.mjs";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const DIST = join(ROOT, "www/dist");
@@ -60,11 +64,34 @@ function startKeyServer() {
   }).then((s) => Object.assign(s, { seen, docs }));
 }
 
+/** Like a server whose discovery sends CORS headers and whose JWKS does not (the demo issuer
+ *  before it copied Keycloak's CORS). `/plain/...` sends none at all. */
+function startNoCorsServer() {
+  const docs = new Map();
+  return listen((req, res) => {
+    const path = new URL(req.url, "http://x").pathname;
+    const cors = path.endsWith("/.well-known/openid-configuration") && !path.startsWith("/plain/") ? { "access-control-allow-origin": "*" } : {};
+    const body = docs.get(path);
+    if (!body) return res.writeHead(404, cors).end("{}");
+    res.writeHead(200, { ...cors, "content-type": "application/json" }).end(JSON.stringify(body));
+  }).then((s) => Object.assign(s, { docs }));
+}
+
+/** Runs a shell line the page offers (async: the servers it reaches live in this process). */
+const shell = async (line) => (await promisify(execFile)("sh", ["-c", line], { encoding: "utf8", timeout: 10000 })).stdout;
+
+/** A loopback URL on which nothing listens. */
+async function closedUrl(path) {
+  const s = await listen(() => {});
+  await new Promise((r) => s.server.close(r));
+  return `${s.url}${path}`;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Keys and tokens (jose, TEST-ONLY keys generated per run).
 
 const now = () => Math.floor(Date.now() / 1000);
-let site, keysrv, context, userDataDir;
+let site, keysrv, nocors, demo, context, userDataDir;
 const K = {};
 let ISS;
 const requests = []; // every request any page made: [url, page label]
@@ -110,6 +137,8 @@ before(async () => {
   keysrv.docs.set("/jwks.json", { keys: [K.rsa.jwk, K.ec.jwk, K.ed.jwk] });
   keysrv.docs.set("/realms/demo/.well-known/openid-configuration", { issuer: ISS, jwks_uri: `${ISS}/protocol/openid-connect/certs` });
   keysrv.docs.set("/realms/demo/protocol/openid-connect/certs", { keys: [K.rsa.jwk, K.ec.jwk] });
+  nocors = await startNoCorsServer();
+  demo = await startIssuer({ port: 0 });
   userDataDir = await mkdtemp(join(tmpdir(), "edge-sts-chromium-"));
   // A fresh profile per run (playwright wants it as launchPersistentContext's argument rather
   // than a --user-data-dir flag).
@@ -127,6 +156,8 @@ after(async () => {
   await context?.close();
   site?.server.close();
   keysrv?.server.close();
+  nocors?.server.close();
+  await demo?.close();
   if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
 });
 
@@ -307,7 +338,6 @@ test("every verification outcome, with the Worker's reason codes", async () => {
       { keys: rsaPem }, "invalid", "token.alg", "alg"],
     ["jku in the header", await sign(K.ec, claims(), { jku: "https://attacker.example/jwks" }), { keys: all }, "invalid", "token.header_key", "header_key_refs"],
     ["header typ of another token kind", await sign(K.ec, claims(), { typ: "logout+jwt" }), { keys: all }, "invalid", "token.header_typ", "header_typ"],
-    ["garbage key input", good, { keys: "{not json" }, "invalid", "key.unavailable", "kid"],
   ];
   // What the failing check says, for the cases where the words are the point.
   const says = {
@@ -424,6 +454,223 @@ test("JWKS by URL and by issuer discovery, fetched from the browser only on clic
     assert.ok(!JSON.stringify(r).includes(token.split(".")[1]), "the token never leaves the page");
   }
   assert.deepEqual(page.errors.filter((e) => !/Failed to load resource/.test(e)), []);
+  await page.close();
+});
+
+test("the demo issuer (as scripts/dev.sh starts it): Fetch issuer keys verifies its token", async () => {
+  const page = await openPage("demo-issuer");
+  await setExpect(page, { issuer: "", keys: "" });
+  const token = await demo.getToken("orders-service"); // client_credentials, as in scripts/dev.mjs
+  await page.fill("#token", token);
+  assert.equal((await verdict(page)).status, "unverified");
+  await page.click("#use-iss");
+  assert.equal(await page.inputValue("#issuer-url"), demo.url);
+  asked.add(demo.discoveryUrl);
+  asked.add(demo.jwksUri);
+  const before = { ...demo.counters };
+  await page.click("#fetch-issuer");
+  await page.waitForFunction(() => document.querySelector("#fetch-status").dataset.ok === "0" || /via discovery/.test(document.querySelector("#fetch-status").textContent));
+  assert.match(await page.textContent("#fetch-status"), new RegExp(`Fetched the issuer's JWKS from ${demo.jwksUri}`));
+  assert.equal(demo.counters.discovery - before.discovery, 1);
+  assert.equal(demo.counters.jwks - before.jwks, 1);
+  assert.equal(await page.inputValue("#jwks-url"), demo.jwksUri);
+  assert.equal(await page.inputValue("#exp-issuer"), demo.url);
+  const v = await verdict(page);
+  assert.equal(v.status, "valid", v.text);
+  const c = await checks(page);
+  assert.equal(c.signature.status, "pass");
+  assert.equal(c.iss.status, "pass");
+  assert.match(await page.textContent("#keys-summary"), /JWKS: \d+ usable keys/);
+  assert.equal(await page.isVisible("#fetch-help"), false);
+  await shot(page, "demo-issuer-verified");
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test("a failed fetch names the URL and the likely cause, offers curl, keeps what discovery found", async () => {
+  const page = await openPage("fetch-fail");
+  const iss = `${nocors.url}/realms/nocors`;
+  const certs = `${iss}/protocol/openid-connect/certs`;
+  nocors.docs.set("/realms/nocors/.well-known/openid-configuration", { issuer: iss, jwks_uri: certs });
+  nocors.docs.set("/realms/nocors/protocol/openid-connect/certs", { keys: [K.rsa.jwk] });
+  await setExpect(page, { issuer: "", keys: "" });
+  await page.fill("#token", await sign(K.rsa, claims({ iss })));
+  const failed = () => page.waitForFunction(() => document.querySelector("#fetch-status").dataset.ok === "0");
+
+  // Discovery answers (with CORS), the JWKS has no CORS headers: the old "Failed to fetch".
+  await page.fill("#issuer-url", iss);
+  asked.add(`${iss}/.well-known/openid-configuration`);
+  asked.add(certs);
+  await page.click("#fetch-issuer");
+  await failed();
+  let status = await page.textContent("#fetch-status");
+  assert.match(status, /Found the JWKS URL by discovery, but could not fetch it/);
+  assert.ok(status.includes(certs), status);
+  assert.match(status, /Likely cause: CORS/);
+  assert.doesNotMatch(status, /Failed to fetch/);
+  assert.equal(await page.getAttribute("#fetch-status", "data-cause"), "cors");
+  assert.equal(await page.inputValue("#jwks-url"), certs, "the JWKS URL field holds what discovery found");
+  assert.equal(await page.isVisible("#fetch-help"), true);
+  const curl = await page.inputValue("#fetch-curl");
+  assert.equal(curl, `curl -sS '${certs}'`);
+  await page.click("#fetch-curl-copy");
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), curl);
+  await shot(page, "fetch-cors-failure");
+
+  // The user runs the line and pastes its output: the token verifies and the stale error goes.
+  const out = await shell(curl);
+  assert.deepEqual(JSON.parse(out), { keys: [K.rsa.jwk] });
+  await page.fill("#keys", out);
+  let v = await verdict(page);
+  assert.equal(v.status, "valid", v.text);
+  assert.equal(await page.getAttribute("#fetch-status", "data-ok"), "1");
+  assert.doesNotMatch(await page.textContent("#fetch-status"), /CORS/);
+  assert.equal(await page.isVisible("#fetch-help"), false);
+
+  // Nothing listening: not blamed on CORS.
+  const gone = await closedUrl("/jwks.json");
+  asked.add(gone);
+  await page.fill("#jwks-url", gone);
+  await page.click("#fetch-jwks");
+  await failed();
+  status = await page.textContent("#fetch-status");
+  assert.ok(status.includes(gone), status);
+  assert.match(status, /did not answer.*not a CORS problem/);
+  assert.equal(await page.getAttribute("#fetch-status", "data-cause"), "unreachable");
+  assert.equal(await page.inputValue("#fetch-curl"), `curl -sS '${gone}'`);
+
+  // A later step that succeeds clears the error and the curl offer.
+  const good = `${keysrv.url}/jwks.json`;
+  asked.add(good);
+  await page.fill("#jwks-url", good);
+  await page.click("#fetch-jwks");
+  await page.waitForFunction(() => /Fetched the JWKS/.test(document.querySelector("#fetch-status").textContent));
+  assert.equal(await page.getAttribute("#fetch-status", "data-ok"), "1");
+  assert.equal(await page.isVisible("#fetch-help"), false);
+
+  // Discovery itself blocked: the curl line fetches discovery; its pasted document gives the
+  // JWKS URL.
+  const plainIss = `${nocors.url}/plain`;
+  const plainDisc = `${plainIss}/.well-known/openid-configuration`;
+  nocors.docs.set("/plain/.well-known/openid-configuration", { issuer: plainIss, jwks_uri: certs });
+  asked.add(plainDisc);
+  await page.fill("#jwks-url", "");
+  await page.fill("#issuer-url", plainIss);
+  await page.click("#fetch-issuer");
+  await failed();
+  status = await page.textContent("#fetch-status");
+  assert.match(status, /discovery document/);
+  assert.ok(status.includes(plainDisc), status);
+  assert.match(status, /CORS/);
+  assert.equal(await page.inputValue("#fetch-curl"), `curl -sS '${plainDisc}'`);
+  assert.match(await page.textContent("#fetch-help-text"), /jwks_uri/);
+  await page.fill("#keys", await shell(await page.inputValue("#fetch-curl")));
+  assert.equal(await page.inputValue("#jwks-url"), certs);
+  assert.match(await page.textContent("#keys-problem"), /discovery document, not keys.*JWKS URL field/);
+  assert.deepEqual(page.errors.filter((e) => !/Failed to load resource|CORS policy/.test(e)), []);
+  await page.close();
+});
+
+test("a malformed pasted key is located (line/column), not reported as an outage", async () => {
+  const page = await openPage("bad-key");
+  await setExpect(page, { keys: "" });
+  await page.fill("#token", await sign(K.rsa, claims()));
+  const broken = `{"keys": [\n  {"kty": "RSA", n: "${K.rsa.jwk.n.slice(0, 8)}"}\n]}`;
+  await page.fill("#keys", broken);
+  const v = await verdict(page);
+  assert.equal(v.status, "keyerror", v.text);
+  assert.equal(v.reason, "key.unavailable");
+  assert.match(v.text, /key input is not valid JSON at line 2, column \d+: key must be a string/);
+  assert.doesNotMatch(v.text, /503|temporarily|unavailable:/);
+  assert.equal(await page.isVisible("#keys-problem"), true);
+  assert.match(await page.textContent("#keys-problem-text"), /line 2, column \d+/);
+  assert.equal(await page.textContent("#keys-problem mark.bad"), "n", "the caret is on the unquoted key");
+  assert.match(await page.textContent("#keys-problem .caret"), /\^ line 2, column \d+/);
+  const c = await checks(page);
+  assert.equal(c.kid.status, "fail");
+  assert.equal(c.kid.reason, "key.unavailable");
+  await shot(page, "malformed-key");
+  // Not JSON at all (line 1), and JSON that is neither a JWK nor a JWK Set (no location).
+  await page.fill("#keys", "{not json");
+  assert.match((await verdict(page)).text, /not valid JSON at line 1, column 2/);
+  await page.fill("#keys", '{"hello": 1}');
+  const w = await verdict(page);
+  assert.equal(w.status, "keyerror");
+  assert.match(w.text, /not usable: key input is JSON but neither a JWK/);
+  assert.equal(await page.isVisible("#keys-problem"), false);
+  // Fixed: the verdict is the token's again.
+  await page.fill("#keys", jwks(K.rsa));
+  assert.equal((await verdict(page)).status, "valid");
+  assert.equal(await page.isVisible("#keys-problem"), false);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test("while the wasm loads, a pasted token shows checking…, then its verdict", async () => {
+  const page = await context.newPage();
+  page.on("request", (r) => requests.push([r.url(), "loading"]));
+  let release;
+  const held = new Promise((r) => (release = r));
+  await page.route("**/edge_sts_playground_bg.wasm", async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.goto(`${site.url}/`);
+  await page.waitForSelector("#token");
+  assert.equal(await page.evaluate(() => document.body.dataset.ready), undefined, "the wasm is held back");
+  await page.fill("#token", await sign(K.rsa, claims()));
+  let v = await verdict(page);
+  assert.equal(v.status, "checking");
+  assert.match(v.text, /Checking…/);
+  assert.doesNotMatch(v.text, /Paste a token/);
+  await shot(page, "checking-while-loading");
+  await page.fill("#token", "");
+  assert.match((await verdict(page)).text, /Paste a token/);
+  await page.fill("#token", await sign(K.rsa, claims()));
+  release();
+  await page.waitForSelector("body[data-ready='1']");
+  v = await verdict(page);
+  assert.equal(v.status, "unverified", v.text);
+  await page.close();
+});
+
+test("minting: iat/exp are the signing time unless the user set them", async () => {
+  const page = await context.newPage();
+  page.on("request", (r) => requests.push([r.url(), "mint-clock"]));
+  // The page's clock, movable (page.clock would fake the whole shared context's time).
+  await page.addInitScript(() => {
+    const real = Date.now.bind(Date);
+    let offset = 0;
+    Date.now = () => real() + offset;
+    window.__advance = (secs) => (offset += secs * 1000);
+  });
+  await page.goto(`${site.url}/`);
+  await page.waitForSelector("body[data-ready='1']");
+  const loadedAt = await page.evaluate(() => Math.floor(Date.now() / 1000));
+  await page.evaluate(() => window.__advance(600)); // the page has been open for 10 minutes
+  await page.click("#tab-mint");
+  await page.click("#mint-generate");
+  await page.waitForFunction(() => document.querySelector("#mint-key-status").textContent.startsWith("New ES256"), null, { timeout: 20000 });
+  await page.click("#mint-sign");
+  await page.waitForFunction(() => /^Signed/.test(document.querySelector("#mint-status").textContent));
+  const signedAt = await page.evaluate(() => Math.floor(Date.now() / 1000));
+  const payload = (t) => JSON.parse(Buffer.from(t.split(".")[1], "base64url"));
+  let p = payload(await page.inputValue("#mint-token"));
+  assert.ok(signedAt - loadedAt >= 600);
+  assert.ok(Math.abs(p.iat - signedAt) <= 1, `iat ${p.iat} is the signing time ${signedAt}, not the load time ${loadedAt}`);
+  assert.equal(p.exp - p.iat, 300);
+  assert.match(await page.textContent("#mint-status"), /iat is the signing time/);
+  assert.equal(JSON.parse(await page.inputValue("#mint-claims")).iat, p.iat, "the claims show what was signed");
+  // A user's own iat/exp are signed as they are.
+  const cl = JSON.parse(await page.inputValue("#mint-claims"));
+  cl.iat = 1700000000;
+  cl.exp = 1700000300;
+  await page.fill("#mint-claims", JSON.stringify(cl, null, 2));
+  await page.evaluate(() => window.__advance(60));
+  await page.click("#mint-sign");
+  await page.waitForFunction(() => /^Signed/.test(document.querySelector("#mint-status").textContent) && !/signing time/.test(document.querySelector("#mint-status").textContent));
+  p = payload(await page.inputValue("#mint-token"));
+  assert.deepEqual([p.iat, p.exp], [1700000000, 1700000300]);
   await page.close();
 });
 

@@ -66,3 +66,18 @@ pub fn url_allowed(url: &str) -> bool {
 pub fn jwks_uri_from(body: &str, issuer: &str) -> Result<String, JsError> {
     discovery::jwks_uri_from(body.as_bytes(), issuer, true).map_err(|e| JsError::new(&e.to_string()))
 }
+
+/// Where `text` stops being JSON, as `{"line", "column", "message"}` (1-based, serde_json's
+/// position, as `inspect` locates a token's JSON), or `""` when it is JSON. The page uses it to
+/// point at a malformed pasted key.
+#[wasm_bindgen(js_name = jsonError)]
+pub fn json_error(text: &str) -> String {
+    match serde_json::from_str::<Value>(text) {
+        Ok(_) => String::new(),
+        Err(e) => {
+            let full = e.to_string();
+            let message = full.strip_suffix(&format!(" at line {} column {}", e.line(), e.column())).unwrap_or(&full);
+            json!({"line": e.line(), "column": e.column(), "message": message}).to_string()
+        }
+    }
+}

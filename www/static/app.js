@@ -1,7 +1,7 @@
 // edge-sts token playground. All decisions come from the core (wasm): this file reads the form,
 // calls `inspect`, and renders the report. It never sends a token anywhere, never stores
 // anything, and fetches only the discovery/JWKS URLs the user asks for with a button.
-import init, { inspect, vectorVerdicts, discoveryUrl, urlAllowed, jwksUriFrom } from "./pkg/edge_sts_playground.js";
+import init, { inspect, vectorVerdicts, discoveryUrl, urlAllowed, jwksUriFrom, jsonError } from "./pkg/edge_sts_playground.js";
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -212,6 +212,7 @@ function clearReport() {
   $("#checks").replaceChildren();
   $("#timing").textContent = "";
   $("#keys-summary").textContent = "";
+  $("#keys-problem").hidden = true;
   setVerdict("empty", "Paste a token to see the verdict.");
 }
 
@@ -243,6 +244,8 @@ function render(r, token) {
       ? "The signature segment is not strict base64url."
       : `${s.bytes} bytes.`;
   renderKeys(r);
+  state.keyProblem = null;
+  renderKeyInput(r);
   renderVerdict(r);
   renderChecks(r);
   const t = r.times, l = t.leeway_secs;
@@ -404,6 +407,7 @@ function renderKeys(r) {
 }
 
 function renderVerdict(r) {
+  if (keyInputVerdict(r)) return;
   const v = r.verdict;
   const notChecked = v.not_checked.filter((x) => x !== "signature");
   const nc = notChecked.length ? h("span", { class: "nc" }, ` Not checked (no expectation given): ${notChecked.join(", ")}.`) : null;
@@ -448,13 +452,50 @@ function tick() {
 // Fetching keys: only when the user clicks, with no credentials, no referrer, no redirects.
 
 const MAX_DOC_BYTES = 65536;
+const FETCH_TIMEOUT_MS = 15000;
+
+/** A failed fetch: `message` names the URL and the likely cause, `url` is what curl should get. */
+class FetchFailure extends Error {
+  constructor(url, message, cause) {
+    super(message);
+    this.url = url;
+    this.cause = cause; // "cors", "unreachable", "http", "timeout", "size", "refused"
+  }
+}
+
+const fetchOpts = { credentials: "omit", referrerPolicy: "no-referrer", cache: "no-store" };
+
+/** Why a fetch gave no response. A cross-origin URL that answers an opaque request (no-cors: no
+ *  credentials, no referrer, the body is never readable) is reachable, so the browser withheld
+ *  the answer for want of CORS headers. no-cors requires following redirects, so a redirect
+ *  (which the real fetch refuses) also lands here. */
+async function whyNoResponse(url) {
+  const u = new URL(url);
+  if (u.origin === location.origin) {
+    return ["unreachable", `${url} did not answer (the server is down or unreachable from this browser).`];
+  }
+  try {
+    await fetch(url, { ...fetchOpts, mode: "no-cors", signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+    return ["cors", `${url} answered, but not in a way this page (origin ${location.origin}) may read: ` +
+      `${u.origin} sends no Access-Control-Allow-Origin for it (or redirects, which the page does not follow). Likely cause: CORS.`];
+  } catch {
+    return ["unreachable", `${url} did not answer: the server is down or unreachable from this browser (not a CORS problem).`];
+  }
+}
 
 async function getJson(url) {
-  if (!urlAllowed(url)) throw new Error(`${url} is not https (http is allowed on 127.0.0.1/localhost only)`);
-  const res = await fetch(url, { credentials: "omit", referrerPolicy: "no-referrer", redirect: "error", cache: "no-store", mode: "cors" });
-  if (!res.ok) throw new Error(`${url} answered HTTP ${res.status}`);
+  if (!urlAllowed(url)) throw new FetchFailure(url, `${url} is not https (http is allowed on 127.0.0.1/localhost only)`, "refused");
+  let res;
+  try {
+    res = await fetch(url, { ...fetchOpts, redirect: "error", mode: "cors", signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+  } catch (e) {
+    if (e?.name === "TimeoutError") throw new FetchFailure(url, `${url} did not answer within ${FETCH_TIMEOUT_MS / 1000} s.`, "timeout");
+    const [cause, message] = await whyNoResponse(url);
+    throw new FetchFailure(url, message, cause);
+  }
+  if (!res.ok) throw new FetchFailure(url, `${url} answered HTTP ${res.status}.`, "http");
   const text = await res.text();
-  if (text.length > MAX_DOC_BYTES) throw new Error(`${url} is larger than ${MAX_DOC_BYTES} bytes`);
+  if (text.length > MAX_DOC_BYTES) throw new FetchFailure(url, `${url} is larger than ${MAX_DOC_BYTES} bytes.`, "size");
   return text;
 }
 
@@ -462,25 +503,52 @@ function fetchStatus(msg, ok = true) {
   const s = $("#fetch-status");
   s.textContent = msg;
   s.dataset.ok = ok ? "1" : "0";
+  s.dataset.cause = "";
+  if (ok) $("#fetch-help").hidden = true;
+}
+
+/** A shell-safe `curl` line for `url` (single quotes, with any ' escaped). */
+const curlLine = (url) => `curl -sS '${url.replace(/'/g, "'\\''")}'`;
+
+/** Shows a failed step: what failed, and a curl line the user can run instead. */
+function fetchFailed(what, e) {
+  const s = $("#fetch-status");
+  s.textContent = `${what}: ${e.message || e}`;
+  s.dataset.ok = "0";
+  s.dataset.cause = e.cause || "";
+  const help = $("#fetch-help");
+  if (!(e instanceof FetchFailure) || e.cause === "refused") {
+    help.hidden = true;
+    return;
+  }
+  const isDiscovery = /\/\.well-known\/openid-configuration$/.test(e.url);
+  $("#fetch-help-text").textContent = isDiscovery
+    ? "This is the discovery document: its jwks_uri is the JWKS URL. Paste the document into the key field and the page takes the jwks_uri from it."
+    : "This is the JWKS: paste it into the key field to check the token against it.";
+  $("#fetch-curl").value = curlLine(e.url);
+  $("#fetch-curl-copy").textContent = "Copy";
+  help.hidden = false;
 }
 
 async function fetchIssuer() {
   const issuer = $("#issuer-url").value.trim();
   if (!issuer) return fetchStatus("Enter an issuer URL first.", false);
+  let step = "Could not fetch the issuer's discovery document";
   try {
     const disc = discoveryUrl(issuer);
     fetchStatus(`Fetching ${disc} …`);
     const body = await getJson(disc);
     const jwksUri = jwksUriFrom(body, issuer);
+    $("#jwks-url").value = jwksUri; // what discovery found, even if its fetch fails next
+    step = "Found the JWKS URL by discovery, but could not fetch it";
     fetchStatus(`Fetching ${jwksUri} …`);
     const jwks = await getJson(jwksUri);
     $("#keys").value = jwks;
-    $("#jwks-url").value = jwksUri;
     if (!$("#exp-issuer").value.trim()) $("#exp-issuer").value = issuer;
     fetchStatus(`Fetched the issuer's JWKS from ${jwksUri} (via discovery).`);
     run();
   } catch (e) {
-    fetchStatus(`Could not fetch the issuer's keys: ${e.message || e}`, false);
+    fetchFailed(step, e);
   }
 }
 
@@ -493,8 +561,75 @@ async function fetchJwks() {
     fetchStatus(`Fetched the JWKS from ${url}.`);
     run();
   } catch (e) {
-    fetchStatus(`Could not fetch the JWKS: ${e.message || e}`, false);
+    fetchFailed("Could not fetch the JWKS", e);
   }
+}
+
+async function copyCurl() {
+  const field = $("#fetch-curl");
+  try {
+    await navigator.clipboard.writeText(field.value);
+    $("#fetch-curl-copy").textContent = "Copied";
+  } catch {
+    field.select();
+    $("#fetch-curl-copy").textContent = "Selected: Ctrl+C";
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The key field: where pasted key text is malformed, and a pasted discovery document.
+
+/** Called after each run: points at a JSON error in the key input, takes a pasted discovery
+ *  document's jwks_uri, and clears a stale fetch error once the pasted keys are usable. */
+function renderKeyInput(r) {
+  const box = $("#keys-problem");
+  const text = $("#keys").value;
+  const trimmed = text.trim();
+  box.hidden = true;
+  box.replaceChildren();
+  const k = r?.keys;
+  if (!k || !trimmed) return;
+  if (k.keys.length && $("#fetch-status").dataset.ok === "0") {
+    fetchStatus(`The key field holds ${k.keys.length} usable key${k.keys.length === 1 ? "" : "s"}.`);
+  }
+  if (!k.error || trimmed.startsWith("-----BEGIN")) return;
+  const located = jsonError(text);
+  if (located) {
+    const p = JSON.parse(located);
+    state.keyProblem = p;
+    box.append(h("p", { id: "keys-problem-text" }, `The key input is not valid JSON at line ${p.line}, column ${p.column}: ${p.message}.`),
+      h("pre", { class: "json raw", tabindex: "0", "aria-label": "key input, with the JSON error marked" }, withCaret(text, p)));
+    box.hidden = false;
+    return;
+  }
+  let doc;
+  try {
+    doc = JSON.parse(trimmed);
+  } catch {
+    doc = null;
+  }
+  if (doc && typeof doc.jwks_uri === "string" && !("keys" in doc) && !("kty" in doc)) {
+    $("#jwks-url").value = doc.jwks_uri;
+    box.append(h("p", { id: "keys-problem-text" }, "This is a discovery document, not keys: its jwks_uri is now in the JWKS URL field. Fetch it, or run ",
+      h("code", {}, curlLine(doc.jwks_uri)), " and paste the output here."));
+    box.hidden = false;
+  }
+}
+
+/** The verdict when the key input is unusable: the key is at fault, not the token, and not an
+ *  outage (the Worker's `key.unavailable` is about an issuer's JWKS it could not use). */
+function keyInputVerdict(r) {
+  const k = r.keys;
+  if (r.verdict.reason_code !== "key.unavailable" || !k?.error) return false;
+  const p = state.keyProblem;
+  const head = p?.line != null
+    ? [h("strong", {}, `✗ The key input is not valid JSON at line ${p.line}, column ${p.column}`), `: ${p.message}.`]
+    : [h("strong", {}, "✗ The key input is not usable"), ": ", rich(k.error), "."];
+  setVerdict("keyerror", ...head,
+    h("span", { class: "nc" }, "The signature cannot be checked until the key is fixed. ",
+      "(From an issuer's JWKS the Worker would log ", h("code", { class: "reason", id: "verdict-reason" }, "key.unavailable"), ".)"));
+  $("#verdict").dataset.reason = "key.unavailable";
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -511,7 +646,9 @@ const MINT_ALGS = {
   EdDSA: { gen: { name: "Ed25519" }, sign: { name: "Ed25519" } },
 };
 
-const mint = { alg: null, keys: null, publicJwk: null };
+// autoTimes: the iat/exp the page itself wrote into the claims; while they are unedited, Sign
+// sets them to the moment of signing (keeping the lifetime).
+const mint = { alg: null, keys: null, publicJwk: null, autoTimes: null };
 
 /** RFC 7638 thumbprint of a public JWK: the kid of generated keys. */
 async function thumbprint(jwk) {
@@ -566,13 +703,19 @@ function defaultClaims() {
   };
 }
 
+/** Sets iat to now and exp to now + the claims' lifetime (300 s if there is none). */
+function timesToNow(c) {
+  const now = Math.floor(nowSecs());
+  const life = typeof c.exp === "number" && typeof c.iat === "number" ? c.exp - c.iat : 300;
+  c.iat = now;
+  c.exp = now + (life > 0 ? life : 300);
+  mint.autoTimes = { iat: c.iat, exp: c.exp };
+  return c;
+}
+
 function setMintTimes() {
   try {
-    const c = JSON.parse($("#mint-claims").value);
-    const now = Math.floor(nowSecs());
-    const life = typeof c.exp === "number" && typeof c.iat === "number" ? c.exp - c.iat : 300;
-    c.iat = now;
-    c.exp = now + (life > 0 ? life : 300);
+    const c = timesToNow(JSON.parse($("#mint-claims").value));
     $("#mint-claims").value = JSON.stringify(c, null, 2);
     $("#mint-status").textContent = "iat is now; exp keeps the lifetime.";
   } catch (e) {
@@ -592,12 +735,19 @@ async function sign() {
     status.textContent = `Header or claims are not JSON: ${e.message}`;
     return;
   }
+  // Times the page wrote and the user did not touch are "now", at signing.
+  const auto = mint.autoTimes;
+  const refreshed = auto && claims.iat === auto.iat && claims.exp === auto.exp;
+  if (refreshed) {
+    timesToNow(claims);
+    $("#mint-claims").value = JSON.stringify(claims, null, 2);
+  }
   const spec = MINT_ALGS[mint.alg];
   const input = `${b64uText(JSON.stringify(header))}.${b64uText(JSON.stringify(claims))}`;
   try {
     const sig = await crypto.subtle.sign(spec.sign, mint.keys.privateKey, new TextEncoder().encode(input));
     $("#mint-token").value = `${input}.${b64u(sig)}`;
-    status.textContent = `Signed with ${mint.alg} key ${mint.publicJwk.kid}.`;
+    status.textContent = `Signed with ${mint.alg} key ${mint.publicJwk.kid}${refreshed ? `; iat is the signing time, exp ${claims.exp - claims.iat} s later` : ""}.`;
   } catch (e) {
     status.textContent = `Signing failed: ${e.message || e}`;
   }
@@ -715,6 +865,7 @@ function wire() {
   });
   $("#fetch-issuer").addEventListener("click", fetchIssuer);
   $("#fetch-jwks").addEventListener("click", fetchJwks);
+  $("#fetch-curl-copy").addEventListener("click", copyCurl);
   wireTabs();
   $("#mint-generate").addEventListener("click", generate);
   $("#mint-now").addEventListener("click", setMintTimes);
@@ -729,13 +880,27 @@ function wire() {
       $("#mint-status").textContent = "Selected: press Ctrl+C to copy.";
     }
   });
-  $("#mint-claims").value = JSON.stringify(defaultClaims(), null, 2);
+  $("#mint-claims").value = JSON.stringify(timesToNow(defaultClaims()), null, 2);
   $("#verdict").tabIndex = -1;
   setInterval(tick, 1000);
 }
 
+/** Until the checker is loaded, a token in the field gets "checking…", not "Paste a token". */
+function whileLoading() {
+  const token = $("#token");
+  const onInput = () => {
+    if (token.value.trim()) setVerdict("checking", "Checking… (the checker is still loading)");
+    else setVerdict("empty", "Paste a token to see the verdict.");
+  };
+  token.addEventListener("input", onInput);
+  if (token.value.trim()) onInput();
+  return () => token.removeEventListener("input", onInput);
+}
+
 async function main() {
+  const loaded = whileLoading();
   await init();
+  loaded();
   wire();
   $("#loading").hidden = true;
   document.body.dataset.ready = "1";
@@ -751,5 +916,6 @@ window.edgeSts = {
 main().catch((e) => {
   const l = $("#loading");
   l.textContent = `The checker could not load: ${e.message || e}`;
+  setVerdict("error", `The checker could not load: ${e.message || e}`);
   l.dataset.error = "1";
 });
