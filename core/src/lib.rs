@@ -44,3 +44,6 @@ pub mod vectors;
 pub mod pure_crypto;
 
 pub use error::{Error, OAuthError};
+
+#[cfg(test)]
+mod docs_tests;
