@@ -8,9 +8,11 @@
 //
 // Exits 1 and lists `file:line: problem` for every failure. No dependencies beyond Node.
 //
-// Hooks: `DOC_CHECKS` below lists the checks run on the repository. The ones marked HOOK are
-// where checks against the code's own registries belong (reason codes, configuration fields,
-// routes); each receives the parsed docs and returns a list of problems.
+// Also: README.md and ARCHITECTURE.md stay within their word caps (`wc -w`'s count).
+//
+// The checks against the code's own registries (every reason code in docs/http.md's error table,
+// every configuration field in docs/configuration.md, the routes docs/http.md lists) are Rust
+// tests beside the registries, `core/src/docs_tests.rs`, run by `cargo test -p edge-sts-core`.
 import { readFileSync, readdirSync, statSync, existsSync, mkdtempSync, mkdirSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -212,26 +214,31 @@ export function checkLinks({ root, docs }) {
   return problems;
 }
 
-// ---- HOOKS: checks against the code's own registries --------------------------------------------
-// Each takes `{ root, docs }` and returns a list of `file:line: problem` strings. They are empty
-// until the code has one registry for each (issue 13 §2); fill them in and they run in test.sh.
+// ---- word caps ------------------------------------------------------------------------------------
 
-/** HOOK: every reason code the core can return appears in docs/http.md's error table. */
-export function checkReasonCodes(_ctx) {
-  return [];
+/** The most words each file may have (whitespace-separated, as `wc -w` counts). */
+export const WORD_CAPS = { "README.md": 3000, "ARCHITECTURE.md": 5000 };
+
+export function wordCount(text) {
+  return text.split(/\s+/).filter(Boolean).length;
 }
 
-/** HOOK: every configuration field of the schema types is documented in docs/configuration.md, and vice versa. */
-export function checkConfigFields(_ctx) {
-  return [];
+/** README.md and ARCHITECTURE.md stay short: a fact that needs more words has another home. */
+export function checkWordCaps({ root }, caps = WORD_CAPS) {
+  const problems = [];
+  for (const [file, cap] of Object.entries(caps)) {
+    const abs = path.join(root, file);
+    if (!existsSync(abs)) {
+      problems.push(`${file}: missing`);
+      continue;
+    }
+    const n = wordCount(readFileSync(abs, "utf8"));
+    if (n > cap) problems.push(`${file}: ${n} words, over its cap of ${cap}`);
+  }
+  return problems;
 }
 
-/** HOOK: the routes docs/http.md lists are exactly the router's. */
-export function checkRoutes(_ctx) {
-  return [];
-}
-
-export const DOC_CHECKS = [checkLinks, checkReasonCodes, checkConfigFields, checkRoutes];
+export const DOC_CHECKS = [checkLinks, checkWordCaps];
 
 export function checkRepository(root) {
   const ctx = loadDocs(root);
@@ -296,11 +303,17 @@ export function selfTest() {
       "README.md:6: docs/guide.md#no-such-heading: no heading #no-such-heading in docs/guide.md",
       "README.md:7: ../shared/CONTRACT.md points outside the repository",
       "README.md:17: docs/missing.md: no such file",
+      "ARCHITECTURE.md: missing",
     ];
     const fail = [];
     if (files !== 2) fail.push(`expected 2 Markdown files (node_modules skipped), found ${files}`);
     if (JSON.stringify(problems) !== JSON.stringify(expected)) {
       fail.push(`expected:\n  ${expected.join("\n  ")}\nfound:\n  ${problems.join("\n  ")}`);
+    }
+    if (wordCount(" one\ttwo\n three  ") !== 3) fail.push("wordCount miscounts");
+    const capped = checkWordCaps({ root: repo }, { "README.md": 10, "docs/guide.md": 1000 });
+    if (!(capped.length === 1 && /^README\.md: \d+ words, over its cap of 10$/.test(capped[0]))) {
+      fail.push(`word caps: expected README.md over its cap of 10, found ${JSON.stringify(capped)}`);
     }
     const slugCases = [
       ["What `scripts/test.sh` runs", "what-scriptstestsh-runs"],
@@ -332,6 +345,6 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
       console.error(`check-docs: ${problems.length} problem(s) in ${files} Markdown files:\n${problems.join("\n")}`);
       process.exit(1);
     }
-    console.log(`check-docs: ${files} Markdown files, every relative link and anchor resolves`);
+    console.log(`check-docs: ${files} Markdown files, every relative link and anchor resolves; README and ARCHITECTURE within their word caps`);
   }
 }

@@ -9,7 +9,7 @@ step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 step "setup"
 scripts/setup.sh
 
-step "docs: links and anchors"
+step "docs: links, anchors, word caps (the registries: cargo test, core/src/docs_tests.rs)"
 node scripts/check-docs.mjs
 
 step "native: cargo test (core with the pure-Rust backend; CLI golden tests)"

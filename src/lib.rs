@@ -15,6 +15,7 @@ mod test_routes;
 mod webcrypto;
 
 use edge_sts_core::exchange::{self, Context};
+use edge_sts_core::reason;
 use edge_sts_core::request::{self, RequestError};
 use edge_sts_core::Error;
 use respond::{json_response, oauth_error, Cors};
@@ -59,19 +60,20 @@ async fn route(
     method: &str,
     line: &mut log::Line,
 ) -> Response {
-    match (path, method) {
-        ("/token", "POST") => token(req, env, iso, ctx, line).await,
-        ("/explain", "POST") => explain(req, env, iso, ctx, line).await,
-        ("/gcp/subject-token" | "/gcp/external-account", "GET") => gcp(req, env, iso, ctx, path, line).await,
-        ("/token", _) => {
+    use edge_sts_core::routes::{dispatch, Dispatch, RouteId};
+    match dispatch(path, method) {
+        Dispatch::Handle(RouteId::Token) => token(req, env, iso, ctx, line).await,
+        Dispatch::Handle(RouteId::Explain) => explain(req, env, iso, ctx, line).await,
+        Dispatch::Handle(RouteId::GcpSubjectToken | RouteId::GcpExternalAccount) => gcp(req, env, iso, ctx, path, line).await,
+        Dispatch::MethodNotAllowed => {
             let e = Error::Request(RequestError::MethodNotAllowed).to_oauth(0);
             line.reason(e.reason);
             oauth_error(&e)
         }
-        ("/healthz", "GET" | "HEAD") => match &iso.state {
+        Dispatch::Handle(RouteId::Healthz) => match &iso.state {
             Ok(_) => json_response(200, &serde_json::json!({"status": "ok"}), Cors::No, "no-store"),
             Err(e) => {
-                line.reason("config.invalid");
+                line.reason(reason::CONFIG_INVALID);
                 json_response(
                     503,
                     &serde_json::json!({"status": "error", "field": e.field, "problem": e.problem, "fix": e.fix}),
@@ -80,18 +82,18 @@ async fn route(
                 )
             }
         },
-        ("/.well-known/openid-configuration" | "/.well-known/jwks.json", "OPTIONS") => respond::preflight(),
-        ("/.well-known/openid-configuration", "GET" | "HEAD") => match &iso.state {
+        Dispatch::Preflight => respond::preflight(),
+        Dispatch::Handle(RouteId::Discovery) => match &iso.state {
             Ok(s) => json_response(200, &exchange::discovery_document(&s.config, &s.ring), Cors::Yes, "public, max-age=3600"),
             Err(_) => oauth_error(&Error::Config(String::new()).to_oauth(0)),
         },
-        ("/.well-known/jwks.json", "GET" | "HEAD") => match &iso.state {
+        Dispatch::Handle(RouteId::Jwks) => match &iso.state {
             Ok(s) => json_response(200, &s.ring.public_jwks(), Cors::Yes, "public, max-age=300"),
             Err(_) => oauth_error(&Error::Config(String::new()).to_oauth(0)),
         },
         #[cfg(feature = "test-routes")]
-        (p, "POST") if p.starts_with("/__test/") => test_routes::handle(p, req, iso).await,
-        _ => json_response(404, &serde_json::json!({"error": "not_found"}), Cors::No, "no-store"),
+        Dispatch::NotFound if method == "POST" && path.starts_with("/__test/") => test_routes::handle(path, req, iso).await,
+        Dispatch::NotFound => json_response(404, &serde_json::json!({"error": "not_found"}), Cors::No, "no-store"),
     }
 }
 
@@ -171,7 +173,7 @@ async fn explain(req: &Request, env: &Env, iso: &isolate::Isolate, ctx: &worker:
     // Constant time; an unset secret never matches.
     let ok: bool = !expected.is_empty() && subtle::ConstantTimeEq::ct_eq(expected.as_bytes(), given.as_bytes()).into();
     if !ok {
-        line.reason("explain.unauthorized");
+        line.reason(reason::EXPLAIN_UNAUTHORIZED);
         return json_response(401, &serde_json::json!({"error": "unauthorized"}), Cors::No, "no-store");
     }
     let result = async {

@@ -16,17 +16,8 @@ pub struct Line {
 impl Line {
     pub fn new(req: &Request, path: &str) -> Line {
         let rid = req.headers().get("cf-ray").ok().flatten().unwrap_or_else(|| format!("{:x}", (js_sys::Math::random() * 1e15) as u64));
-        // Paths are logged only for known routes, so nothing a caller invents lands in the log.
-        let known = matches!(
-            path,
-            "/token"
-                | "/explain"
-                | "/gcp/subject-token"
-                | "/gcp/external-account"
-                | "/healthz"
-                | "/.well-known/jwks.json"
-                | "/.well-known/openid-configuration"
-        );
+        // Paths are logged only for the routes of `routes::ROUTES`, so nothing a caller invents lands in the log.
+        let known = edge_sts_core::routes::find(path).is_some();
         Line {
             rid,
             method: req.method(),

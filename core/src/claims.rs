@@ -1,5 +1,6 @@
 //! Claim rules for a verified subject token: time, issuer, audience, Keycloak `typ`, caller
 //! identity, required claims. Pure: `now` is an argument (seconds since the epoch).
+use crate::reason;
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -111,19 +112,19 @@ impl fmt::Display for ClaimsError {
 impl ClaimsError {
     pub fn reason(&self) -> &'static str {
         match self {
-            ClaimsError::WrongIssuer => "claims.iss",
-            ClaimsError::MissingClaim(_) => "claims.missing",
-            ClaimsError::BadTimeClaim(_) => "claims.time_type",
-            ClaimsError::BadClaimType(_) => "claims.type",
-            ClaimsError::Expired { .. } => "claims.expired",
-            ClaimsError::NotYetValid { .. } => "claims.nbf",
-            ClaimsError::IssuedInFuture { .. } => "claims.iat",
-            ClaimsError::LifetimeTooLong { .. } => "claims.lifetime",
-            ClaimsError::WrongAudience => "claims.aud",
-            ClaimsError::WrongTyp => "claims.typ",
-            ClaimsError::NoClientId => "claims.client_id",
-            ClaimsError::ConflictingClientId => "claims.client_id_conflict",
-            ClaimsError::NotServiceAccount => "claims.not_service_account",
+            ClaimsError::WrongIssuer => reason::CLAIMS_ISS,
+            ClaimsError::MissingClaim(_) => reason::CLAIMS_MISSING,
+            ClaimsError::BadTimeClaim(_) => reason::CLAIMS_TIME_TYPE,
+            ClaimsError::BadClaimType(_) => reason::CLAIMS_TYPE,
+            ClaimsError::Expired { .. } => reason::CLAIMS_EXPIRED,
+            ClaimsError::NotYetValid { .. } => reason::CLAIMS_NBF,
+            ClaimsError::IssuedInFuture { .. } => reason::CLAIMS_IAT,
+            ClaimsError::LifetimeTooLong { .. } => reason::CLAIMS_LIFETIME,
+            ClaimsError::WrongAudience => reason::CLAIMS_AUD,
+            ClaimsError::WrongTyp => reason::CLAIMS_TYP,
+            ClaimsError::NoClientId => reason::CLAIMS_CLIENT_ID,
+            ClaimsError::ConflictingClientId => reason::CLAIMS_CLIENT_ID_CONFLICT,
+            ClaimsError::NotServiceAccount => reason::CLAIMS_NOT_SERVICE_ACCOUNT,
         }
     }
 }

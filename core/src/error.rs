@@ -6,6 +6,7 @@ use crate::claims::ClaimsError;
 use crate::crypto::CryptoError;
 use crate::jwks_cache::KeyError;
 use crate::policy::PolicyError;
+use crate::reason;
 use crate::request::RequestError;
 use crate::sts::{Blame, StsError, THROTTLE_RETRY_AFTER_SECS};
 use crate::token::TokenError;
@@ -69,19 +70,19 @@ impl Error {
         match self {
             Error::Request(e) => e.reason(),
             Error::Token(e) => e.reason(),
-            Error::UntrustedIssuer => "token.untrusted_issuer",
-            Error::AlgNotAllowed => "token.alg_not_allowed",
-            Error::Key(KeyError::UnknownKid) => "key.unknown_kid",
-            Error::Key(KeyError::AlgMismatch) => "key.alg_mismatch",
-            Error::Key(KeyError::Ambiguous) => "key.ambiguous",
-            Error::Key(KeyError::Unavailable(_)) => "key.unavailable",
-            Error::BadSignature => "token.signature",
+            Error::UntrustedIssuer => reason::TOKEN_UNTRUSTED_ISSUER,
+            Error::AlgNotAllowed => reason::TOKEN_ALG_NOT_ALLOWED,
+            Error::Key(KeyError::UnknownKid) => reason::KEY_UNKNOWN_KID,
+            Error::Key(KeyError::AlgMismatch) => reason::KEY_ALG_MISMATCH,
+            Error::Key(KeyError::Ambiguous) => reason::KEY_AMBIGUOUS,
+            Error::Key(KeyError::Unavailable(_)) => reason::KEY_UNAVAILABLE,
+            Error::BadSignature => reason::TOKEN_SIGNATURE,
             Error::Claims(e) => e.reason(),
             Error::Policy(e) => e.reason(),
-            Error::SubjectExpiresTooSoon => "claims.expires_too_soon",
-            Error::NoSigningKey => "config.no_signing_key",
-            Error::Crypto(_) => "crypto.failure",
-            Error::Config(_) => "config.invalid",
+            Error::SubjectExpiresTooSoon => reason::CLAIMS_EXPIRES_TOO_SOON,
+            Error::NoSigningKey => reason::CONFIG_NO_SIGNING_KEY,
+            Error::Crypto(_) => reason::CRYPTO_FAILURE,
+            Error::Config(_) => reason::CONFIG_INVALID,
             Error::Sts(e) => e.reason(),
         }
     }

@@ -30,7 +30,9 @@ pub mod jwks_cache;
 pub mod mint;
 pub mod oauth;
 pub mod policy;
+pub mod reason;
 pub mod request;
+pub mod routes;
 pub mod signing;
 pub mod single_flight;
 pub mod sts;
@@ -42,3 +44,6 @@ pub mod vectors;
 pub mod pure_crypto;
 
 pub use error::{Error, OAuthError};
+
+#[cfg(test)]
+mod docs_tests;

@@ -3,6 +3,7 @@
 use crate::alg::Alg;
 use crate::claims::Caller;
 use crate::oauth::valid_scope_token;
+use crate::reason;
 use crate::request::TargetRef;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -96,13 +97,13 @@ impl fmt::Display for PolicyError {
 impl PolicyError {
     pub fn reason(&self) -> &'static str {
         match self {
-            PolicyError::UnknownClient => "policy.unknown_client",
-            PolicyError::NoTarget => "policy.no_target",
-            PolicyError::UnknownTarget => "policy.unknown_target",
-            PolicyError::TargetNotAllowed => "policy.target_not_allowed",
-            PolicyError::IncompatibleTargets => "policy.incompatible_targets",
-            PolicyError::InvalidScope => "policy.scope",
-            PolicyError::ConflictingClaims => "policy.claim_conflict",
+            PolicyError::UnknownClient => reason::POLICY_UNKNOWN_CLIENT,
+            PolicyError::NoTarget => reason::POLICY_NO_TARGET,
+            PolicyError::UnknownTarget => reason::POLICY_UNKNOWN_TARGET,
+            PolicyError::TargetNotAllowed => reason::POLICY_TARGET_NOT_ALLOWED,
+            PolicyError::IncompatibleTargets => reason::POLICY_INCOMPATIBLE_TARGETS,
+            PolicyError::InvalidScope => reason::POLICY_SCOPE,
+            PolicyError::ConflictingClaims => reason::POLICY_CLAIM_CONFLICT,
         }
     }
 }

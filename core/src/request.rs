@@ -1,6 +1,7 @@
 //! Parsing `POST /token` (RFC 8693 §2.1) into a `TokenRequest`, strictly.
 use crate::fetch::FORM_CONTENT_TYPE;
 use crate::oauth::{GRANT_TOKEN_EXCHANGE, TT_ACCESS_TOKEN, TT_JWT};
+use crate::reason;
 use std::fmt;
 
 /// `requested_token_type` for an AWS target: answer with exactly the AWS CLI's
@@ -43,16 +44,16 @@ impl fmt::Display for RequestError {
 impl RequestError {
     pub fn reason(&self) -> &'static str {
         match self {
-            RequestError::MethodNotAllowed => "request.method",
-            RequestError::ContentType => "request.content_type",
-            RequestError::BodyTooLarge => "request.too_large",
-            RequestError::Missing(_) => "request.missing",
-            RequestError::Repeated(_) => "request.repeated",
-            RequestError::UnsupportedGrantType => "request.grant_type",
-            RequestError::SubjectTokenType => "request.subject_token_type",
-            RequestError::RequestedTokenType => "request.requested_token_type",
-            RequestError::TokenMismatch => "request.token_mismatch",
-            RequestError::ActorToken => "request.actor_token",
+            RequestError::MethodNotAllowed => reason::REQUEST_METHOD,
+            RequestError::ContentType => reason::REQUEST_CONTENT_TYPE,
+            RequestError::BodyTooLarge => reason::REQUEST_TOO_LARGE,
+            RequestError::Missing(_) => reason::REQUEST_MISSING,
+            RequestError::Repeated(_) => reason::REQUEST_REPEATED,
+            RequestError::UnsupportedGrantType => reason::REQUEST_GRANT_TYPE,
+            RequestError::SubjectTokenType => reason::REQUEST_SUBJECT_TOKEN_TYPE,
+            RequestError::RequestedTokenType => reason::REQUEST_REQUESTED_TOKEN_TYPE,
+            RequestError::TokenMismatch => reason::REQUEST_TOKEN_MISMATCH,
+            RequestError::ActorToken => reason::REQUEST_ACTOR_TOKEN,
         }
     }
 }

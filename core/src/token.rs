@@ -3,6 +3,7 @@
 use crate::alg::Alg;
 use crate::b64;
 use crate::json::{self, JsonError};
+use crate::reason;
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -79,18 +80,18 @@ impl fmt::Display for TokenError {
 impl TokenError {
     pub fn reason(&self) -> &'static str {
         match self {
-            TokenError::TooLarge => "token.too_large",
-            TokenError::Encrypted => "token.encrypted",
-            TokenError::Segments(_) => "token.malformed",
-            TokenError::Base64(_) => "token.base64",
-            TokenError::Json(_, JsonError::DuplicateKey) => "token.duplicate_key",
-            TokenError::Json(_, JsonError::TooDeep) => "token.too_deep",
-            TokenError::Json(..) | TokenError::NotAnObject(_) => "token.json",
-            TokenError::MissingAlg | TokenError::UnsupportedAlg => "token.alg",
-            TokenError::HeaderKey(_) => "token.header_key",
-            TokenError::Crit => "token.crit",
-            TokenError::BadKid => "token.kid",
-            TokenError::BadHeaderTyp => "token.header_typ",
+            TokenError::TooLarge => reason::TOKEN_TOO_LARGE,
+            TokenError::Encrypted => reason::TOKEN_ENCRYPTED,
+            TokenError::Segments(_) => reason::TOKEN_MALFORMED,
+            TokenError::Base64(_) => reason::TOKEN_BASE64,
+            TokenError::Json(_, JsonError::DuplicateKey) => reason::TOKEN_DUPLICATE_KEY,
+            TokenError::Json(_, JsonError::TooDeep) => reason::TOKEN_TOO_DEEP,
+            TokenError::Json(..) | TokenError::NotAnObject(_) => reason::TOKEN_JSON,
+            TokenError::MissingAlg | TokenError::UnsupportedAlg => reason::TOKEN_ALG,
+            TokenError::HeaderKey(_) => reason::TOKEN_HEADER_KEY,
+            TokenError::Crit => reason::TOKEN_CRIT,
+            TokenError::BadKid => reason::TOKEN_KID,
+            TokenError::BadHeaderTyp => reason::TOKEN_HEADER_TYP,
         }
     }
 }

@@ -17,6 +17,7 @@ pub const DEFAULT_MAX_TOKEN_LIFETIME_SECS: u64 = 3_600;
 pub const DEFAULT_EXPECTED_TYP: &str = "Bearer";
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawIssuer {
     issuer: String,
@@ -45,6 +46,7 @@ pub(super) struct RawIssuer {
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawAppToken {
     client_claim: String,
@@ -52,6 +54,7 @@ pub(super) struct RawAppToken {
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 struct RawMarker {
     claim: String,

@@ -17,6 +17,7 @@ pub const MIN_TOKEN_BYTES: usize = 256;
 pub const MIN_JSON_DEPTH: usize = 2;
 
 #[derive(Debug, Deserialize, Default)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawLimits {
     max_token_bytes: Option<usize>,
@@ -28,6 +29,7 @@ pub(super) struct RawLimits {
 }
 
 #[derive(Debug, Deserialize, Default)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawCache {
     min_max_age_secs: Option<u64>,

@@ -54,6 +54,7 @@ const SCHEMA_FIX: &str = "compare with the configuration reference, docs/configu
 // ---- raw schema -------------------------------------------------------------------------------
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     #[serde(default)]
@@ -168,4 +169,10 @@ fn parse(text: &str) -> Result<RawConfig, ConfigError> {
     })?;
     de.end().map_err(|e| cerr(DOCUMENT, e.to_string(), SCHEMA_FIX))?;
     Ok(raw)
+}
+
+/// The JSON Schema of the configuration document, from the types above (the docs test walks it).
+#[cfg(test)]
+pub(crate) fn raw_schema() -> schemars::Schema {
+    schemars::schema_for!(RawConfig)
 }

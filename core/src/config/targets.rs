@@ -16,6 +16,7 @@ pub const MAX_LIFETIME_SECS: u64 = 43_200;
 pub const DEFAULT_SIGNING_ALG: Alg = Alg::ES256;
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawTarget {
     audience: String,
@@ -44,6 +45,7 @@ pub(super) struct RawTarget {
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 struct RawAws {
     role_arn: String,
@@ -65,6 +67,7 @@ struct RawAws {
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 struct RawGcp {
     /// `projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>`
@@ -80,6 +83,7 @@ struct RawGcp {
 }
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 struct RawAzure {
     tenant: String,

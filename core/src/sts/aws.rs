@@ -7,6 +7,7 @@
 //! `<issuer host>:aud` and `<issuer host>:sub`.
 use super::{check_endpoint, form, safe_code, StsError};
 use crate::fetch::{HttpRequest, FORM_CONTENT_TYPE};
+use crate::reason;
 use crate::sts::Cloud;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -383,15 +384,15 @@ impl AwsErrorCode {
 
     pub fn reason(self) -> &'static str {
         match self {
-            AwsErrorCode::InvalidIdentityToken => "sts.aws.invalid_identity_token",
-            AwsErrorCode::ExpiredToken => "sts.aws.expired_token",
-            AwsErrorCode::IdpCommunicationError => "sts.aws.idp_communication",
-            AwsErrorCode::IdpRejectedClaim => "sts.aws.idp_rejected_claim",
-            AwsErrorCode::AccessDenied => "sts.aws.access_denied",
-            AwsErrorCode::ValidationError => "sts.aws.validation",
-            AwsErrorCode::MalformedPolicyDocument => "sts.aws.malformed_policy",
-            AwsErrorCode::PackedPolicyTooLarge => "sts.aws.packed_policy_too_large",
-            AwsErrorCode::RegionDisabled => "sts.aws.region_disabled",
+            AwsErrorCode::InvalidIdentityToken => reason::STS_AWS_INVALID_IDENTITY_TOKEN,
+            AwsErrorCode::ExpiredToken => reason::STS_AWS_EXPIRED_TOKEN,
+            AwsErrorCode::IdpCommunicationError => reason::STS_AWS_IDP_COMMUNICATION,
+            AwsErrorCode::IdpRejectedClaim => reason::STS_AWS_IDP_REJECTED_CLAIM,
+            AwsErrorCode::AccessDenied => reason::STS_AWS_ACCESS_DENIED,
+            AwsErrorCode::ValidationError => reason::STS_AWS_VALIDATION,
+            AwsErrorCode::MalformedPolicyDocument => reason::STS_AWS_MALFORMED_POLICY,
+            AwsErrorCode::PackedPolicyTooLarge => reason::STS_AWS_PACKED_POLICY_TOO_LARGE,
+            AwsErrorCode::RegionDisabled => reason::STS_AWS_REGION_DISABLED,
         }
     }
 }

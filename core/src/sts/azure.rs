@@ -10,6 +10,7 @@ use super::{check_endpoint, expires_in_secs, form, safe_code, str_field, StsErro
 use crate::alg::Alg;
 use crate::fetch::{HttpRequest, FORM_CONTENT_TYPE};
 use crate::oauth::valid_scope_token;
+use crate::reason;
 use crate::sts::Cloud;
 use serde_json::{Map, Value};
 use std::fmt;
@@ -234,16 +235,16 @@ impl AadstsCode {
 
     pub fn reason(self) -> &'static str {
         match self {
-            AadstsCode::NoMatchingFederatedIdentity => "sts.azure.no_federated_credential",
-            AadstsCode::FederatedIssuerMismatch => "sts.azure.issuer_mismatch",
-            AadstsCode::FederatedAudienceMismatch => "sts.azure.audience_mismatch",
-            AadstsCode::FederatedSubjectMismatch => "sts.azure.subject_mismatch",
-            AadstsCode::AssertionNotValidNow => "sts.azure.assertion_time",
-            AadstsCode::UnsupportedAlgorithm => "sts.azure.unsupported_alg",
-            AadstsCode::ApplicationNotFound => "sts.azure.app_not_found",
-            AadstsCode::TenantNotFound => "sts.azure.tenant_not_found",
-            AadstsCode::InvalidScope => "sts.azure.invalid_scope",
-            AadstsCode::ResourceNotFound => "sts.azure.resource_not_found",
+            AadstsCode::NoMatchingFederatedIdentity => reason::STS_AZURE_NO_FEDERATED_CREDENTIAL,
+            AadstsCode::FederatedIssuerMismatch => reason::STS_AZURE_ISSUER_MISMATCH,
+            AadstsCode::FederatedAudienceMismatch => reason::STS_AZURE_AUDIENCE_MISMATCH,
+            AadstsCode::FederatedSubjectMismatch => reason::STS_AZURE_SUBJECT_MISMATCH,
+            AadstsCode::AssertionNotValidNow => reason::STS_AZURE_ASSERTION_TIME,
+            AadstsCode::UnsupportedAlgorithm => reason::STS_AZURE_UNSUPPORTED_ALG,
+            AadstsCode::ApplicationNotFound => reason::STS_AZURE_APP_NOT_FOUND,
+            AadstsCode::TenantNotFound => reason::STS_AZURE_TENANT_NOT_FOUND,
+            AadstsCode::InvalidScope => reason::STS_AZURE_INVALID_SCOPE,
+            AadstsCode::ResourceNotFound => reason::STS_AZURE_RESOURCE_NOT_FOUND,
         }
     }
 }

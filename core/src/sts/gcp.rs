@@ -11,6 +11,7 @@ use super::{check_endpoint, expires_in_secs, form, safe_code, str_field, StsErro
 use crate::alg::Alg;
 use crate::fetch::{HttpRequest, FORM_CONTENT_TYPE, JSON_CONTENT_TYPE};
 use crate::oauth::{valid_scope_token, GRANT_TOKEN_EXCHANGE, TT_ACCESS_TOKEN, TT_JWT};
+use crate::reason;
 use crate::sts::Cloud;
 use serde_json::{json, Map, Value};
 use std::fmt;
@@ -348,15 +349,15 @@ impl GcpErrorCode {
 
     pub fn reason(self) -> &'static str {
         match self {
-            GcpErrorCode::InvalidRequest => "sts.gcp.invalid_request",
-            GcpErrorCode::InvalidGrant => "sts.gcp.invalid_grant",
-            GcpErrorCode::UnauthorizedClient => "sts.gcp.unauthorized_client",
-            GcpErrorCode::InvalidTarget => "sts.gcp.invalid_target",
-            GcpErrorCode::InvalidScope => "sts.gcp.invalid_scope",
-            GcpErrorCode::PermissionDenied => "sts.gcp.permission_denied",
-            GcpErrorCode::NotFound => "sts.gcp.not_found",
-            GcpErrorCode::InvalidArgument => "sts.gcp.invalid_argument",
-            GcpErrorCode::Unauthenticated => "sts.gcp.unauthenticated",
+            GcpErrorCode::InvalidRequest => reason::STS_GCP_INVALID_REQUEST,
+            GcpErrorCode::InvalidGrant => reason::STS_GCP_INVALID_GRANT,
+            GcpErrorCode::UnauthorizedClient => reason::STS_GCP_UNAUTHORIZED_CLIENT,
+            GcpErrorCode::InvalidTarget => reason::STS_GCP_INVALID_TARGET,
+            GcpErrorCode::InvalidScope => reason::STS_GCP_INVALID_SCOPE,
+            GcpErrorCode::PermissionDenied => reason::STS_GCP_PERMISSION_DENIED,
+            GcpErrorCode::NotFound => reason::STS_GCP_NOT_FOUND,
+            GcpErrorCode::InvalidArgument => reason::STS_GCP_INVALID_ARGUMENT,
+            GcpErrorCode::Unauthenticated => reason::STS_GCP_UNAUTHENTICATED,
         }
     }
 }

@@ -25,6 +25,7 @@
 //! `error_description`s may echo the presented assertion's claims, so they are never kept).
 use crate::alg::Alg;
 use crate::oauth::{TOKEN_TYPE_NA, TT_ACCESS_TOKEN};
+use crate::reason;
 use serde_json::{json, Map, Value};
 use std::fmt;
 
@@ -337,15 +338,19 @@ impl StsError {
     pub fn reason(&self) -> &'static str {
         let c = self.cloud();
         match self {
-            StsError::Invalid { .. } => per_cloud(c, "sts.aws.config", "sts.gcp.config", "sts.azure.config"),
-            StsError::Caller { .. } => per_cloud(c, "sts.aws.caller", "sts.gcp.caller", "sts.azure.caller"),
+            StsError::Invalid { .. } => per_cloud(c, reason::STS_AWS_CONFIG, reason::STS_GCP_CONFIG, reason::STS_AZURE_CONFIG),
+            StsError::Caller { .. } => per_cloud(c, reason::STS_AWS_CALLER, reason::STS_GCP_CALLER, reason::STS_AZURE_CALLER),
             StsError::Aws { code, .. } => code.reason(),
             StsError::Gcp { code, .. } => code.reason(),
             StsError::Azure { code, .. } => code.reason(),
-            StsError::Throttled { .. } => per_cloud(c, "sts.aws.throttled", "sts.gcp.throttled", "sts.azure.throttled"),
-            StsError::Unavailable { .. } => per_cloud(c, "sts.aws.unavailable", "sts.gcp.unavailable", "sts.azure.unavailable"),
-            StsError::BadResponse { .. } => per_cloud(c, "sts.aws.bad_response", "sts.gcp.bad_response", "sts.azure.bad_response"),
-            StsError::Unknown { .. } => per_cloud(c, "sts.aws.unknown", "sts.gcp.unknown", "sts.azure.unknown"),
+            StsError::Throttled { .. } => per_cloud(c, reason::STS_AWS_THROTTLED, reason::STS_GCP_THROTTLED, reason::STS_AZURE_THROTTLED),
+            StsError::Unavailable { .. } => {
+                per_cloud(c, reason::STS_AWS_UNAVAILABLE, reason::STS_GCP_UNAVAILABLE, reason::STS_AZURE_UNAVAILABLE)
+            }
+            StsError::BadResponse { .. } => {
+                per_cloud(c, reason::STS_AWS_BAD_RESPONSE, reason::STS_GCP_BAD_RESPONSE, reason::STS_AZURE_BAD_RESPONSE)
+            }
+            StsError::Unknown { .. } => per_cloud(c, reason::STS_AWS_UNKNOWN, reason::STS_GCP_UNKNOWN, reason::STS_AZURE_UNKNOWN),
         }
     }
 

@@ -1,0 +1,294 @@
+//! The docs against the code's own registries: every reason code of [`crate::reason::ALL`] is in
+//! docs/http.md's error table and every code there is one; the routes docs/http.md lists are
+//! [`crate::routes::ROUTES`]; every field of the configuration schema (the `Raw*` types of
+//! `config`, through their derived JSON Schema) is in docs/configuration.md and every field
+//! documented there exists. Also: no code-shaped string literal outside the registry.
+//!
+//! How docs/configuration.md marks a field: under `## Schema`, a heading names an object by its
+//! path in backticks (`` ### `trusted_issuers[]` ``; `Top level` is the document itself), and
+//! each row of a table whose header starts with `option` documents the fields named in backticks
+//! in its first cell (`` `aws` \| `gcp` \| `azure` `` is three). Paths: `a.b` for a field of an
+//! object, `a[]` for the items of a list, `a.{name}` for the values of a map.
+use crate::reason::{ALL, NAMESPACES};
+use crate::routes::ROUTES;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn read(rel: &str) -> String {
+    std::fs::read_to_string(repo().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+/// The lines of the `## <title>` section (up to the next `## ` heading), outside code fences.
+fn section<'a>(doc: &'a str, title: &str) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    let (mut inside, mut fence) = (false, false);
+    for line in doc.lines() {
+        if line.trim_start().starts_with("```") {
+            fence = !fence;
+            continue;
+        }
+        if fence {
+            continue;
+        }
+        if let Some(h) = line.strip_prefix("## ") {
+            inside = h.trim() == title;
+            continue;
+        }
+        if inside {
+            out.push(line);
+        }
+    }
+    assert!(!out.is_empty(), "no `## {title}` section");
+    out
+}
+
+/// The contents of the code spans of a piece of Markdown.
+fn code_spans(text: &str) -> Vec<&str> {
+    text.split('`').skip(1).step_by(2).collect()
+}
+
+/// The cells of a table row, split on `|` but not `\|`.
+fn cells(row: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut chars = row.trim().trim_start_matches('|').chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'|') => out.last_mut().unwrap().push(chars.next().unwrap()),
+            '|' => out.push(String::new()),
+            _ => out.last_mut().unwrap().push(c),
+        }
+    }
+    out.iter().map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect()
+}
+
+fn is_reason_code(s: &str) -> bool {
+    s.split_once('.').is_some_and(|(ns, rest)| {
+        NAMESPACES.contains(&ns)
+            && !rest.is_empty()
+            && rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.')
+    })
+}
+
+fn diff(what: &str, code: &BTreeSet<String>, docs: &BTreeSet<String>, doc: &str) -> Vec<String> {
+    let mut problems: Vec<String> = code.difference(docs).map(|x| format!("{what} `{x}` is missing from {doc}")).collect();
+    problems.extend(docs.difference(code).map(|x| format!("{doc} documents {what} `{x}`, which the code does not have")));
+    problems
+}
+
+#[test]
+fn every_reason_code_is_in_the_error_table_and_every_code_there_exists() {
+    let http = read("docs/http.md");
+    let errors = section(&http, "Errors").join("\n");
+    let documented: BTreeSet<String> = code_spans(&errors).into_iter().filter(|s| is_reason_code(s)).map(String::from).collect();
+    let code: BTreeSet<String> = ALL.iter().map(|s| s.to_string()).collect();
+    let problems = diff("reason code", &code, &documented, "docs/http.md's `## Errors`");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Every Rust file of the core and the adapter, except the registry and test-only files, read
+/// up to its first `#[cfg(test)]` line.
+fn production_sources() -> Vec<(PathBuf, String)> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&repo().join("core/src"), &mut files);
+    walk(&repo().join("src"), &mut files);
+    let test_only = ["reason.rs", "docs_tests.rs", "tests.rs", "vectors.rs"];
+    files
+        .into_iter()
+        .filter(|p| !test_only.contains(&p.file_name().unwrap().to_str().unwrap()))
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap();
+            (p, without_test_modules(&text))
+        })
+        .collect()
+}
+
+/// `text` without its inline test modules: a `#[cfg(..test..)]` line followed by `mod <name> {`
+/// starts one, and it runs to the end of the file (the crate keeps test modules last). Other
+/// `#[cfg(test)]` items (`mod tests;`, helpers) are kept: their own files are scanned on their own.
+fn without_test_modules(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let end = (0..lines.len())
+        .find(|&i| {
+            let (attr, next) = (lines[i].trim(), lines.get(i + 1).map_or("", |l| l.trim()));
+            attr.starts_with("#[cfg(")
+                && attr.contains("test")
+                && (next.starts_with("mod ") || next.starts_with("pub(crate) mod "))
+                && next.ends_with('{')
+        })
+        .unwrap_or(lines.len());
+    lines[..end].join("\n")
+}
+
+/// The string literals of `code` shaped like a reason code (`"claims.type"`), with their line.
+fn code_shaped_literals(code: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for (n, line) in code.lines().enumerate() {
+        if line.trim_start().starts_with("//") {
+            continue;
+        }
+        for (i, _) in line.match_indices('"') {
+            let rest = &line[i + 1..];
+            let Some(end) = rest.find('"') else { continue };
+            if is_reason_code(&rest[..end]) {
+                out.push((n + 1, rest[..end].to_owned()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn reason_codes_come_only_from_the_registry() {
+    assert_eq!(
+        without_test_modules("a\n#[cfg(test)]\nmod x;\nb\n#[cfg(all(test, feature = \"f\"))]\nmod tests {\nc\n}"),
+        "a\n#[cfg(test)]\nmod x;\nb"
+    );
+    assert_eq!(code_shaped_literals(r#"x => "claims.new_code", y => "not a code", "limits.x""#), [(1, "claims.new_code".to_owned())]);
+    let sources = production_sources();
+    assert!(sources.len() > 40, "the scan reads the core and the adapter ({} files)", sources.len());
+    let mut problems = Vec::new();
+    for (path, code) in &sources {
+        for (line, lit) in code_shaped_literals(code) {
+            problems.push(format!("{}:{line}: \"{lit}\": declare it in core/src/reason.rs and use the constant", path.display()));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_routes_http_md_lists_are_the_route_table() {
+    let http = read("docs/http.md");
+    // The summary table before the first `## ` heading: `METHOD /path` spans in its first column.
+    let mut documented = BTreeSet::new();
+    for line in http.lines().take_while(|l| !l.starts_with("## ")).filter(|l| l.starts_with('|')) {
+        let Some(first) = cells(line).into_iter().next() else { continue };
+        for span in code_spans(&first) {
+            if let Some((m, p)) = span.split_once(' ') {
+                if m.bytes().all(|b| b.is_ascii_uppercase()) && p.starts_with('/') {
+                    documented.insert(format!("{m} {p}"));
+                }
+            }
+        }
+    }
+    let code: BTreeSet<String> = ROUTES.iter().map(|r| format!("{} {}", r.methods[0], r.path)).collect();
+    let problems = diff("route", &code, &documented, "docs/http.md's route table");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Every field path of the configuration schema (see the module comment for the notation).
+fn schema_fields(schema: &Value) -> BTreeSet<String> {
+    fn resolve<'a>(root: &'a Value, mut s: &'a Value) -> &'a Value {
+        loop {
+            if let Some(r) = s.get("$ref").and_then(Value::as_str) {
+                let name = r.strip_prefix("#/$defs/").unwrap_or_else(|| panic!("unexpected $ref {r}"));
+                s = &root["$defs"][name];
+            } else if let Some(alts) = s.get("anyOf").or_else(|| s.get("oneOf")).and_then(Value::as_array) {
+                // `Option<T>`: T or null.
+                let non_null: Vec<&Value> = alts.iter().filter(|a| a.get("type") != Some(&Value::from("null"))).collect();
+                assert_eq!(non_null.len(), 1, "unexpected union {s}");
+                s = non_null[0];
+            } else {
+                return s;
+            }
+        }
+    }
+    fn walk(root: &Value, s: &Value, path: &str, out: &mut BTreeSet<String>) {
+        let s = resolve(root, s);
+        if let Some(props) = s.get("properties").and_then(Value::as_object) {
+            for (k, sub) in props {
+                let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                out.insert(p.clone());
+                walk(root, sub, &p, out);
+            }
+        } else if let Some(items) = s.get("items") {
+            walk(root, items, &format!("{path}[]"), out);
+        } else if let Some(values) = s.get("additionalProperties").filter(|v| v.is_object()) {
+            walk(root, values, &format!("{path}.{{name}}"), out);
+        }
+    }
+    let mut out = BTreeSet::new();
+    walk(schema, schema, "", &mut out);
+    out
+}
+
+/// Every field docs/configuration.md documents (see the module comment for how).
+fn documented_fields(doc: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut object: Option<String> = None;
+    let mut table: Option<bool> = None; // Some(is a field table) while inside a table
+    let lines = section(doc, "Schema");
+    for (i, line) in lines.iter().enumerate() {
+        if let Some(h) = line.strip_prefix("###") {
+            let h = h.trim_start_matches('#').trim();
+            object = if h == "Top level" {
+                Some(String::new())
+            } else {
+                match code_spans(h).as_slice() {
+                    [p] if h == format!("`{p}`") => Some(p.to_string()),
+                    _ => None,
+                }
+            };
+            continue;
+        }
+        if !line.starts_with('|') {
+            table = None;
+            continue;
+        }
+        if table.is_none() {
+            let is_fields = cells(line).first().is_some_and(|c| c == "option");
+            let next = lines.get(i + 1).copied().unwrap_or("");
+            assert!(next.starts_with("|---"), "docs/configuration.md: table header without a separator: {line}");
+            if is_fields {
+                assert!(object.is_some(), "docs/configuration.md: a field table under a heading that names no object: {line}");
+            }
+            table = Some(is_fields);
+            continue;
+        }
+        if line.starts_with("|---") || table != Some(true) {
+            continue;
+        }
+        let object = object.as_deref().unwrap();
+        let first = cells(line).into_iter().next().unwrap_or_default();
+        let names = code_spans(&first);
+        assert!(!names.is_empty(), "docs/configuration.md: a field row without a field name in backticks: {line}");
+        for name in names {
+            out.insert(if object.is_empty() { name.to_owned() } else { format!("{object}.{name}") });
+        }
+    }
+    out
+}
+
+#[test]
+fn every_config_field_is_documented_and_every_documented_field_exists() {
+    let schema = serde_json::to_value(crate::config::raw_schema()).unwrap();
+    let code = schema_fields(&schema);
+    for must in ["issuer", "limits.max_body_bytes", "trusted_issuers[].audiences", "targets.{name}.aws.role_arn", "clients[].client"] {
+        assert!(code.contains(must), "the schema walk finds `{must}`: {code:?}");
+    }
+    let documented = documented_fields(&read("docs/configuration.md"));
+    let problems = diff("configuration field", &code, &documented, "docs/configuration.md");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_doc_parsers_read_what_they_should() {
+    assert_eq!(cells(r"| `aws` \| `gcp` | object | x |"), ["`aws` | `gcp`", "object", "x"]);
+    let doc = "## Schema\n\n### Top level\n\n| option | type |\n|---|---|\n| `mode` | string |\n\n### `a[]`\n\n| option | t |\n|---|---|\n| `b` \\| `c` | x |\n\n| field | |\n|---|---|\n| `not_a_field` | |\n\n## Next\n\n| option | |\n|---|---|\n| `outside` | |\n";
+    let got: Vec<String> = documented_fields(doc).into_iter().collect();
+    assert_eq!(got, ["a[].b", "a[].c", "mode"]);
+}
