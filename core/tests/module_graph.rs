@@ -3,7 +3,8 @@
 //! modules can only be understood, tested and changed together; cut it by moving the shared
 //! item into a module of its own.
 //!
-//! Test code is not part of the graph: a file is read up to its first `#[cfg(test)]` line.
+//! Test code is not part of the graph: `#[cfg(test)] mod x;` lines are skipped and a file is
+//! read up to its first other `#[cfg(test)]` item.
 //! Comments and string literals are skipped, so a doc link is not a dependency.
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -36,8 +37,30 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 /// The file's code up to its first `#[cfg(test)]` line, with comments and the contents of
 /// string and char literals blanked out (newlines kept, so line numbers stay right).
 fn code_of(text: &str) -> String {
-    let end = text.lines().take_while(|l| l.trim() != "#[cfg(test)]").map(|l| l.len() + 1).sum::<usize>().min(text.len());
-    let src: Vec<char> = text[..end].chars().collect();
+    // `#[cfg(test)] mod x;` (a test module in its own file) is skipped; any other
+    // `#[cfg(test)]` item (an inline test module, by convention at the end) ends the code.
+    let lines: Vec<&str> = text.lines().collect();
+    let mut kept = String::with_capacity(text.len());
+    let mut n = 0;
+    while n < lines.len() {
+        if lines[n].trim() == "#[cfg(test)]" {
+            let next = lines.get(n + 1).map(|l| l.trim()).unwrap_or("");
+            let declared = next
+                .strip_prefix("mod ")
+                .and_then(|r| r.strip_suffix(';'))
+                .is_some_and(|m| m.chars().all(|c| c.is_alphanumeric() || c == '_'));
+            if !declared {
+                break;
+            }
+            kept.push_str("\n\n");
+            n += 2;
+            continue;
+        }
+        kept.push_str(lines[n]);
+        kept.push('\n');
+        n += 1;
+    }
+    let src: Vec<char> = kept.chars().collect();
     let mut out = String::with_capacity(src.len());
     let mut i = 0;
     let blank = |out: &mut String, c: char| out.push(if c == '\n' { '\n' } else { ' ' });
