@@ -1,5 +1,5 @@
 // End to end: the built Worker in workerd (Miniflare) against a real OIDC provider process
-// (oidc-provider as a Keycloak realm). Every row of CONTRACT.md's error table, the happy paths
+// (oidc-provider as a Keycloak realm). Every row of docs/http.md's error table, the happy paths
 // for RS256/ES256/EdDSA subject tokens, jose interop on minted tokens, key rotation, unknown-kid
 // storms, issuer outages, KV persistence, and the WebCrypto vector suite.
 import assert from "node:assert/strict";
@@ -155,7 +155,7 @@ describe("happy paths", () => {
   });
 });
 
-describe("CONTRACT.md error table", () => {
+describe("the error table (docs/http.md)", () => {
   let good;
   before(async () => { good = await iss.getToken("orders-service"); });
   const raw = (body, ct = "application/x-www-form-urlencoded") =>

@@ -196,7 +196,7 @@ impl CloudCredentials {
         self.expires_at() - now > self.cloud().refresh_margin_secs() as f64
     }
 
-    /// The `/token` success fields (CONTRACT.md: cloud targets add their fields to the same
+    /// The `/token` success fields (docs/http.md: cloud targets add their fields to the same
     /// object). The wiring adds `scope` when the grant has one.
     ///
     /// - AWS: `access_token` is the session token, `token_type` is `N_A` (the credentials are
@@ -255,10 +255,10 @@ pub enum Blame {
     Caller,
     /// edge-sts's own cloud-target configuration is invalid, found before any request was sent.
     /// The config lints catch these at load; at request time it is **503 `server_error`**, the
-    /// CONTRACT's "configuration invalid" row (like `Error::Config`).
+    /// same answer as an invalid configuration (like `Error::Config`).
     Config,
     /// The cloud refused or failed, and not because of the caller's token: **502
-    /// `server_error`** (CONTRACT: "cloud STS failure not caused by the caller's token").
+    /// `server_error`** (a cloud STS failure not caused by the caller's token).
     ///
     /// This includes every refusal of edge-sts's assertion and every trust-policy denial
     /// (AWS `AccessDenied`, Google's attribute condition, Entra's federated credential
@@ -274,8 +274,7 @@ pub enum Blame {
     /// also how edge-sts already answers when its other upstream (the issuer's JWKS) cannot be
     /// reached, so clients need one retry rule for both. A throttle is shared by every caller
     /// of the same role/provider, so the caller must back off rather than retry at once, which
-    /// a 502 does not say. (To follow the CONTRACT's 502 row literally instead, map this to
-    /// `Upstream` in the wiring; nothing else changes.)
+    /// a 502 does not say.
     Throttled,
 }
 
