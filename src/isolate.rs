@@ -66,7 +66,7 @@ async fn load(env: &Env, crypto: &WebCrypto) -> Result<State, ConfigError> {
     let text = binding_text(env, CONFIG_VAR).ok_or_else(|| ConfigError {
         field: CONFIG_VAR.into(),
         problem: "not set".into(),
-        fix: "set the EDGE_STS_CONFIG variable to the JSON configuration (see README)".into(),
+        fix: "set the EDGE_STS_CONFIG variable to the JSON configuration (docs/configuration.md)".into(),
     })?;
     let config = config::load(&text)?;
     let mut ring = config::resolve_secrets(&config, |name| binding_text(env, name))?;

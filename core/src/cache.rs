@@ -134,7 +134,8 @@ impl MintedEntry {
 pub struct TokenCaches {
     pub verified: RefCell<Bounded<String, VerifiedEntry>>,
     pub minted: RefCell<Bounded<String, MintedEntry>>,
-    /// Brokered cloud credentials per (client, target, scope), reused while
+    /// Brokered cloud credentials per (target, issuer, assertion claim set minus iat/exp/jti,
+    /// kid), reused while
     /// `CloudCredentials::fresh_for_cache` (the cloud's refresh margin before expiry), so bursts
     /// do not hammer the STS. Isolate memory only: these are secrets, never persisted.
     pub clouds: RefCell<Bounded<String, crate::sts::CloudCredentials>>,

@@ -79,7 +79,7 @@ test("session_name \"hashed\": the session carries the realm and a hash, for glo
   assert.equal(res.json.aws_assumed_role_arn, `arn:aws:sts::123456789012:assumed-role/edge-sts-orders/${want}`, "moto names the session");
 });
 
-test("credentials are reused per (client, target, scope): a burst makes one STS call", async () => {
+test("credentials are reused per (issuer, target, assertion claim set): a burst makes one STS call", async () => {
   const before = sts.requests.length;
   const t = await iss.getToken("orders-service");
   const all = await Promise.all(Array.from({ length: 5 }, () => exchange(w.url, { subject_token: t, audience: "aws-orders" })));

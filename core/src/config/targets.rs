@@ -197,7 +197,7 @@ fn target(name: &str, t: RawTarget, issuer: &str, dev: bool) -> Result<Target, C
 fn sts_err(f: &impl Fn(&str) -> String, e: StsError) -> ConfigError {
     match e {
         StsError::Invalid { field, problem, fix, .. } => cerr(f(&format!("cloud.{field}")), problem, fix),
-        other => cerr(f("cloud"), other.to_string(), "see README, cloud targets"),
+        other => cerr(f("cloud"), other.to_string(), "see docs/configuration.md, the cloud blocks"),
     }
 }
 
