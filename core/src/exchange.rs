@@ -193,7 +193,7 @@ async fn cloud_exchange<F: Fetch, B: SignatureBackend>(
                     };
                     let c = match cloud {
                         CloudTarget::Aws(role) => {
-                            let token = mint::sign(ctx.crypto, key, &claims).await?;
+                            let token = mint::sign_assertion(ctx.crypto, key, &claims).await?;
                             let request = aws::assume_role_with_web_identity(role, &v.caller.issuer, &v.caller.client_id, &token);
                             let resp = send(request.map_err(Error::Sts)?).await?;
                             CloudCredentials::Aws(aws::parse_response(resp.status, &resp.body).map_err(Error::Sts)?)
@@ -202,7 +202,7 @@ async fn cloud_exchange<F: Fetch, B: SignatureBackend>(
                             let (iat, exp) = (claims["iat"].as_u64().unwrap_or(0), claims["exp"].as_u64().unwrap_or(0));
                             let sub = claims["sub"].as_str().unwrap_or("");
                             gcp::check_assertion(key.alg(), Some(key.kid()), iat, exp, sub).map_err(Error::Sts)?;
-                            let token = mint::sign(ctx.crypto, key, &claims).await?;
+                            let token = mint::sign_assertion(ctx.crypto, key, &claims).await?;
                             let mut g = g.clone();
                             if let Some(s) = &scope {
                                 g.scopes = s.split(' ').map(str::to_owned).collect();
@@ -222,7 +222,7 @@ async fn cloud_exchange<F: Fetch, B: SignatureBackend>(
                             }
                         }
                         CloudTarget::Azure(app) => {
-                            let token = mint::sign(ctx.crypto, key, &claims).await?;
+                            let token = mint::sign_assertion(ctx.crypto, key, &claims).await?;
                             let resp = send(azure::token_request(app, &token).map_err(Error::Sts)?).await?;
                             CloudCredentials::Azure(azure::parse_response(resp.status, &resp.body, now).map_err(Error::Sts)?)
                         }
@@ -285,7 +285,7 @@ pub async fn gcp_subject_token<F: Fetch, B: SignatureBackend>(
     claims.insert("jti".into(), Value::String(jti()?));
     let sub = claims["sub"].as_str().unwrap_or("").to_owned();
     crate::sts::gcp::check_assertion(key.alg(), Some(key.kid()), now_s, now_s + lifetime, &sub).map_err(Error::Sts)?;
-    let token = mint::sign(ctx.crypto, key, &claims).await?;
+    let token = mint::sign_assertion(ctx.crypto, key, &claims).await?;
     Ok(serde_json::json!({"access_token": token, "issued_token_type": TT_JWT, "token_type": TOKEN_TYPE_NA, "expires_in": lifetime}))
 }
 

@@ -89,12 +89,56 @@ pub fn lifetime(grant: &Grant<'_>, caller: &Caller, now: u64) -> Option<u64> {
     (life >= 1).then_some(life)
 }
 
-/// Signs a claim set as a compact JWS with `typ: at+jwt`.
+/// Signs a downstream token: a compact JWS with `typ: at+jwt` (RFC 9068 §2.1).
 pub async fn sign<B: SignatureBackend>(backend: &B, key: &SigningKey, claims: &Map<String, Value>) -> Result<String, CryptoError> {
-    let header = json!({"alg": key.alg().as_str(), "kid": key.kid(), "typ": "at+jwt"});
+    sign_typed(backend, key, claims, "at+jwt").await
+}
+
+/// Signs a cloud-target assertion: an RFC 7523 JWT for a cloud's STS, not an access token for a
+/// resource server, so its header says `typ: JWT`.
+pub async fn sign_assertion<B: SignatureBackend>(
+    backend: &B,
+    key: &SigningKey,
+    claims: &Map<String, Value>,
+) -> Result<String, CryptoError> {
+    sign_typed(backend, key, claims, "JWT").await
+}
+
+async fn sign_typed<B: SignatureBackend>(
+    backend: &B,
+    key: &SigningKey,
+    claims: &Map<String, Value>,
+    typ: &str,
+) -> Result<String, CryptoError> {
+    let header = json!({"alg": key.alg().as_str(), "kid": key.kid(), "typ": typ});
     let h = b64::encode(&serde_json::to_vec(&header).map_err(|_| CryptoError("header".into()))?);
     let p = b64::encode(&serde_json::to_vec(claims).map_err(|_| CryptoError("claims".into()))?);
     let input = format!("{h}.{p}");
     let sig = backend.sign(key, input.as_bytes()).await?;
     Ok(format!("{input}.{}", b64::encode(&sig)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pure_crypto::PureCrypto;
+
+    #[test]
+    fn downstream_tokens_are_at_jwt_and_cloud_assertions_jwt() {
+        // Fixed TEST-ONLY P-256 key (d = 1..32), the same as the benches'.
+        let d: Vec<u8> = (1..=32u8).collect();
+        let jwk = json!({"kty": "EC", "crv": "P-256", "alg": "ES256", "kid": "t",
+            "x": "UVw9brnjlrkE0_7Kf1T9zQzB6Ze_N13KUVrQpsO0A18", "y": "RTa-OlDzGPv5pUdZAqIhUCvvDVfgjFOyzApW8X2fk1Q",
+            "d": b64::encode(&d)});
+        let key = SigningKey::from_jwk(jwk.as_object().unwrap().clone()).unwrap();
+        let claims = Map::new();
+        let header = |t: &str| -> Value {
+            let h = t.split('.').next().unwrap();
+            serde_json::from_slice(&b64::decode(h).unwrap()).unwrap()
+        };
+        let at = futures_executor::block_on(sign(&PureCrypto, &key, &claims)).unwrap();
+        let jwt = futures_executor::block_on(sign_assertion(&PureCrypto, &key, &claims)).unwrap();
+        assert_eq!(header(&at)["typ"], "at+jwt");
+        assert_eq!(header(&jwt)["typ"], "JWT");
+    }
 }

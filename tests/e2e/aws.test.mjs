@@ -66,6 +66,7 @@ test("exchange -> AssumeRoleWithWebIdentity -> AWS credentials in the /token JSO
   const { payload, protectedHeader } = await jwtVerify(sent.form.WebIdentityToken, jwks, { issuer: "http://127.0.0.1:8787", audience: "sts.amazonaws.com" });
   assert.equal(payload.sub, "orders-service");
   assert.equal(protectedHeader.alg, "ES256");
+  assert.equal(protectedHeader.typ, "JWT", "a cloud assertion is an RFC 7523 JWT, not an at+jwt access token");
   assert.ok(!res.text.includes(sent.form.WebIdentityToken), "the web identity token is not handed to the caller");
 });
 

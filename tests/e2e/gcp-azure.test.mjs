@@ -47,6 +47,7 @@ test("Google: STS token exchange, then service-account impersonation", async () 
   assert.equal(f.subject_token_type, "urn:ietf:params:oauth:token-type:jwt");
   const { payload, protectedHeader } = await jwtVerify(f.subject_token, await jwksOf(), { audience: `https://iam.googleapis.com/${WIF}` });
   assert.ok(protectedHeader.kid, "Google requires a kid");
+  assert.equal(protectedHeader.typ, "JWT", "a cloud assertion is an RFC 7523 JWT, not an at+jwt access token");
   assert.ok(payload.exp - payload.iat < 48 * 3600);
   assert.equal(iamReq.url, `/v1/projects/-/serviceAccounts/${SA}:generateAccessToken`);
   assert.equal(iamReq.headers.authorization, "Bearer ya29.federated-1");
@@ -68,6 +69,7 @@ test("Entra: client credentials with edge-sts's RS256 assertion", async () => {
   assert.equal(sent.client_assertion_type, "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
   const { protectedHeader } = await jwtVerify(sent.client_assertion, await jwksOf(), { audience: "api://AzureADTokenExchange", algorithms: ["RS256"] });
   assert.equal(protectedHeader.alg, "RS256");
+  assert.equal(protectedHeader.typ, "JWT", "a cloud assertion is an RFC 7523 JWT, not an at+jwt access token");
 });
 
 test("documented cloud errors map to 502 server_error without echoing the cloud's message", async () => {
@@ -99,7 +101,8 @@ test("Google external_account: configuration and the subject token Google's libr
   assert.match(ext.service_account_impersonation_url, /serviceAccounts\/orders@example-proj\.iam\.gserviceaccount\.com:generateAccessToken$/);
   // What a Google client library does with it: GET the subject token, then call token_url.
   const sub = await (await fetch(`${w.url}/gcp/subject-token?target=gcp`, { headers: auth })).json();
-  await jwtVerify(sub[ext.credential_source.format.subject_token_field_name], await jwksOf(), { audience: `https://iam.googleapis.com/${WIF}` });
+  const served = await jwtVerify(sub[ext.credential_source.format.subject_token_field_name], await jwksOf(), { audience: `https://iam.googleapis.com/${WIF}` });
+  assert.equal(served.protectedHeader.typ, "JWT");
   const before = google.requests.length;
   const r = await fetch(ext.token_url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({
     grant_type: "urn:ietf:params:oauth:grant-type:token-exchange", audience: ext.audience, scope: CP,
