@@ -48,7 +48,7 @@ pub(super) struct RawIssuer {
 #[derive(Debug, Deserialize)]
 #[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
-pub(super) struct RawAppToken {
+pub(crate) struct RawAppToken {
     client_claim: String,
     marker: RawMarker,
 }
@@ -87,7 +87,7 @@ impl TrustedIssuer {
 
 /// `trusted_issuers[i].app_token`: non-empty claim names, and exactly one of `equals` /
 /// `equals_claim`.
-fn app_token_rule(a: RawAppToken, field: &str) -> Result<AppTokenRule, ConfigError> {
+pub(crate) fn app_token_rule(a: RawAppToken, field: &str) -> Result<AppTokenRule, ConfigError> {
     let example = "e.g. {\"client_claim\": \"azp\", \"marker\": {\"claim\": \"idtyp\", \"equals\": \"app\"}} (Entra v2); leave app_token out for Keycloak";
     if a.client_claim.is_empty() {
         return Err(cerr(

@@ -16,7 +16,9 @@
 //!
 //! Pure like the rest of the core: `now` is an argument, keys are passed in as text, and the
 //! signature math goes through a `SignatureBackend`.
-use crate::claims::{AppTokenRule, CallerRules, Marker};
+use crate::claims::{AppTokenRule, CallerRules};
+use crate::config::issuers::{app_token_rule, RawAppToken};
+use crate::config::{DEFAULT_EXPECTED_TYP, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_LIFETIME_SECS};
 use crate::crypto::SignatureBackend;
 use crate::error::Error;
 use crate::jwk::JwksLimits;
@@ -87,9 +89,9 @@ impl Default for Expectations {
         Expectations {
             issuer: None,
             audiences: vec![],
-            leeway_secs: 60,
-            max_lifetime_secs: 3600,
-            expected_typ: Some("Bearer".into()),
+            leeway_secs: DEFAULT_LEEWAY_SECS,
+            max_lifetime_secs: DEFAULT_MAX_TOKEN_LIFETIME_SECS,
+            expected_typ: Some(DEFAULT_EXPECTED_TYP.into()),
             required_claims: vec![],
             app_token: AppTokenRule::Keycloak,
             allow_missing_sub: false,
@@ -117,31 +119,12 @@ impl Expectations {
 /// `{"client_claim": "azp", "marker": {"claim": "idtyp", "equals": "app"}}`, or
 /// `{"client_claim": "cid", "marker": {"claim": "sub", "equals_claim": "cid"}}`; `null`: Keycloak.
 fn app_token<'de, D: serde::Deserializer<'de>>(d: D) -> Result<AppTokenRule, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Raw {
-        client_claim: String,
-        marker: RawMarker,
-    }
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct RawMarker {
-        claim: String,
-        equals: Option<String>,
-        equals_claim: Option<String>,
-    }
     use serde::de::Error as _;
-    let Some(raw) = Option::<Raw>::deserialize(d)? else { return Ok(AppTokenRule::Keycloak) };
-    let m = raw.marker;
-    if raw.client_claim.is_empty() || m.claim.is_empty() {
-        return Err(D::Error::custom("app_token: client_claim and marker.claim name claims (non-empty)"));
+    match Option::<RawAppToken>::deserialize(d)? {
+        None => Ok(AppTokenRule::Keycloak),
+        // The configuration's own reader and rules, so the page accepts exactly what loads.
+        Some(raw) => app_token_rule(raw, "app_token").map_err(D::Error::custom),
     }
-    let marker = match (m.equals, m.equals_claim) {
-        (Some(value), None) if !value.is_empty() => Marker::Equals { claim: m.claim, value },
-        (None, Some(other)) if !other.is_empty() => Marker::EqualsClaim { claim: m.claim, other },
-        _ => return Err(D::Error::custom("app_token.marker: exactly one of `equals` or `equals_claim`, non-empty")),
-    };
-    Ok(AppTokenRule::Claims { client_claim: raw.client_claim, marker })
 }
 
 /// Every check `inspect` reports, in report order. Serialised as its snake_case name (`exp`,

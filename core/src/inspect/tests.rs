@@ -2,6 +2,7 @@
 //! tokens through `inspect`.
 use super::*;
 use crate::b64;
+use crate::claims::Marker;
 use crate::pure_crypto::PureCrypto;
 use crate::signing::SigningKey;
 use futures_executor::block_on;
