@@ -35,14 +35,19 @@ fn path_of(url: &str) -> &str {
     path.split(['?', '#']).next().unwrap_or("/")
 }
 
+/// Every route is served under the issuer's path; without a configuration, at the root.
+fn base_path(iso: &isolate::Isolate) -> &str {
+    iso.state.as_ref().map_or("", |s| s.config.base_path())
+}
+
 #[event(fetch)]
 async fn main(req: Request, env: Env, ctx: worker::Context) -> worker::Result<Response> {
     let started = js_sys::Date::now();
     let url = req.url();
     let path = path_of(&url);
     let method = req.method();
-    let mut line = log::Line::new(&req, path);
     let iso = isolate::get(&env).await;
+    let mut line = log::Line::new(&req, base_path(&iso), path);
     let resp = route(&req, &env, &iso, &ctx, path, &method, &mut line).await;
     let log_all = iso.state.as_ref().map_or(true, |s| s.config.log_successes);
     if log_all || resp.status() >= 400 {
@@ -60,11 +65,11 @@ async fn route(
     method: &str,
     line: &mut log::Line,
 ) -> Response {
-    use edge_sts_core::routes::{dispatch, Dispatch, RouteId};
-    match dispatch(path, method) {
+    use edge_sts_core::routes::{dispatch_under, Dispatch, RouteId};
+    match dispatch_under(base_path(iso), path, method) {
         Dispatch::Handle(RouteId::Token) => token(req, env, iso, ctx, line).await,
         Dispatch::Handle(RouteId::Explain) => explain(req, env, iso, ctx, line).await,
-        Dispatch::Handle(RouteId::GcpSubjectToken | RouteId::GcpExternalAccount) => gcp(req, env, iso, ctx, path, line).await,
+        Dispatch::Handle(id @ (RouteId::GcpSubjectToken | RouteId::GcpExternalAccount)) => gcp(req, env, iso, ctx, id, line).await,
         Dispatch::MethodNotAllowed => {
             let e = Error::Request(RequestError::MethodNotAllowed).to_oauth(0);
             line.reason(e.reason);
@@ -210,7 +215,14 @@ async fn explain(req: &Request, env: &Env, iso: &isolate::Isolate, ctx: &worker:
 /// fetch as `credential_source.url`: edge-sts's assertion for a Google target) and
 /// `GET /gcp/external-account?target=` (the credential configuration pointing at it). Both need
 /// the caller's Keycloak token as `Authorization: Bearer` and the same policy as `/token`.
-async fn gcp(req: &Request, env: &Env, iso: &isolate::Isolate, ctx: &worker::Context, path: &str, line: &mut log::Line) -> Response {
+async fn gcp(
+    req: &Request,
+    env: &Env,
+    iso: &isolate::Isolate,
+    ctx: &worker::Context,
+    id: edge_sts_core::routes::RouteId,
+    line: &mut log::Line,
+) -> Response {
     let Ok(state) = &iso.state else { return oauth_error(&Error::Config(String::new()).to_oauth(0)) };
     let cfg = &state.config;
     let url = req.url();
@@ -221,7 +233,7 @@ async fn gcp(req: &Request, env: &Env, iso: &isolate::Isolate, ctx: &worker::Con
         let token = bearer.ok_or(Error::Request(RequestError::Missing("subject_token")))?;
         let io = fetch::RuntimeIo::new(env, ctx);
         let c = context(iso, state, &io);
-        if path == "/gcp/external-account" {
+        if id == edge_sts_core::routes::RouteId::GcpExternalAccount {
             return exchange::gcp_external_account_for(&c, &token, &target, now_secs()).await;
         }
         exchange::gcp_subject_token(&c, &token, &target, now_secs(), isolate::random_jti).await

@@ -14,18 +14,17 @@ pub struct Line {
 }
 
 impl Line {
-    pub fn new(req: &Request, path: &str) -> Line {
+    /// `base` is the issuer's path (`""` without one): a route is logged as the base plus the
+    /// table's path, whatever percent-encoding the request used.
+    pub fn new(req: &Request, base: &str, path: &str) -> Line {
         let rid = req.headers().get("cf-ray").ok().flatten().unwrap_or_else(|| format!("{:x}", (js_sys::Math::random() * 1e15) as u64));
         // Paths are logged only for the routes of `routes::ROUTES`, so nothing a caller invents lands in the log.
-        let known = edge_sts_core::routes::find(path).is_some();
-        Line {
-            rid,
-            method: req.method(),
-            path: if known { path.to_owned() } else { "(other)".into() },
-            client: None,
-            targets: vec![],
-            reason: None,
-        }
+        let route = match edge_sts_core::routes::find_under(base, path) {
+            Some(r) if edge_sts_core::routes::strip_base(base, path).is_some() => format!("{base}{}", r.path),
+            Some(r) => r.path.to_owned(),
+            None => "(other)".into(),
+        };
+        Line { rid, method: req.method(), path: route, client: None, targets: vec![], reason: None }
     }
 
     pub fn reason(&mut self, r: &'static str) {

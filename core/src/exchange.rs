@@ -321,7 +321,11 @@ pub async fn gcp_external_account_for<F: Fetch, B: SignatureBackend>(
 /// client libraries at `GET {issuer}/gcp/subject-token?target=<name>`.
 pub fn gcp_external_account(cfg: &Config, target: &str) -> Option<Value> {
     let crate::sts::CloudTarget::Gcp(g) = cfg.policy.targets.get(target)?.cloud.as_ref()? else { return None };
-    let url = format!("{}/gcp/subject-token?target={}", cfg.issuer, form_urlencoded::byte_serialize(target.as_bytes()).collect::<String>());
+    let url = format!(
+        "{}?target={}",
+        crate::routes::url(&cfg.issuer, crate::routes::RouteId::GcpSubjectToken),
+        form_urlencoded::byte_serialize(target.as_bytes()).collect::<String>()
+    );
     let headers = [("Authorization", "Bearer <the caller's Keycloak access token>")];
     Some(crate::sts::gcp::external_account_config(g, crate::sts::gcp::CredentialSource::Url { url: &url, headers: &headers }))
 }

@@ -29,9 +29,71 @@ pub fn endpoint_allowed(url: &str, dev: bool) -> bool {
     url_allowed(url, dev) && !url.contains(['?', '#'])
 }
 
+/// What is wrong with the path of `url` as edge-sts's own issuer (every route is served under
+/// it), if anything: no query or fragment (OpenID Connect Discovery §3), no empty or dot segment
+/// (a client would normalise it away), and only RFC 3986 path characters, so that the issuer is
+/// the URL clients send.
+pub fn issuer_path_problem(url: &str) -> Option<&'static str> {
+    if url.contains(['?', '#']) {
+        return Some("an issuer has no query or fragment");
+    }
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let i = rest.find('/')?;
+    let path = rest[i..].trim_end_matches('/');
+    for seg in path.split('/').skip(1) {
+        let decoded = percent_encoding::percent_decode_str(seg).decode_utf8_lossy();
+        if seg.is_empty() || decoded == "." || decoded == ".." {
+            return Some("the path has an empty, `.` or `..` segment");
+        }
+        let b = seg.as_bytes();
+        let mut j = 0;
+        while j < b.len() {
+            let c = b[j];
+            if c == b'%' {
+                if !(j + 2 < b.len() && b[j + 1].is_ascii_hexdigit() && b[j + 2].is_ascii_hexdigit()) {
+                    return Some("the path has a `%` that is not a percent-escape");
+                }
+                j += 3;
+                continue;
+            }
+            if !(c.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&c)) {
+                return Some("the path has a character that must be percent-encoded");
+            }
+            j += 1;
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn issuer_paths() {
+        for ok in [
+            "https://sts.example",
+            "https://sts.example/",
+            "https://sts.example/tenant-a",
+            "https://sts.example/t/a~b/%C3%A4",
+            "http://127.0.0.1:8787/tenant-a/",
+        ] {
+            assert_eq!(issuer_path_problem(ok), None, "{ok}");
+        }
+        for bad in [
+            "https://sts.example/tenant-a?x=1",
+            "https://sts.example/tenant-a#x",
+            "https://sts.example/a//b",
+            "https://sts.example/a/./b",
+            "https://sts.example/a/%2e%2E/b",
+            "https://sts.example/tenant a",
+            "https://sts.example/tenant-%C",
+            "https://sts.example/tenant-%zz",
+            "https://sts.example/tenant-ä",
+        ] {
+            assert!(issuer_path_problem(bad).is_some(), "{bad}");
+        }
+    }
 
     #[test]
     fn urls() {

@@ -101,3 +101,17 @@ export async function exchange(url, params, { headers = {} } = {}) {
   try { json = JSON.parse(text); } catch { json = { raw: text }; }
   return { status: res.status, headers: res.headers, json, text };
 }
+
+/** A TCP port free on 127.0.0.1 right now, for a Worker whose `issuer` must name its own URL
+ *  before it starts (the fakes fetch discovery from it). */
+export async function freePort() {
+  const net = await import("node:net");
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}

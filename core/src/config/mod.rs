@@ -98,10 +98,14 @@ pub struct Config {
 
 impl Config {
     pub fn token_endpoint(&self) -> String {
-        format!("{}/token", self.issuer)
+        crate::routes::url(&self.issuer, crate::routes::RouteId::Token)
     }
     pub fn jwks_uri(&self) -> String {
-        format!("{}/.well-known/jwks.json", self.issuer)
+        crate::routes::url(&self.issuer, crate::routes::RouteId::Jwks)
+    }
+    /// The issuer's path (`/tenant-a`, or `""`): every route is served under it.
+    pub fn base_path(&self) -> &str {
+        crate::routes::base_path(&self.issuer)
     }
     pub fn trusted_issuer(&self, iss: &str) -> Option<&TrustedIssuer> {
         self.trusted.iter().find(|t| t.rules.issuer == iss)
@@ -137,6 +141,9 @@ pub fn load(text: &str) -> Result<Config, ConfigError> {
     };
     let issuer = raw.issuer.trim_end_matches('/').to_owned();
     check_url("issuer", &issuer, dev)?;
+    if let Some(problem) = crate::url::issuer_path_problem(&issuer) {
+        return Err(cerr("issuer", problem, "give a plain URL, e.g. https://sts.example.com or https://sts.example.com/tenant-a (percent-encode other characters); every route is served under its path"));
+    }
     let (limits, cache) = limits::load(raw.limits, raw.jwks_cache)?;
     let trusted = issuers::load(raw.trusted_issuers, dev)?;
     let targets = targets::load(raw.targets, &issuer, dev)?;
