@@ -1,17 +1,40 @@
 // AWS cloud target end to end: edge-sts (workerd) mints a web identity token with its own key,
 // calls AssumeRoleWithWebIdentity on a real STS emulator (moto) through a recording proxy, and
 // answers with AWS credentials. Checks what was sent, the credential cache, credential_process,
-// recorded AWS errors. (The config lints are in the core's table, core/src/config/tests.rs.)
+// recorded AWS errors. The proxy in front of moto verifies the token as AWS does, through
+// edge-sts's own discovery and JWKS, against the IAM OIDC providers configured here (`providers`):
+// each Worker runs at its issuer URL. (The config lints are in the core's table,
+// core/src/config/tests.rs.)
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { after, before, test } from "node:test";
 import { createLocalJWKSet, jwtVerify } from "jose";
 import { startIssuer } from "../support/issuer.mjs";
 import { startAwsSts } from "../support/aws.mjs";
-import { startWorker, devConfig, generateSigningKey, exchange } from "../support/worker.mjs";
+import { startWorkerAsIssuer, devConfig, generateSigningKey, exchange } from "../support/worker.mjs";
 
 const ROLE = "arn:aws:iam::123456789012:role/edge-sts-orders";
+const CLIENT_IDS = ["sts.amazonaws.com", "sts-hashed.amazonaws.com"];
 let iss, sts, w, secrets;
+// The account's IAM OIDC identity providers: one per edge-sts issuer the tests start.
+const providers = [];
+
+/** A Worker at its own issuer URL, registered with AWS as an OIDC provider (unless `trusted: false`). */
+async function startTrustedWorker(cfg, { path = "", trusted = true } = {}) {
+  const worker = await startWorkerAsIssuer({ config: cfg, secrets, path });
+  if (trusted) providers.push({ url: worker.issuer, clientIds: CLIENT_IDS });
+  return worker;
+}
+
+/** Waits for the Worker's log line with `reason` (the log is written after the answer). */
+async function loggedReason(worker, reason) {
+  for (let i = 0; i < 50; i++) {
+    const hit = worker.logs.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)).find((j) => j.reason === reason);
+    if (hit) return hit;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.fail(`no log line with reason ${reason}: ${worker.logs.join("\n")}`);
+}
 
 // Two AWS targets: `aws-orders` names the session after the client id as it is ("client_id",
 // the default: exact client ids only), `aws-hashed` uses "hashed" (any rule, globs included).
@@ -34,9 +57,9 @@ function hashedSessionName(issuer, clientId) {
 
 before(async () => {
   iss = await startIssuer();
-  sts = await startAwsSts();
+  sts = await startAwsSts({ providers });
   secrets = { SIGNING_KEY_ES256: JSON.stringify(await generateSigningKey("ES256", "aws-es")), SIGNING_KEY_RS256: JSON.stringify(await generateSigningKey("RS256", "aws-rs")) };
-  w = await startWorker({ config: config(), secrets });
+  w = await startTrustedWorker(config());
 });
 after(async () => { await w?.stop(); await sts?.close(); await iss?.close(); });
 
@@ -63,7 +86,8 @@ test("exchange -> AssumeRoleWithWebIdentity -> AWS credentials in the /token JSO
   assert.equal(sent.form.DurationSeconds, "3600");
   // The web identity token is edge-sts's own, verifiable against its published JWKS.
   const jwks = createLocalJWKSet(await (await fetch(`${w.url}/.well-known/jwks.json`)).json());
-  const { payload, protectedHeader } = await jwtVerify(sent.form.WebIdentityToken, jwks, { issuer: "http://127.0.0.1:8787", audience: "sts.amazonaws.com" });
+  const { payload, protectedHeader } = await jwtVerify(sent.form.WebIdentityToken, jwks, { issuer: w.issuer, audience: "sts.amazonaws.com" });
+  assert.equal(sent.refused, undefined, "the proxy verified the token through edge-sts's discovery");
   assert.equal(payload.sub, "orders-service");
   assert.equal(protectedHeader.alg, "ES256");
   assert.equal(protectedHeader.typ, "JWT", "a cloud assertion is an RFC 7523 JWT, not an at+jwt access token");
@@ -89,7 +113,7 @@ test("credentials are reused per (issuer, target, assertion claim set): a burst 
 });
 
 test("a burst on a cold credential cache makes one STS call (single flight)", async () => {
-  const w2 = await startWorker({ config: config(), secrets });
+  const w2 = await startTrustedWorker(config());
   try {
     const before = sts.requests.length;
     const t = await iss.getToken("orders-service");
@@ -128,11 +152,54 @@ test("recorded AWS errors: cloud refusals are 502 server_error, throttling 503 w
     assert.ok(!res.text.includes(t.split(".")[2]));
   }
   sts.respondWith(400, "throttling.xml");
-  const w2 = await startWorker({ config: config(), secrets });
+  const w2 = await startTrustedWorker(config());
   try {
     const res = await exchange(w2.url, { subject_token: await iss.getToken("orders-service"), audience: "aws-orders" });
     assert.equal(res.status, 503, res.text);
     assert.equal(res.json.error, "temporarily_unavailable");
     assert.ok(Number(res.headers.get("retry-after")) >= 1);
   } finally { sts.respondWith(null); await w2.stop(); }
+});
+
+test("AWS refuses a token whose audience is not among the provider's client ids: InvalidIdentityToken, 502", async () => {
+  const cfg = config();
+  cfg.targets["aws-other"] = { audience: "sts.other.example.test", scopes: [], aws: { role_arn: ROLE, endpoint: sts.endpoint } };
+  cfg.clients.find((c) => c.client === "orders-service").targets.push("aws-other");
+  const w2 = await startTrustedWorker(cfg);
+  try {
+    const t = await iss.getToken("orders-service");
+    const res = await exchange(w2.url, { subject_token: t, audience: "aws-other" });
+    assert.equal(res.status, 502, res.text);
+    assert.equal(res.json.error, "server_error");
+    assert.equal(sts.requests.at(-1).refused, "InvalidIdentityToken");
+    assert.ok(!res.text.includes("Incorrect token audience"), "AWS's message is not passed through");
+    await loggedReason(w2, "sts.aws.invalid_identity_token");
+    // The same Worker's trusted audience still works: the refusal was the audience's.
+    const ok = await exchange(w2.url, { subject_token: t, audience: "aws-orders" });
+    assert.equal(ok.status, 200, ok.text);
+  } finally { await w2.stop(); }
+});
+
+test("AWS refuses an issuer with no OIDC provider in the account: InvalidIdentityToken, 502", async () => {
+  const w2 = await startTrustedWorker(config(), { trusted: false });
+  try {
+    const res = await exchange(w2.url, { subject_token: await iss.getToken("orders-service"), audience: "aws-orders" });
+    assert.equal(res.status, 502, res.text);
+    assert.equal(sts.requests.at(-1).refused, "InvalidIdentityToken");
+    await loggedReason(w2, "sts.aws.invalid_identity_token");
+  } finally { await w2.stop(); }
+});
+
+test("an issuer with a path: AWS fetches <issuer>/.well-known/openid-configuration under it and accepts the token", async () => {
+  const w2 = await startTrustedWorker(config(), { path: "/tenant-a" });
+  try {
+    assert.match(w2.issuer, /\/tenant-a$/);
+    const res = await exchange(`${w2.issuer}`, { subject_token: await iss.getToken("orders-service"), audience: "aws-orders" });
+    assert.equal(res.status, 200, res.text);
+    const sent = sts.requests.at(-1);
+    assert.equal(sent.refused, undefined);
+    const doc = await (await fetch(`${w2.issuer}/.well-known/openid-configuration`)).json();
+    const { payload } = await jwtVerify(sent.form.WebIdentityToken, createLocalJWKSet(await (await fetch(doc.jwks_uri)).json()), { issuer: w2.issuer });
+    assert.equal(payload.iss, w2.issuer);
+  } finally { await w2.stop(); }
 });

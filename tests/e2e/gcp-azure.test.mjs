@@ -1,17 +1,43 @@
 // Google and Entra cloud targets end to end, against protocol-faithful local fakes that check
-// every parameter and record what edge-sts sent.
+// every parameter, verify edge-sts's assertion through its own discovery and JWKS against the
+// trust configured in them (the workload identity provider's issuer and audiences, the app's
+// federated credentials), and record what edge-sts sent. Each Worker runs at its issuer URL.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { createLocalJWKSet, jwtVerify } from "jose";
 import { startIssuer } from "../support/issuer.mjs";
 import { startGoogleFake, startEntraFake } from "../support/clouds.mjs";
-import { startWorker, devConfig, generateSigningKey, exchange } from "../support/worker.mjs";
+import { startWorkerAsIssuer, devConfig, generateSigningKey, exchange } from "../support/worker.mjs";
 
 const WIF = "projects/123456789/locations/global/workloadIdentityPools/edge-sts/providers/edge-sts-oidc";
 const SA = "orders@example-proj.iam.gserviceaccount.com";
 const TENANT = "11111111-2222-3333-4444-555555555555", APP = "66666666-7777-8888-9999-000000000000";
 const CP = "https://www.googleapis.com/auth/cloud-platform";
 let iss, google, entra, w, secrets;
+// The clouds' trust configuration, one entry per Worker (issuer) the tests start.
+const googleIssuers = [];
+const entraCredentials = [];
+
+/** A Worker at its own issuer URL, trusted by the Google provider and by the Entra app for
+ *  orders-service (unless `trusted: false`). */
+async function startTrustedWorker(cfg, { path = "", trusted = true } = {}) {
+  const worker = await startWorkerAsIssuer({ config: cfg, secrets, path });
+  if (trusted) {
+    googleIssuers.push(worker.issuer);
+    entraCredentials.push({ issuer: worker.issuer, subject: "orders-service", audiences: ["api://AzureADTokenExchange"] });
+  }
+  return worker;
+}
+
+/** Waits for the Worker's log line with `reason` (the log is written after the answer). */
+async function loggedReason(worker, reason) {
+  for (let i = 0; i < 50; i++) {
+    const hit = worker.logs.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)).find((j) => j.reason === reason);
+    if (hit) return hit;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.fail(`no log line with reason ${reason}: ${worker.logs.join("\n")}`);
+}
 
 function config(over = {}) {
   const c = devConfig(iss.url);
@@ -25,10 +51,10 @@ function config(over = {}) {
 
 before(async () => {
   iss = await startIssuer();
-  google = await startGoogleFake();
-  entra = await startEntraFake();
+  google = await startGoogleFake({ issuers: googleIssuers });
+  entra = await startEntraFake({ credentials: entraCredentials });
   secrets = { SIGNING_KEY_ES256: JSON.stringify(await generateSigningKey("ES256", "c-es")), SIGNING_KEY_RS256: JSON.stringify(await generateSigningKey("RS256", "c-rs")) };
-  w = await startWorker({ config: config(), secrets });
+  w = await startTrustedWorker(config());
 });
 after(async () => { await w?.stop(); google?.close(); entra?.close(); await iss?.close(); });
 
@@ -45,7 +71,8 @@ test("Google: STS token exchange, then service-account impersonation", async () 
   const f = Object.fromEntries(new URLSearchParams(stsReq.body));
   assert.equal(f.audience, `//iam.googleapis.com/${WIF}`);
   assert.equal(f.subject_token_type, "urn:ietf:params:oauth:token-type:jwt");
-  const { payload, protectedHeader } = await jwtVerify(f.subject_token, await jwksOf(), { audience: `https://iam.googleapis.com/${WIF}` });
+  assert.equal(stsReq.refused, undefined, "Google verified the assertion through edge-sts's discovery");
+  const { payload, protectedHeader } = await jwtVerify(f.subject_token, await jwksOf(), { issuer: w.issuer, audience: `https://iam.googleapis.com/${WIF}` });
   assert.ok(protectedHeader.kid, "Google requires a kid");
   assert.equal(protectedHeader.typ, "JWT", "a cloud assertion is an RFC 7523 JWT, not an at+jwt access token");
   assert.ok(payload.exp - payload.iat < 48 * 3600);
@@ -67,13 +94,14 @@ test("Entra: client credentials with edge-sts's RS256 assertion", async () => {
   assert.equal(sent.scope, "https://management.azure.com/.default");
   assert.equal(sent.grant_type, "client_credentials");
   assert.equal(sent.client_assertion_type, "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
-  const { protectedHeader } = await jwtVerify(sent.client_assertion, await jwksOf(), { audience: "api://AzureADTokenExchange", algorithms: ["RS256"] });
+  assert.equal(entra.requests[0].refused, undefined, "Entra verified the assertion through edge-sts's discovery");
+  const { protectedHeader } = await jwtVerify(sent.client_assertion, await jwksOf(), { issuer: w.issuer, audience: "api://AzureADTokenExchange", algorithms: ["RS256"] });
   assert.equal(protectedHeader.alg, "RS256");
   assert.equal(protectedHeader.typ, "JWT", "a cloud assertion is an RFC 7523 JWT, not an at+jwt access token");
 });
 
 test("documented cloud errors map to 502 server_error without echoing the cloud's message", async () => {
-  const w2 = await startWorker({ config: config(), secrets });
+  const w2 = await startTrustedWorker(config());
   try {
     entra.respondWith(400, { error: "invalid_client", error_description: "AADSTS700213: No matching federated identity record found for presented assertion subject 'orders-service'.", error_codes: [700213] });
     const r1 = await exchange(w2.url, { subject_token: await iss.getToken("orders-service"), audience: "entra" });
@@ -96,11 +124,11 @@ test("Google external_account: configuration and the subject token Google's libr
   assert.equal(ext.audience, `//iam.googleapis.com/${WIF}`);
   assert.equal(ext.subject_token_type, "urn:ietf:params:oauth:token-type:jwt");
   assert.equal(ext.token_url, google.stsUrl);
-  assert.equal(ext.credential_source.url, "http://127.0.0.1:8787/gcp/subject-token?target=gcp");
+  assert.equal(ext.credential_source.url, `${w.issuer}/gcp/subject-token?target=gcp`);
   assert.equal(ext.credential_source.format.subject_token_field_name, "access_token");
   assert.match(ext.service_account_impersonation_url, /serviceAccounts\/orders@example-proj\.iam\.gserviceaccount\.com:generateAccessToken$/);
   // What a Google client library does with it: GET the subject token, then call token_url.
-  const sub = await (await fetch(`${w.url}/gcp/subject-token?target=gcp`, { headers: auth })).json();
+  const sub = await (await fetch(ext.credential_source.url, { headers: auth })).json();
   const served = await jwtVerify(sub[ext.credential_source.format.subject_token_field_name], await jwksOf(), { audience: `https://iam.googleapis.com/${WIF}` });
   assert.equal(served.protectedHeader.typ, "JWT");
   const before = google.requests.length;
@@ -114,4 +142,64 @@ test("Google external_account: configuration and the subject token Google's libr
   const notGoogle = await fetch(`${w.url}/gcp/subject-token?target=orders`, { headers: auth });
   assert.equal(notGoogle.status, 400);
   assert.equal((await notGoogle.json()).error, "invalid_target");
+});
+
+test("Google refuses an assertion whose audience the provider does not allow: invalid_grant, 502", async () => {
+  const cfg = config();
+  cfg.targets["gcp-other"] = { audience: "https://gcp-other.example.test", scopes: [CP], default_scopes: [CP],
+    gcp: { workload_identity_provider: WIF, sts_url: google.stsUrl, iam_credentials_url: google.iamUrl } };
+  cfg.clients.find((x) => x.client === "orders-service").targets.push("gcp-other");
+  const w2 = await startTrustedWorker(cfg);
+  try {
+    const res = await exchange(w2.url, { subject_token: await iss.getToken("orders-service"), audience: "gcp-other" });
+    assert.equal(res.status, 502, res.text);
+    assert.equal(res.json.error, "server_error");
+    assert.equal(google.requests.at(-1).refused, "audience");
+    assert.ok(!res.text.includes("does not match"), "Google's message is not passed through");
+    await loggedReason(w2, "sts.gcp.invalid_grant");
+  } finally { await w2.stop(); }
+});
+
+test("Entra refuses an assertion for a subject with no federated credential: AADSTS700213, 502", async () => {
+  const cfg = config();
+  const billing = cfg.clients.find((x) => x.client === "billing-*");
+  if (!billing.targets.includes("entra")) billing.targets.push("entra");
+  const w2 = await startTrustedWorker(cfg);
+  try {
+    const res = await exchange(w2.url, { subject_token: await iss.getToken("billing-service"), audience: "entra" });
+    assert.equal(res.status, 502, res.text);
+    assert.equal(res.json.error, "server_error");
+    assert.equal(entra.requests.at(-1).refused, "subject");
+    await loggedReason(w2, "sts.azure.subject_mismatch");
+  } finally { await w2.stop(); }
+});
+
+test("an untrusted issuer: Google invalid_grant, Entra AADSTS700211", async () => {
+  const w2 = await startTrustedWorker(config(), { trusted: false });
+  try {
+    const g = await exchange(w2.url, { subject_token: await iss.getToken("orders-service"), audience: "gcp" });
+    assert.equal(g.status, 502, g.text);
+    assert.equal(google.requests.at(-1).refused, "issuer");
+    const e = await exchange(w2.url, { subject_token: await iss.getToken("orders-service"), audience: "entra" });
+    assert.equal(e.status, 502, e.text);
+    assert.equal(entra.requests.at(-1).refused, "issuer");
+    await loggedReason(w2, "sts.azure.issuer_mismatch");
+  } finally { await w2.stop(); }
+});
+
+test("an issuer with a path: Google and Entra find discovery under it and accept the assertions", async () => {
+  const w2 = await startTrustedWorker(config(), { path: "/tenant-a" });
+  try {
+    for (const audience of ["gcp", "entra"]) {
+      const res = await exchange(w2.issuer, { subject_token: await iss.getToken("orders-service"), audience });
+      assert.equal(res.status, 200, `${audience}: ${res.text}`);
+    }
+    const gSent = Object.fromEntries(new URLSearchParams(google.requests.filter((r) => r.url === "/v1/token").at(-1).body));
+    const { payload } = await jwtVerify(gSent.subject_token, createLocalJWKSet(await (await fetch(`${w2.issuer}/.well-known/jwks.json`)).json()), { issuer: w2.issuer });
+    assert.equal(payload.iss, w2.issuer);
+    assert.equal(entra.requests.at(-1).refused, undefined);
+    // The external_account configuration points Google's libraries under the path too.
+    const ext = await (await fetch(`${w2.issuer}/gcp/external-account?target=gcp`, { headers: { authorization: `Bearer ${await iss.getToken("orders-service")}` } })).json();
+    assert.equal(ext.credential_source.url, `${w2.issuer}/gcp/subject-token?target=gcp`);
+  } finally { await w2.stop(); }
 });

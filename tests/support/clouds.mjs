@@ -1,8 +1,22 @@
 // TEST-ONLY protocol-faithful fakes of Google STS + IAM Credentials and Entra ID's token
 // endpoint (the real ones cannot run here). They check every parameter the documented APIs
-// require, record what they were sent, answer with the documented success shapes, and can be
-// told to answer with a documented error instead. Unknown routes are a 404 and recorded.
+// require, verify the assertion they are handed as the cloud does (assertion.mjs: discovery from
+// its own `iss`, so an issuer path is honoured, then JWKS, signature, `typ: JWT`, `aud`, `sub`,
+// `exp`, `iat`) against the trust configured in them, record what they were sent, answer with
+// the documented success shapes, and can be told to answer with a documented error instead.
+// Unknown routes are a 404 and recorded. A refused request's record has `refused` (the check).
+//
+//   startGoogleFake({ issuers, allowedAudiences })  the workload identity provider's trust:
+//     issuers (its issuer URI; undefined: any issuer on loopback) and allowedAudiences
+//     (undefined: the provider's default, its canonical name with `//` or `https://`).
+//   startEntraFake({ credentials })  the app's federated identity credentials,
+//     [{ issuer, subject, audiences: ["api://AzureADTokenExchange"], clientId? }] (undefined: any
+//     loopback issuer and subject, audience `api://AzureADTokenExchange`).
+// The arrays are read at each request, so a test may add to them.
 import http from "node:http";
+import { verifyAssertion } from "./assertion.mjs";
+
+const ENTRA_AUDIENCE = "api://AzureADTokenExchange";
 
 function server(handler) {
   const requests = [];
@@ -17,7 +31,28 @@ function server(handler) {
   return { s, requests };
 }
 
-export async function startGoogleFake() {
+/** Google STS's answer to a subject token it does not accept (all `invalid_grant`, 400), or null. */
+async function googleRefusal(token, stsAudience, { issuers, allowedAudiences }) {
+  const provider = stsAudience.replace(/^\/\/iam\.googleapis\.com\//, "");
+  const audiences = allowedAudiences ?? [`//iam.googleapis.com/${provider}`, `https://iam.googleapis.com/${provider}`];
+  const v = await verifyAssertion(token, { issuers, audiences });
+  if (v.ok) return null;
+  const why = {
+    malformed: "Unable to parse the ID Token.",
+    issuer: `The issuer in ID Token ${v.detail} does not match the expected value.`,
+    discovery: "Unable to retrieve the OIDC discovery document or public keys of the issuer.",
+    kid: "The ID Token's kid does not match any key of the issuer.",
+    signature: "Invalid ID Token signature.",
+    typ: "The ID Token's type is not JWT.",
+    audience: `The audience in ID Token [${v.detail}] does not match the expected audience.`,
+    subject: "The ID Token has no sub claim.",
+    expired: "The ID Token has expired.",
+    iat: `ID Token issued at ${v.detail} is in the future.`,
+  }[v.check] ?? "Invalid ID Token.";
+  return { check: v.check, body: { error: "invalid_grant", error_description: why } };
+}
+
+export async function startGoogleFake({ issuers, allowedAudiences } = {}) {
   let canned = null;
   const issued = new Set();
   const { s, requests } = server(async (rec, send) => {
@@ -28,6 +63,8 @@ export async function startGoogleFake() {
       for (const [k, v] of Object.entries(need)) if (f[k] !== v) return send(400, { error: "invalid_request", error_description: `bad ${k}` });
       if (!/^\/\/iam\.googleapis\.com\/projects\/\d+\/locations\/global\/workloadIdentityPools\/[^/]+\/providers\/[^/]+$/.test(f.audience ?? "")) return send(400, { error: "invalid_request", error_description: "bad audience" });
       if (!f.scope || !f.subject_token || f.subject_token.split(".").length !== 3) return send(400, { error: "invalid_request", error_description: "scope and subject_token required" });
+      const refused = await googleRefusal(f.subject_token, f.audience, { issuers, allowedAudiences });
+      if (refused) { rec.refused = refused.check; return send(400, refused.body); }
       const token = `ya29.federated-${requests.length}`;
       issued.add(token);
       return send(200, { access_token: token, issued_token_type: "urn:ietf:params:oauth:token-type:access_token", token_type: "Bearer", expires_in: 3599 });
@@ -44,10 +81,34 @@ export async function startGoogleFake() {
   });
   await new Promise((r) => s.listen(0, "127.0.0.1", r));
   const base = `http://127.0.0.1:${s.address().port}`;
-  return { stsUrl: `${base}/v1/token`, iamUrl: base, requests, respondWith(status, body) { canned = status ? { status, body } : null; }, close: () => s.close() };
+  return { stsUrl: `${base}/v1/token`, iamUrl: base, requests, issuers, allowedAudiences, respondWith(status, body) { canned = status ? { status, body } : null; }, close: () => s.close() };
 }
 
-export async function startEntraFake() {
+/** Entra's AADSTS code and text for a client assertion it does not accept, or null. */
+async function entraRefusal(assertion, clientId, credentials) {
+  const v = await verifyAssertion(assertion, { issuers: credentials?.map((c) => c.issuer) });
+  if (!v.ok) {
+    const iss = v.payload?.iss;
+    switch (v.check) {
+      case "issuer": return [v.check, 700211, `No matching federated identity record found for presented assertion issuer '${iss}'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion.`];
+      case "discovery": return [v.check, 50166, `Request to External OIDC endpoint failed. Issuer: '${iss}'.`];
+      case "kid": return [v.check, 7000272, `The certificate with identifier ${v.detail} used to sign the federated credential could not be found in the metadata of identity provider ${iss}.`];
+      case "signature": return [v.check, 700027, "Client assertion failed signature validation."];
+      case "expired":
+      case "iat": return [v.check, 700024, "Client assertion is not within its valid time range."];
+      default: return [v.check, 50027, "JWT token is invalid or malformed."];
+    }
+  }
+  const { iss, sub } = v.payload;
+  const auds = Array.isArray(v.payload.aud) ? v.payload.aud : [v.payload.aud];
+  const creds = (credentials ?? [{ issuer: iss, subject: sub, audiences: [ENTRA_AUDIENCE] }]).filter((c) => c.issuer === iss && (!c.clientId || c.clientId === clientId));
+  if (!creds.length) return ["issuer", 700211, `No matching federated identity record found for presented assertion issuer '${iss}'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion.`];
+  if (!creds.some((c) => auds.some((a) => c.audiences.includes(a)))) return ["audience", 700212, `No matching federated identity record found for presented assertion audience '${auds.join(",")}'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion.`];
+  if (!creds.some((c) => c.subject === sub && auds.some((a) => c.audiences.includes(a)))) return ["subject", 700213, `No matching federated identity record found for presented assertion subject '${sub}'. Check your federated identity credential Subject, Audience and Issuer against the presented assertion.`];
+  return null;
+}
+
+export async function startEntraFake({ credentials } = {}) {
   let canned = null;
   const { s, requests } = server(async (rec, send) => {
     if (canned) return send(canned.status, canned.body);
@@ -60,8 +121,10 @@ export async function startEntraFake() {
     if (!/^[0-9a-f-]{36}$/.test(f.client_id ?? "") || !(f.scope ?? "").endsWith("/.default")) return aad(90002, "bad client_id or scope");
     const [h] = (f.client_assertion ?? "").split(".");
     if (JSON.parse(Buffer.from(h ?? "", "base64url").toString() || "{}").alg !== "RS256") return aad(5002738, "Invalid JWT token. 'ES256' is not a supported signature algorithm.");
+    const refused = await entraRefusal(f.client_assertion, f.client_id, credentials);
+    if (refused) { rec.refused = refused[0]; return aad(refused[1], refused[2]); }
     return send(200, { token_type: "Bearer", expires_in: 3599, ext_expires_in: 3599, access_token: `eyJ0eXAiOiJKV1QifQ.entra-${requests.length}.fake` });
   });
   await new Promise((r) => s.listen(0, "127.0.0.1", r));
-  return { authorityHost: `http://127.0.0.1:${s.address().port}`, requests, respondWith(status, body) { canned = status ? { status, body } : null; }, close: () => s.close() };
+  return { authorityHost: `http://127.0.0.1:${s.address().port}`, requests, credentials, respondWith(status, body) { canned = status ? { status, body } : null; }, close: () => s.close() };
 }

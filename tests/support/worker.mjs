@@ -115,3 +115,22 @@ export async function freePort() {
     });
   });
 }
+
+/**
+ * Starts the Worker with `issuer` set to its own URL (`http://127.0.0.1:<free port><path>`), so
+ * that a cloud fake can fetch its discovery document and keys as the real cloud would. Returns
+ * startWorker's object plus `issuer`.
+ */
+export async function startWorkerAsIssuer({ config, path: issuerPath = "", ...opts }) {
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    const issuer = `http://127.0.0.1:${port}${issuerPath}`;
+    try {
+      const w = await startWorker({ ...opts, config: { ...config, issuer }, port });
+      return { ...w, issuer };
+    } catch (e) {
+      // The port was taken between freePort() and Miniflare binding it: try another.
+      if (attempt >= 3 || !/EADDRINUSE|address already in use/i.test(String(e?.message ?? e))) throw e;
+    }
+  }
+}
