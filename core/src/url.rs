@@ -41,8 +41,8 @@ pub fn issuer_path_problem(url: &str) -> Option<&'static str> {
     let i = rest.find('/')?;
     let path = rest[i..].trim_end_matches('/');
     for seg in path.split('/').skip(1) {
-        let decoded = percent_encoding::percent_decode_str(seg).decode_utf8_lossy();
-        if seg.is_empty() || decoded == "." || decoded == ".." {
+        let decoded: Vec<u8> = percent_encoding::percent_decode_str(seg).collect();
+        if seg.is_empty() || decoded == b"." || decoded == b".." {
             return Some("the path has an empty, `.` or `..` segment");
         }
         let b = seg.as_bytes();
