@@ -375,7 +375,9 @@ impl Client {
             ClientAuth::Secret(secret) => {
                 // RFC 6749 §2.3.1: both parts form-urlencoded before Basic encoding.
                 let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-                basic = Some(format!("Basic {}", base64_std(format!("{}:{}", enc(id), enc(secret)).as_bytes())));
+                let credential = base64_std(format!("{}:{}", enc(id), enc(secret)).as_bytes());
+                self.secret(&credential);
+                basic = Some(format!("Basic {credential}"));
             }
             ClientAuth::KeyJwt(key) => {
                 assertion = self.client_assertion(key, &url)?;
