@@ -49,11 +49,16 @@ struct Stub {
     port: u16,
     log: Arc<Mutex<Vec<Req>>>,
     behaviour: Arc<Mutex<Behaviour>>,
+    https: bool,
 }
 
 impl Stub {
     fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        if self.https {
+            format!("https://localhost:{}", self.port)
+        } else {
+            format!("http://127.0.0.1:{}", self.port)
+        }
     }
     fn token_url(&self) -> String {
         format!("{}/kc/token", self.url())
@@ -153,54 +158,72 @@ fn base64_std(b: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(b)
 }
 
+/// One request on one connection (`connection: close`), plain or TLS.
+fn serve_conn<S: Read + Write>(stream: S, log: &Mutex<Vec<Req>>, behaviour: &Mutex<Behaviour>, port: u16) {
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    if reader.read_line(&mut line).is_err() {
+        return;
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or("").to_owned();
+    let path = parts.next().unwrap_or("/").to_owned();
+    let mut headers = HashMap::new();
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).map(|n| n == 0).unwrap_or(true) || h == "\r\n" {
+            break;
+        }
+        if let Some((k, v)) = h.trim_end().split_once(':') {
+            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
+        }
+    }
+    let len: usize = headers.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body).ok();
+    let form = form_urlencoded::parse(&body).into_owned().collect();
+    let req = Req { method, path, headers, form };
+    log.lock().unwrap().push(req.clone());
+    let b = behaviour.lock().unwrap().clone();
+    let (status, v) = answer(&b, &req, port);
+    let body = v.to_string();
+    let head =
+        format!("HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", body.len());
+    let stream = reader.get_mut();
+    stream.write_all(head.as_bytes()).ok();
+    stream.write_all(body.as_bytes()).ok();
+    stream.flush().ok();
+}
+
 fn stub() -> Stub {
+    stub_with(None)
+}
+
+/// The stand-in; with a TLS configuration it speaks https (as `localhost`).
+fn stub_with(tls: Option<Arc<rustls::ServerConfig>>) -> Stub {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().unwrap().port();
     let log = Arc::new(Mutex::new(Vec::new()));
     let behaviour = Arc::new(Mutex::new(Behaviour { aws_life: 3600, delay_ms: 0, assertion_life: 600 }));
     let (l2, b2) = (log.clone(), behaviour.clone());
+    let https = tls.is_some();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let (log, behaviour) = (l2.clone(), b2.clone());
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut line = String::new();
-                if reader.read_line(&mut line).is_err() {
-                    return;
+            let Ok(stream) = stream else { continue };
+            let (log, behaviour, tls) = (l2.clone(), b2.clone(), tls.clone());
+            std::thread::spawn(move || match tls {
+                None => serve_conn(stream, &log, &behaviour, port),
+                Some(cfg) => {
+                    let Ok(conn) = rustls::ServerConnection::new(cfg) else { return };
+                    let mut tls_stream = rustls::StreamOwned::new(conn, stream);
+                    serve_conn(&mut tls_stream, &log, &behaviour, port);
+                    tls_stream.conn.send_close_notify();
+                    tls_stream.flush().ok();
                 }
-                let mut parts = line.split_whitespace();
-                let method = parts.next().unwrap_or("").to_owned();
-                let path = parts.next().unwrap_or("/").to_owned();
-                let mut headers = HashMap::new();
-                loop {
-                    let mut h = String::new();
-                    if reader.read_line(&mut h).map(|n| n == 0).unwrap_or(true) || h == "\r\n" {
-                        break;
-                    }
-                    if let Some((k, v)) = h.trim_end().split_once(':') {
-                        headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
-                    }
-                }
-                let len: usize = headers.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
-                let mut body = vec![0; len];
-                reader.read_exact(&mut body).ok();
-                let form = form_urlencoded::parse(&body).into_owned().collect();
-                let req = Req { method, path, headers, form };
-                log.lock().unwrap().push(req.clone());
-                let b = behaviour.lock().unwrap().clone();
-                let (status, v) = answer(&b, &req, port);
-                let body = v.to_string();
-                let head = format!(
-                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                    body.len()
-                );
-                stream.write_all(head.as_bytes()).ok();
-                stream.write_all(body.as_bytes()).ok();
             });
         }
     });
-    Stub { port, log, behaviour }
+    Stub { port, log, behaviour, https }
 }
 
 struct Env {
@@ -727,4 +750,127 @@ fn private_key_jwt_from_a_jwk_or_a_pem_file() {
     ]);
     one_line_error(&o);
     assert!(o.stderr.contains("chmod 600"));
+}
+
+/// A test CA and a `localhost` server certificate it signed: (CA PEM, server TLS configuration).
+fn test_pki() -> (String, Arc<rustls::ServerConfig>) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["localhost".to_owned()]).unwrap().signed_by(&leaf_key, &ca).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::try_from(leaf_key.serialize_der()).unwrap();
+    let cfg = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![leaf.der().clone()], key)
+        .unwrap();
+    (ca.pem(), Arc::new(cfg))
+}
+
+/// An HTTP CONNECT proxy on 127.0.0.1 that records each tunnel's target.
+fn connect_proxy() -> (u16, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let seen2 = seen.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { continue };
+            let seen = seen2.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(client.try_clone().unwrap());
+                let mut line = String::new();
+                reader.read_line(&mut line).ok();
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).map(|n| n == 0).unwrap_or(true) || h == "\r\n" {
+                        break;
+                    }
+                }
+                let mut parts = line.split_whitespace();
+                if parts.next() != Some("CONNECT") {
+                    return;
+                }
+                let target = parts.next().unwrap_or("").to_owned();
+                seen.lock().unwrap().push(target.clone());
+                let port = target.rsplit_once(':').map(|(_, p)| p.to_owned()).unwrap_or_default();
+                let Ok(upstream) = std::net::TcpStream::connect(format!("127.0.0.1:{port}")) else { return };
+                let mut c = client;
+                c.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").ok();
+                let (mut c2, mut u2) = (c.try_clone().unwrap(), upstream.try_clone().unwrap());
+                let mut u = upstream;
+                std::thread::spawn(move || {
+                    std::io::copy(&mut u2, &mut c2).ok();
+                    c2.shutdown(std::net::Shutdown::Write).ok();
+                });
+                std::io::copy(&mut c, &mut u).ok();
+                u.shutdown(std::net::Shutdown::Write).ok();
+            });
+        }
+    });
+    (port, seen)
+}
+
+#[test]
+fn custom_ca_from_the_option_or_ssl_cert_file_and_the_proxy_variables() {
+    let (ca_pem, tls) = test_pki();
+    let s = stub_with(Some(tls));
+    let e = Env::new();
+    e.write("ca.pem", &ca_pem, 0o644);
+    let base = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "token",
+            "--audience",
+            "orders",
+            "--edge-sts",
+            &s.url(),
+            "--token-url",
+            &s.token_url(),
+            "--client-id",
+            "orders-service",
+            "--client-secret-file",
+            &e.p("secret"),
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+        v.extend(extra.iter().map(|a| a.to_string()));
+        v
+    };
+    let run = |args: &[String], envs: &[(&str, &str)]| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut c = e.cmd(&args);
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        out(c.output().unwrap())
+    };
+    // The built-in roots do not know the test CA.
+    let o = run(&base(&[]), &[]);
+    one_line_error(&o);
+    assert!(o.stderr.contains("cannot reach localhost:") && o.stderr.to_lowercase().contains("certificate"), "{}", o.stderr);
+    assert_eq!(s.count("/kc/token"), 0);
+    // --ca-file, or SSL_CERT_FILE.
+    let o = run(&base(&["--ca-file", &e.p("ca.pem")]), &[]);
+    assert_eq!((o.code, o.stdout.as_str()), (0, "downstream-TEST-ONLY\n"), "{}", o.stderr);
+    let o = run(&base(&[]), &[("SSL_CERT_FILE", &e.p("ca.pem"))]);
+    assert_eq!((o.code, o.stdout.as_str()), (0, "downstream-TEST-ONLY\n"), "{}", o.stderr);
+    assert_eq!(s.count("/token"), 2);
+    // A file with no certificate is a clear error.
+    e.write("empty.pem", "nothing here", 0o644);
+    let o = run(&base(&["--ca-file", &e.p("empty.pem")]), &[]);
+    one_line_error(&o);
+    assert!(o.stderr.contains("holds no PEM certificate"), "{}", o.stderr);
+    // HTTPS_PROXY: both requests go through the CONNECT proxy; NO_PROXY bypasses it.
+    let (pport, seen) = connect_proxy();
+    let proxy = format!("http://127.0.0.1:{pport}");
+    let o = run(&base(&["--ca-file", &e.p("ca.pem")]), &[("HTTPS_PROXY", &proxy)]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(*seen.lock().unwrap(), vec![format!("localhost:{}", s.port); 2]);
+    let o = run(&base(&["--ca-file", &e.p("ca.pem")]), &[("HTTPS_PROXY", &proxy), ("NO_PROXY", "localhost")]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(seen.lock().unwrap().len(), 2, "NO_PROXY: direct");
 }
