@@ -1,9 +1,12 @@
 // NEEDS the assertion mode (branch cloud-modes: `mode: "assertion"` in cloud blocks, the executable
 // source from GET /gcp/external-account) and `npm ci` with google-auth-library, and .venv-sdk
-// (scripts/setup.sh). On a branch without them these tests fail.
+// (scripts/setup.sh). On a branch without them these tests fail. All five passed on a trial merge
+// of this branch with cloud-modes (f95e262), google-auth-library installed apart.
 //
 // The credential helper judged by Google's and Microsoft's own SDKs:
-// - google-auth (Python) and google-auth-library (Node) load the external_account configuration
+// - google-auth (Python; its pluggable.Credentials, the class google.auth.default() builds for
+//   this file, which would also look the project up at Cloud Resource Manager) and
+//   google-auth-library (Node) load the external_account configuration
 //   that `edge-sts credentials gcp-config` wrote, run `edge-sts credentials gcp` as its
 //   `executable` source, and exchange the assertion at the Google fake (tests/support/clouds.mjs)
 //   themselves, then impersonate the service account there.
@@ -76,6 +79,10 @@ function config() {
     gcp: { mode: "assertion", workload_identity_provider: WIF, service_account: SA, token_lifetime_secs: 3600, sts_url: google.stsUrl, iam_credentials_url: google.iamUrl } };
   c.targets["azure-orders"] = { audience: "api://AzureADTokenExchange", scopes: [], signing_alg: "RS256",
     azure: { mode: "assertion", tenant: TENANT, client_id: APP, resource: "https://management.azure.com", assertion_lifetime_secs: 1500 } };
+  // The dev configuration's plain JWT target `entra` has the Entra exchange audience, which a
+  // downstream target cannot share with a cloud target.
+  delete c.targets.entra;
+  for (const rule of c.clients) rule.targets = rule.targets.filter((t) => t !== "entra");
   c.clients.find((x) => x.client === "orders-service").targets.push("gcp-orders", "azure-orders");
   return c;
 }
@@ -122,8 +129,9 @@ test("gcp-config wrote an executable source naming the helper with this client's
 test("google-auth (Python) with the executable source: STS, then impersonation, at the Google fake", async () => {
   const before = google.requests.length;
   const py = `
-import google.auth, google.auth.transport.requests as r
-creds, _ = google.auth.default(scopes=["${CP}"])
+import os, google.auth.transport.requests as r
+from google.auth import pluggable
+creds = pluggable.Credentials.from_file(os.environ["GOOGLE_APPLICATION_CREDENTIALS"], scopes=["${CP}"])
 creds.refresh(r.Request())
 print(creds.token)
 `;
@@ -160,8 +168,9 @@ test("google-auth: a refused helper run is the library's RefreshError with the h
   delete cfg.credential_source.executable.output_file;
   writeFileSync(path.join(dir, "gcp-bad.json"), JSON.stringify(cfg));
   const py = `
-import google.auth, google.auth.transport.requests as r
-creds, _ = google.auth.default(scopes=["${CP}"])
+import os, google.auth.transport.requests as r
+from google.auth import pluggable
+creds = pluggable.Credentials.from_file(os.environ["GOOGLE_APPLICATION_CREDENTIALS"], scopes=["${CP}"])
 try:
     creds.refresh(r.Request())
 except Exception as e:
