@@ -1,7 +1,7 @@
 //! `edge-sts token` and `edge-sts credentials aws|gcp|gcp-config|azure`: the client side of
 //! edge-sts, in the shapes the clouds' SDKs read (botocore's `credential_process`, Google's
 //! `executable` source, azure-identity's federated token file).
-use crate::client::{check_private_file, now_secs, Client, ClientArgs, AWS_CREDENTIAL_PROCESS, JWT_TOKEN_TYPE};
+use crate::client::{now_secs, Client, ClientArgs, AWS_CREDENTIAL_PROCESS, JWT_TOKEN_TYPE};
 use crate::util::{fail, CliError, Result};
 use clap::{Args, Subcommand};
 use edge_sts_core::b64;
@@ -430,9 +430,6 @@ fn gcp_config(a: GcpConfigArgs) -> Result<ExitCode> {
 // ---------------------------------------------------------------------------------------------
 
 fn azure(a: AzureArgs) -> Result<ExitCode> {
-    if a.out.exists() {
-        check_private_file(&a.out.to_string_lossy(), "token file")?;
-    }
     let c = Client::new(a.client)?;
     let write = || -> Result<(u64, u64)> {
         let (token, exp) = assertion(&c, &a.target)?;
