@@ -14,6 +14,8 @@ node scripts/check-docs.mjs
 
 step "native: cargo test (core with the pure-Rust backend; CLI golden tests)"
 cargo test -p edge-sts-core -p edge-sts-cli --quiet
+# The credential helper the e2e tests hand to the clouds' SDKs (tests/e2e/cli-*.test.mjs).
+cargo build -p edge-sts-cli --quiet
 
 step "wasm: release build (build/) and test-routes build (build-test/)"
 scripts/build.sh

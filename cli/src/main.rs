@@ -6,6 +6,8 @@
 
 mod backend;
 mod check;
+mod client;
+mod creds;
 mod decode;
 mod explain;
 mod http;
@@ -19,7 +21,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
-#[command(name = "edge-sts", version, about = "edge-sts operator CLI: signing keys, configuration check, token tools, policy dry-run")]
+#[command(
+    name = "edge-sts",
+    version,
+    about = "edge-sts CLI: signing keys, configuration check, token tools, policy dry-run, and the client-side credential helper"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -40,6 +46,11 @@ enum Cmd {
     Mint(mint::MintArgs),
     /// Policy dry-run: would this token be exchanged for this target and scope, and why?
     Explain(explain::ExplainArgs),
+    /// Client side: a downstream token for a target (Keycloak client_credentials, then edge-sts)
+    Token(creds::TokenArgs),
+    /// Client side: cloud credentials in the shape each cloud's SDK reads
+    #[command(subcommand)]
+    Credentials(creds::CredentialsCmd),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +62,8 @@ fn main() -> ExitCode {
         Cmd::Verify(a) => verify::run(a),
         Cmd::Mint(a) => mint::run(a),
         Cmd::Explain(a) => explain::run(a),
+        Cmd::Token(a) => creds::run_token(a),
+        Cmd::Credentials(c) => creds::run(c),
     };
     match result {
         Ok(code) => code,

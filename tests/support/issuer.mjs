@@ -36,6 +36,7 @@
 //   const iss = await startIssuer({ port = 0, realm = "demo", host = "127.0.0.1" })
 //   iss.url / .issuer, .tokenEndpoint, .jwksUri, .discoveryUrl, .port
 //   iss.clients                  { [clientId]: { secret, alg, roles, scope, defaultScope, claims, sub } }
+//   iss.clientKeys               { [clientId]: private JWK } of the private_key_jwt clients (keyjwt-service)
 //   await iss.getToken(id, { scope, secret, auth: "post" | "basic", resource })  -> access_token
 //   await iss.sign(payload, { alg = "RS256", kid, header, secret })  -> compact JWS, current key for alg
 //        (alg RS*/PS* use the RSA key, ES256, EdDSA; "HS256" uses `secret` or the RSA public
@@ -93,6 +94,17 @@ const CLIENT_DEFS = {
     scope: "openid orders:read",
     defaultScope: "orders:read",
     claims: { tenant_id: "initech" },
+  },
+  // Authenticates to the token endpoint with an RFC 7523 client assertion (`private_key_jwt`)
+  // signed by a TEST-ONLY ES256 key generated at start (iss.clientKeys["keyjwt-service"]), not
+  // with a secret: the credential helper's stronger option.
+  "keyjwt-service": {
+    alg: "ES256",
+    roles: ["orders-reader"],
+    scope: "openid orders:read",
+    defaultScope: "orders:read",
+    claims: { tenant_id: "acme" },
+    authMethod: "private_key_jwt",
   },
   // Well-formed and validly signed, but not in any edge-sts policy.
   "stranger-service": {
@@ -215,6 +227,11 @@ export async function startIssuer({ port = 0, realm = "demo", host = "127.0.0.1"
     makeKey("RSA-OAEP", "rsa-1", "enc"), // same kid as the RS256 signing key, on purpose
     makeKey("RS256", "rsa-1"), // unrelated RSA key for the "dupkids" fault (kid fixed up at serve time)
   ]);
+  // TEST-ONLY client authentication keys of the private_key_jwt clients (private JWKs with alg).
+  const clientKeys = {};
+  for (const [clientId, def] of Object.entries(CLIENT_DEFS)) {
+    if (def.authMethod === "private_key_jwt") clientKeys[clientId] = await makeKey("ES256", `${clientId}-key`);
+  }
   // Published signing keys, newest first. current[alg] is the key that signs.
   let sigKeys = [rsa1, ec1, ed1];
   const current = { RS256: rsa1, ES256: ec1, EdDSA: ed1 };
@@ -434,12 +451,13 @@ export async function startIssuer({ port = 0, realm = "demo", host = "127.0.0.1"
     const config = {
       clients: Object.entries(CLIENT_DEFS).map(([clientId, def]) => ({
         client_id: clientId,
-        client_secret: secretFor(clientId),
         grant_types: ["client_credentials"],
         response_types: [],
         redirect_uris: [],
-        token_endpoint_auth_method: "client_secret_post", // oidc-provider accepts basic for it too
         scope: def.scope,
+        ...(def.authMethod === "private_key_jwt"
+          ? { token_endpoint_auth_method: "private_key_jwt", token_endpoint_auth_signing_alg: "ES256", jwks: { keys: [clientKeys[clientId].publicJwk] } }
+          : { client_secret: secretFor(clientId), token_endpoint_auth_method: "client_secret_post" }), // oidc-provider accepts basic for it too
       })),
       jwks: { keys: sigKeys.map((k) => ({ ...k.privateJwk })) },
       scopes: ALL_SCOPES,
@@ -513,7 +531,7 @@ export async function startIssuer({ port = 0, realm = "demo", host = "127.0.0.1"
     Object.entries(CLIENT_DEFS).map(([id, def]) => [
       id,
       {
-        secret: secretFor(id),
+        secret: def.authMethod === "private_key_jwt" ? undefined : secretFor(id),
         alg: def.alg,
         roles: [...def.roles],
         scope: def.scope,
@@ -682,6 +700,8 @@ export async function startIssuer({ port = 0, realm = "demo", host = "127.0.0.1"
     resource: EDGE_STS_RESOURCE,
     audience: [...AUDIENCE],
     clients,
+    /** Private JWKs (with alg) of the private_key_jwt clients, by client id. TEST-ONLY. */
+    clientKeys: Object.fromEntries(Object.entries(clientKeys).map(([id, k]) => [id, { ...k.privateJwk }])),
     counters,
     serverErrors,
     get provider() {
