@@ -512,6 +512,10 @@ pub enum CredentialSource<'a> {
     /// A file with edge-sts's `/token` JSON, kept fresh by something else (e.g. a cron job or
     /// sidecar calling edge-sts); the assertion is the JSON field `access_token`.
     File { path: &'a str },
+    /// A command Google's libraries run (split on whitespace, no quoting; only with
+    /// `GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES=1`) that prints Google's executable-response
+    /// JSON. `timeout_millis` must be within 5000..=120000.
+    Executable { command: &'a str, timeout_millis: u32 },
 }
 
 /// An `external_account` credential configuration (an ADC file for
@@ -531,6 +535,9 @@ pub fn external_account_config(target: &GcpTarget, source: CredentialSource<'_>)
             c
         }
         CredentialSource::File { path } => json!({ "file": path, "format": format }),
+        CredentialSource::Executable { command, timeout_millis } => {
+            json!({ "executable": { "command": command, "timeout_millis": timeout_millis } })
+        }
     };
     let mut cfg = json!({
         "type": "external_account",
