@@ -288,10 +288,8 @@ async fn mint_assertion<F: Fetch, B: SignatureBackend>(
     jti: impl FnOnce() -> Result<String, Error>,
 ) -> Result<Value, Error> {
     let now_s = now.floor() as u64;
-    let lifetime = match grant.targets[0].cloud_mode {
-        crate::sts::CloudMode::Assertion { lifetime_secs: Some(l) } => l,
-        _ => mint::lifetime(grant, &v.caller, now_s).ok_or(Error::SubjectExpiresTooSoon)?,
-    };
+    // `assertion_lifetime_secs`, when set, is the grant's lifetime and is not capped (`Grant`).
+    let lifetime = mint::lifetime(grant, &v.caller, now_s).ok_or(Error::SubjectExpiresTooSoon)?;
     let key = ctx.ring.active_for(grant.signing_alg()).ok_or(Error::NoSigningKey)?;
     let mut claims = mint::claims(&ctx.config.issuer, &v.issuer.subject_prefix, &v.caller, grant, &v.claims, now_s, lifetime, "")?;
     claims.insert("jti".into(), Value::String(jti()?));
@@ -366,3 +364,37 @@ pub fn gcp_external_account(cfg: &Config, target: &str) -> Option<Value> {
 
 /// `timeout_millis` of the served `executable` source (Google's libraries accept 5000..=120000).
 pub const GCP_EXECUTABLE_TIMEOUT_MS: u32 = 30_000;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_external_account_is_served_for_assertion_mode_google_targets_only() {
+        let wif = "projects/123/locations/global/workloadIdentityPools/pool/providers/prov";
+        let gcp = |mode: &str| {
+            serde_json::json!({"audience": format!("https://iam.googleapis.com/{wif}"), "scopes": [],
+                               "gcp": {"workload_identity_provider": wif, "mode": mode}})
+        };
+        let cfg = crate::config::load(
+            &serde_json::json!({
+                "issuer": "https://sts.example.com/tenant-a",
+                "trusted_issuers": [{"issuer": "https://kc.example/realms/r", "audiences": ["edge-sts"]}],
+                "signing_keys": [{"secret": "K", "status": "active"}],
+                "targets": {"g.exec-1": gcp("assertion"), "g-brokered": gcp("brokered"), "orders": {"audience": "https://orders", "scopes": []}},
+                "clients": [{"client": "svc", "targets": ["g.exec-1", "g-brokered", "orders"]}]
+            })
+            .to_string(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let ext = gcp_external_account(&cfg, "g.exec-1").unwrap();
+        assert_eq!(
+            ext["credential_source"]["executable"],
+            serde_json::json!({"command": "edge-sts credentials gcp --target g.exec-1 --edge-sts https://sts.example.com/tenant-a", "timeout_millis": 30000})
+        );
+        assert!((5_000..=120_000).contains(&GCP_EXECUTABLE_TIMEOUT_MS));
+        for other in ["g-brokered", "orders", "missing"] {
+            assert_eq!(gcp_external_account(&cfg, other), None, "{other}");
+        }
+    }
+}

@@ -131,11 +131,27 @@ impl Grant<'_> {
     pub fn audiences(&self) -> Vec<&str> {
         self.targets.iter().map(|t| t.audience.as_str()).collect()
     }
+    /// The smallest `lifetime_secs` of the targets; for an assertion-mode cloud target (always
+    /// alone in its grant) with `assertion_lifetime_secs`, that value.
     pub fn lifetime_secs(&self) -> u64 {
+        if let Some(l) = self.assertion_lifetime_secs() {
+            return l;
+        }
         self.targets.iter().map(|t| t.lifetime_secs).min().unwrap_or(0)
     }
+    /// Whether the minted token may outlive the subject token: every target allows it, or the
+    /// grant is an assertion-mode target's explicit `assertion_lifetime_secs`.
     pub fn allow_beyond_subject_expiry(&self) -> bool {
-        self.targets.iter().all(|t| t.allow_beyond_subject_expiry)
+        self.assertion_lifetime_secs().is_some() || self.targets.iter().all(|t| t.allow_beyond_subject_expiry)
+    }
+    fn assertion_lifetime_secs(&self) -> Option<u64> {
+        match self.targets.as_slice() {
+            [t] if t.cloud.is_some() => match t.cloud_mode {
+                crate::sts::CloudMode::Assertion { lifetime_secs } => lifetime_secs,
+                crate::sts::CloudMode::Brokered => None,
+            },
+            _ => None,
+        }
     }
     pub fn signing_alg(&self) -> Alg {
         self.targets[0].signing_alg
@@ -393,6 +409,36 @@ mod tests {
         assert_eq!(p.authorize(&caller(), &uri("https://nowhere"), None).unwrap_err(), PolicyError::UnknownTarget);
         let e = crate::Error::Policy(PolicyError::AmbiguousTarget).to_oauth(1);
         assert_eq!((e.status, e.error, e.reason), (400, "invalid_target", "policy.ambiguous_target"));
+    }
+
+    #[test]
+    fn an_assertion_lifetime_is_the_grants_lifetime_and_outlives_the_subject_token() {
+        let entra = |extra: Value| {
+            let mut z = json!({"tenant": "11111111-2222-3333-4444-555555555555", "client_id": "66666666-7777-8888-9999-000000000000", "resource": "https://vault.azure.net"});
+            z.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            json!({"audience": "api://AzureADTokenExchange", "scopes": [], "signing_alg": "RS256", "lifetime_secs": 600, "azure": z})
+        };
+        let p = config::load(
+            &json!({
+                "mode": "dev", "issuer": "https://sts.example",
+                "trusted_issuers": [{"issuer": ISS, "audiences": ["edge-sts"]}],
+                "targets": {
+                    "file": entra(json!({"mode": "assertion", "assertion_lifetime_secs": 1800})),
+                    "file-default": entra(json!({"mode": "assertion"})),
+                    "brokered": entra(json!({}))
+                },
+                "clients": [{"client": "svc", "targets": ["file", "file-default", "brokered"]}]
+            })
+            .to_string(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+        .policy;
+        // The subject token has 300 s left at `now`.
+        let c = Caller { client_id: "svc".into(), issuer: ISS.into(), exp: 1_300.0 };
+        let life = |t: &str| mint::lifetime(&p.authorize(&c, &names(&[t]), None).unwrap(), &c, 1_000);
+        assert_eq!(life("file"), Some(1800), "explicit: not capped at the subject token");
+        assert_eq!(life("file-default"), Some(300), "default: lifetime_secs, capped as usual");
+        assert_eq!(life("brokered"), Some(300));
     }
 
     #[test]

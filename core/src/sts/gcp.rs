@@ -907,5 +907,17 @@ mod tests {
         let no_headers =
             external_account_config(&GcpTarget::new(provider()), CredentialSource::Url { url: "https://agent.local/t", headers: &[] });
         assert!(no_headers["credential_source"].get("headers").is_none());
+        // Google's executable source: `command` and `timeout_millis` (5000..=120000), no format.
+        let exe = external_account_config(
+            &GcpTarget::new(provider()),
+            CredentialSource::Executable {
+                command: "edge-sts credentials gcp --target g --edge-sts https://sts.example",
+                timeout_millis: 30_000,
+            },
+        );
+        assert_eq!(
+            exe["credential_source"],
+            json!({"executable": {"command": "edge-sts credentials gcp --target g --edge-sts https://sts.example", "timeout_millis": 30000}})
+        );
     }
 }
