@@ -106,6 +106,9 @@ async fn route(
 fn fail(e: &Error, cfg: &edge_sts_core::config::Config, line: &mut log::Line) -> Response {
     let o = e.to_oauth(cfg.cache.unknown_kid_cooldown_secs);
     line.reason(o.reason);
+    if let Error::Sts(s) = e {
+        line.cloud(s.http_status(), s.cloud_code());
+    }
     oauth_error(&o)
 }
 
@@ -211,10 +214,11 @@ async fn explain(req: &Request, env: &Env, iso: &isolate::Isolate, ctx: &worker:
     }
 }
 
-/// Google `external_account` support: `GET /gcp/subject-token?target=` (what Google's libraries
-/// fetch as `credential_source.url`: edge-sts's assertion for a Google target) and
-/// `GET /gcp/external-account?target=` (the credential configuration pointing at it). Both need
-/// the caller's Keycloak token as `Authorization: Bearer` and the same policy as `/token`.
+/// Google `external_account` support, for `gcp` targets in assertion mode only:
+/// `GET /gcp/subject-token?target=` (edge-sts's assertion for the target, as `/token` answers)
+/// and `GET /gcp/external-account?target=` (the configuration with an `executable` source that
+/// runs the CLI's credential helper). Both need the caller's Keycloak token as
+/// `Authorization: Bearer` and the same policy as `/token`.
 async fn gcp(
     req: &Request,
     env: &Env,

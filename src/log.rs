@@ -11,6 +11,8 @@ pub struct Line {
     client: Option<String>,
     targets: Vec<String>,
     reason: Option<&'static str>,
+    cloud_status: Option<u16>,
+    cloud_code: Option<String>,
 }
 
 impl Line {
@@ -24,11 +26,21 @@ impl Line {
             Some(r) => r.path.to_owned(),
             None => "(other)".into(),
         };
-        Line { rid, method: req.method(), path: route, client: None, targets: vec![], reason: None }
+        Line { rid, method: req.method(), path: route, client: None, targets: vec![], reason: None, cloud_status: None, cloud_code: None }
     }
 
     pub fn reason(&mut self, r: &'static str) {
         self.reason = Some(r);
+    }
+
+    /// A cloud's own answer to a failed exchange: its HTTP status (none when it did not answer)
+    /// and its error code, kept only if it is `[A-Za-z0-9._:-]{1,64}` (the core has already
+    /// reduced it to that; this is the adapter's own check, never the cloud's message).
+    pub fn cloud(&mut self, status: Option<u16>, code: Option<String>) {
+        self.cloud_status = status.filter(|s| (100..=599).contains(s));
+        self.cloud_code = code.filter(|c| {
+            (1..=64).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+        });
     }
 
     pub fn success(&mut self, o: &Outcome) {
@@ -37,11 +49,15 @@ impl Line {
     }
 
     pub fn finish(self, status: u16, ms: f64) {
-        let line = json!({
+        let mut line = json!({
             "rid": self.rid, "method": self.method, "route": self.path, "status": status,
             "outcome": if status < 400 { "ok" } else { "error" }, "reason": self.reason,
             "client": self.client, "targets": self.targets, "ms": ms,
         });
+        if self.cloud_status.is_some() || self.cloud_code.is_some() {
+            line["cloud_status"] = json!(self.cloud_status);
+            line["cloud_code"] = json!(self.cloud_code);
+        }
         worker::console_log!("{}", line);
     }
 }

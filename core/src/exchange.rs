@@ -9,7 +9,7 @@ use crate::fetch::{Fetch, HttpRequest};
 use crate::jwks_cache::KeyStore;
 use crate::mint;
 use crate::oauth::{GRANT_TOKEN_EXCHANGE, TOKEN_TYPE_NA, TT_ACCESS_TOKEN, TT_JWT};
-use crate::request::TokenRequest;
+use crate::request::{RequestedType, TokenRequest};
 use crate::signing::KeyRing;
 use crate::single_flight;
 use crate::token::UntrustedToken;
@@ -115,6 +115,14 @@ pub async fn exchange<F: Fetch, B: SignatureBackend>(
 ) -> Result<(Value, Outcome), Error> {
     let v = verify_subject_token(ctx, &req.subject_token, now).await?;
     let grant = ctx.config.policy.authorize(&v.caller, &req.targets, req.scope.as_deref())?;
+    if grant.targets[0].cloud.is_some() && grant.targets[0].cloud_mode.is_assertion() {
+        // Assertion mode: the answer is the assertion itself, so only the jwt type is offered.
+        if !matches!(req.requested, RequestedType::Unspecified | RequestedType::Jwt) {
+            return Err(Error::Request(crate::request::RequestError::AssertionTokenType));
+        }
+        let outcome = Outcome { client_id: v.caller.client_id.clone(), targets: vec![grant.targets[0].name.clone()] };
+        return Ok((mint_assertion(ctx, &v, &grant, now, jti).await?, outcome));
+    }
     let now_s = now.floor() as u64;
     let lifetime = mint::lifetime(&grant, &v.caller, now_s).ok_or(Error::SubjectExpiresTooSoon)?;
     let key = ctx.ring.active_for(grant.signing_alg()).ok_or(Error::NoSigningKey)?;
@@ -125,7 +133,7 @@ pub async fn exchange<F: Fetch, B: SignatureBackend>(
         let body = cloud_exchange(ctx, req, &v, cloud, &grant.targets[0].name, scope, claims, key, now, jti).await?;
         return Ok((body, outcome));
     }
-    if req.credential_process {
+    if req.credential_process() {
         return Err(Error::Request(crate::request::RequestError::RequestedTokenType));
     }
     let mkey = cache::minted_key(&v.caller.issuer, &claims, key.kid());
@@ -171,7 +179,7 @@ async fn cloud_exchange<F: Fetch, B: SignatureBackend>(
 ) -> Result<Value, Error> {
     use crate::sts::CloudTarget;
     use crate::sts::{self, aws, azure, gcp, CloudCredentials, StsError};
-    if req.credential_process && !matches!(cloud, CloudTarget::Aws(_)) {
+    if req.credential_process() && !matches!(cloud, CloudTarget::Aws(_)) {
         return Err(Error::Request(crate::request::RequestError::RequestedTokenType));
     }
     // The whole assertion claim set (minus iat/exp/jti) is part of the key, so mapped claims a
@@ -241,7 +249,7 @@ async fn cloud_exchange<F: Fetch, B: SignatureBackend>(
             }
         }
     };
-    if req.credential_process {
+    if req.credential_process() {
         if let CloudCredentials::Aws(a) = &creds {
             return Ok(a.credential_process_json());
         }
@@ -267,9 +275,34 @@ pub fn discovery_document(cfg: &Config, ring: &KeyRing) -> Value {
     })
 }
 
-/// For Google's `external_account` credentials (`credential_source.url`): the *subject token*
-/// Google's client libraries fetch and then exchange at Google STS themselves. Same verification
-/// and policy as `/token`; the target must be a Google target the caller may have.
+/// An assertion-mode cloud target's answer: the assertion edge-sts mints for that cloud
+/// (header `typ: JWT`, a fresh `jti`), for the caller's SDK to present to the cloud itself.
+/// Its lifetime is the target's `assertion_lifetime_secs` when set (not capped at the subject
+/// token's expiry: the assertion is good only at that cloud's exchange endpoint), otherwise
+/// the usual rule. No cloud is called.
+async fn mint_assertion<F: Fetch, B: SignatureBackend>(
+    ctx: &Context<'_, F, B>,
+    v: &VerifiedToken<'_>,
+    grant: &crate::policy::Grant<'_>,
+    now: f64,
+    jti: impl FnOnce() -> Result<String, Error>,
+) -> Result<Value, Error> {
+    let now_s = now.floor() as u64;
+    // `assertion_lifetime_secs`, when set, is the grant's lifetime and is not capped (`Grant`).
+    let lifetime = mint::lifetime(grant, &v.caller, now_s).ok_or(Error::SubjectExpiresTooSoon)?;
+    let key = ctx.ring.active_for(grant.signing_alg()).ok_or(Error::NoSigningKey)?;
+    let mut claims = mint::claims(&ctx.config.issuer, &v.issuer.subject_prefix, &v.caller, grant, &v.claims, now_s, lifetime, "")?;
+    claims.insert("jti".into(), Value::String(jti()?));
+    if let Some(crate::sts::CloudTarget::Gcp(_)) = &grant.targets[0].cloud {
+        let sub = claims["sub"].as_str().unwrap_or("").to_owned();
+        crate::sts::gcp::check_assertion(key.alg(), Some(key.kid()), now_s, now_s + lifetime, &sub).map_err(Error::Sts)?;
+    }
+    let token = mint::sign_assertion(ctx.crypto, key, &claims).await?;
+    Ok(serde_json::json!({"access_token": token, "issued_token_type": TT_JWT, "token_type": TOKEN_TYPE_NA, "expires_in": lifetime}))
+}
+
+/// `GET /gcp/subject-token`: the assertion of an assertion-mode Google target, the same answer
+/// as `/token` gives for it. Same verification and policy as `/token`.
 pub async fn gcp_subject_token<F: Fetch, B: SignatureBackend>(
     ctx: &Context<'_, F, B>,
     subject_token: &str,
@@ -278,18 +311,12 @@ pub async fn gcp_subject_token<F: Fetch, B: SignatureBackend>(
     jti: impl FnOnce() -> Result<String, Error>,
 ) -> Result<Value, Error> {
     let (v, grant) = gcp_grant(ctx, subject_token, target, now).await?;
-    let now_s = now.floor() as u64;
-    let lifetime = mint::lifetime(&grant, &v.caller, now_s).ok_or(Error::SubjectExpiresTooSoon)?;
-    let key = ctx.ring.active_for(grant.signing_alg()).ok_or(Error::NoSigningKey)?;
-    let mut claims = mint::claims(&ctx.config.issuer, &v.issuer.subject_prefix, &v.caller, &grant, &v.claims, now_s, lifetime, "")?;
-    claims.insert("jti".into(), Value::String(jti()?));
-    let sub = claims["sub"].as_str().unwrap_or("").to_owned();
-    crate::sts::gcp::check_assertion(key.alg(), Some(key.kid()), now_s, now_s + lifetime, &sub).map_err(Error::Sts)?;
-    let token = mint::sign_assertion(ctx.crypto, key, &claims).await?;
-    Ok(serde_json::json!({"access_token": token, "issued_token_type": TT_JWT, "token_type": TOKEN_TYPE_NA, "expires_in": lifetime}))
+    mint_assertion(ctx, &v, &grant, now, jti).await
 }
 
-/// Verifies the subject token and checks that the policy gives its caller this Google target.
+/// Verifies the subject token and checks that the policy gives its caller this target, and
+/// that it is a Google target in assertion mode (after the policy, so a caller learns nothing
+/// about targets it may not have).
 async fn gcp_grant<'c, F: Fetch, B: SignatureBackend>(
     ctx: &Context<'c, F, B>,
     subject_token: &str,
@@ -299,8 +326,9 @@ async fn gcp_grant<'c, F: Fetch, B: SignatureBackend>(
     let v = verify_subject_token(ctx, subject_token, now).await?;
     let requested = [crate::request::TargetRef::Name(target.to_owned())];
     let grant = ctx.config.policy.authorize(&v.caller, &requested, None)?;
-    if !matches!(grant.targets[0].cloud, Some(crate::sts::CloudTarget::Gcp(_))) {
-        return Err(Error::Policy(crate::policy::PolicyError::IncompatibleTargets));
+    let t = grant.targets[0];
+    if !matches!(t.cloud, Some(crate::sts::CloudTarget::Gcp(_))) || !t.cloud_mode.is_assertion() {
+        return Err(Error::Policy(crate::policy::PolicyError::TargetMode));
     }
     Ok((v, grant))
 }
@@ -317,15 +345,56 @@ pub async fn gcp_external_account_for<F: Fetch, B: SignatureBackend>(
     gcp_external_account(ctx.config, target).ok_or(Error::Policy(crate::policy::PolicyError::UnknownTarget))
 }
 
-/// The `external_account` credential configuration for a Google target, pointing Google's
-/// client libraries at `GET {issuer}/gcp/subject-token?target=<name>`.
+/// The `external_account` credential configuration for an assertion-mode Google target: an
+/// `executable` source running edge-sts's CLI credential helper
+/// (`edge-sts credentials gcp --target <name> --edge-sts <issuer>`), which the helper extends
+/// with its own authentication flags. `None` for any other target.
 pub fn gcp_external_account(cfg: &Config, target: &str) -> Option<Value> {
-    let crate::sts::CloudTarget::Gcp(g) = cfg.policy.targets.get(target)?.cloud.as_ref()? else { return None };
-    let url = format!(
-        "{}?target={}",
-        crate::routes::url(&cfg.issuer, crate::routes::RouteId::GcpSubjectToken),
-        form_urlencoded::byte_serialize(target.as_bytes()).collect::<String>()
-    );
-    let headers = [("Authorization", "Bearer <the caller's Keycloak access token>")];
-    Some(crate::sts::gcp::external_account_config(g, crate::sts::gcp::CredentialSource::Url { url: &url, headers: &headers }))
+    let t = cfg.policy.targets.get(target)?;
+    let crate::sts::CloudTarget::Gcp(g) = t.cloud.as_ref()? else { return None };
+    if !t.cloud_mode.is_assertion() {
+        return None;
+    }
+    // Google's libraries split the command on whitespace without quoting: the target name is
+    // checked at load (letters, digits, `.`, `_`, `-`) and the issuer is a URL without spaces.
+    let command = format!("edge-sts credentials gcp --target {target} --edge-sts {}", cfg.issuer);
+    let source = crate::sts::gcp::CredentialSource::Executable { command: &command, timeout_millis: GCP_EXECUTABLE_TIMEOUT_MS };
+    Some(crate::sts::gcp::external_account_config(g, source))
+}
+
+/// `timeout_millis` of the served `executable` source (Google's libraries accept 5000..=120000).
+pub const GCP_EXECUTABLE_TIMEOUT_MS: u32 = 30_000;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_external_account_is_served_for_assertion_mode_google_targets_only() {
+        let wif = "projects/123/locations/global/workloadIdentityPools/pool/providers/prov";
+        let gcp = |mode: &str| {
+            serde_json::json!({"audience": format!("https://iam.googleapis.com/{wif}"), "scopes": [],
+                               "gcp": {"workload_identity_provider": wif, "mode": mode}})
+        };
+        let cfg = crate::config::load(
+            &serde_json::json!({
+                "issuer": "https://sts.example.com/tenant-a",
+                "trusted_issuers": [{"issuer": "https://kc.example/realms/r", "audiences": ["edge-sts"]}],
+                "signing_keys": [{"secret": "K", "status": "active"}],
+                "targets": {"g.exec-1": gcp("assertion"), "g-brokered": gcp("brokered"), "orders": {"audience": "https://orders", "scopes": []}},
+                "clients": [{"client": "svc", "targets": ["g.exec-1", "g-brokered", "orders"]}]
+            })
+            .to_string(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let ext = gcp_external_account(&cfg, "g.exec-1").unwrap();
+        assert_eq!(
+            ext["credential_source"]["executable"],
+            serde_json::json!({"command": "edge-sts credentials gcp --target g.exec-1 --edge-sts https://sts.example.com/tenant-a", "timeout_millis": 30000})
+        );
+        assert!((5_000..=120_000).contains(&GCP_EXECUTABLE_TIMEOUT_MS));
+        for other in ["g-brokered", "orders", "missing"] {
+            assert_eq!(gcp_external_account(&cfg, other), None, "{other}");
+        }
+    }
 }

@@ -28,6 +28,8 @@ pub struct Target {
     /// A cloud target: the minted token is exchanged at that cloud's STS and the answer is the
     /// cloud's credentials.
     pub cloud: Option<crate::sts::CloudTarget>,
+    /// How a cloud target serves its caller (`Brokered` for a downstream target, unused).
+    pub cloud_mode: crate::sts::CloudMode,
 }
 
 #[derive(Debug, Clone)]
@@ -78,6 +80,11 @@ pub enum PolicyError {
     InvalidScope,
     /// Two granted targets write one claim with different values (copied or static).
     ConflictingClaims,
+    /// A `resource=` URI that is the audience of more than one target (cloud targets may share
+    /// one, e.g. every Entra target's `api://AzureADTokenExchange`): name the target instead.
+    AmbiguousTarget,
+    /// A route that serves only cloud targets in assertion mode (`/gcp/*`) was asked for another.
+    TargetMode,
 }
 
 impl fmt::Display for PolicyError {
@@ -90,6 +97,8 @@ impl fmt::Display for PolicyError {
             PolicyError::IncompatibleTargets => "these targets cannot share one token",
             PolicyError::InvalidScope => "requested scope exceeds what the policy allows",
             PolicyError::ConflictingClaims => "these targets set one claim to different values",
+            PolicyError::AmbiguousTarget => "resource matches more than one target; name the target with audience",
+            PolicyError::TargetMode => "this route serves only gcp targets in assertion mode",
         })
     }
 }
@@ -104,6 +113,8 @@ impl PolicyError {
             PolicyError::IncompatibleTargets => reason::POLICY_INCOMPATIBLE_TARGETS,
             PolicyError::InvalidScope => reason::POLICY_SCOPE,
             PolicyError::ConflictingClaims => reason::POLICY_CLAIM_CONFLICT,
+            PolicyError::AmbiguousTarget => reason::POLICY_AMBIGUOUS_TARGET,
+            PolicyError::TargetMode => reason::POLICY_TARGET_MODE,
         }
     }
 }
@@ -120,11 +131,27 @@ impl Grant<'_> {
     pub fn audiences(&self) -> Vec<&str> {
         self.targets.iter().map(|t| t.audience.as_str()).collect()
     }
+    /// The smallest `lifetime_secs` of the targets; for an assertion-mode cloud target (always
+    /// alone in its grant) with `assertion_lifetime_secs`, that value.
     pub fn lifetime_secs(&self) -> u64 {
+        if let Some(l) = self.assertion_lifetime_secs() {
+            return l;
+        }
         self.targets.iter().map(|t| t.lifetime_secs).min().unwrap_or(0)
     }
+    /// Whether the minted token may outlive the subject token: every target allows it, or the
+    /// grant is an assertion-mode target's explicit `assertion_lifetime_secs`.
     pub fn allow_beyond_subject_expiry(&self) -> bool {
-        self.targets.iter().all(|t| t.allow_beyond_subject_expiry)
+        self.assertion_lifetime_secs().is_some() || self.targets.iter().all(|t| t.allow_beyond_subject_expiry)
+    }
+    fn assertion_lifetime_secs(&self) -> Option<u64> {
+        match self.targets.as_slice() {
+            [t] if t.cloud.is_some() => match t.cloud_mode {
+                crate::sts::CloudMode::Assertion { lifetime_secs } => lifetime_secs,
+                crate::sts::CloudMode::Brokered => None,
+            },
+            _ => None,
+        }
     }
     pub fn signing_alg(&self) -> Alg {
         self.targets[0].signing_alg
@@ -200,10 +227,19 @@ impl TrustPolicy {
         )
     }
 
-    fn resolve(&self, r: &TargetRef) -> Option<&Target> {
+    /// The target a request names. A `resource=` URI must be the audience of exactly one
+    /// target: cloud targets may share an audience, and then only their names select them.
+    fn resolve(&self, r: &TargetRef) -> Result<&Target, PolicyError> {
         match r {
-            TargetRef::Name(n) => self.targets.get(n),
-            TargetRef::Uri(u) => self.targets.values().find(|t| t.audience == *u),
+            TargetRef::Name(n) => self.targets.get(n).ok_or(PolicyError::UnknownTarget),
+            TargetRef::Uri(u) => {
+                let mut found = self.targets.values().filter(|t| t.audience == *u);
+                match (found.next(), found.next()) {
+                    (Some(t), None) => Ok(t),
+                    (None, _) => Err(PolicyError::UnknownTarget),
+                    (Some(_), Some(_)) => Err(PolicyError::AmbiguousTarget),
+                }
+            }
         }
     }
 
@@ -215,7 +251,7 @@ impl TrustPolicy {
             targets.push(self.targets.get(name).ok_or(PolicyError::UnknownTarget)?);
         }
         for r in requested {
-            let t = self.resolve(r).ok_or(PolicyError::UnknownTarget)?;
+            let t = self.resolve(r)?;
             if !rule.targets.contains(&t.name) {
                 return Err(PolicyError::TargetNotAllowed);
             }
@@ -341,6 +377,68 @@ mod tests {
             "invalid_target",
             "a conflict is the targets' fault, not the token's"
         );
+    }
+
+    #[test]
+    fn a_resource_uri_shared_by_cloud_targets_is_ambiguous_and_names_still_select() {
+        let entra = |app: &str, resource: &str| {
+            json!({"audience": "api://AzureADTokenExchange", "scopes": [], "signing_alg": "RS256",
+                   "azure": {"tenant": "11111111-2222-3333-4444-555555555555", "client_id": app, "resource": resource}})
+        };
+        let p = config::load(
+            &json!({
+                "mode": "dev", "issuer": "https://sts.example",
+                "trusted_issuers": [{"issuer": ISS, "audiences": ["edge-sts"]}],
+                "targets": {
+                    "graph": entra("66666666-7777-8888-9999-000000000000", "https://graph.microsoft.com"),
+                    "vault": entra("77777777-8888-9999-0000-111111111111", "https://vault.azure.net"),
+                    "orders": {"audience": "https://orders", "scopes": []}
+                },
+                "clients": [{"client": "svc", "targets": ["graph", "orders"]}]
+            })
+            .to_string(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+        .policy;
+        let uri = |u: &str| vec![TargetRef::Uri(u.to_owned())];
+        // Ambiguous even though the caller may have only one of the two: fail closed.
+        assert_eq!(p.authorize(&caller(), &uri("api://AzureADTokenExchange"), None).unwrap_err(), PolicyError::AmbiguousTarget);
+        assert_eq!(p.authorize(&caller(), &names(&["graph"]), None).unwrap().targets[0].name, "graph");
+        assert_eq!(p.authorize(&caller(), &names(&["vault"]), None).unwrap_err(), PolicyError::TargetNotAllowed);
+        assert_eq!(p.authorize(&caller(), &uri("https://orders"), None).unwrap().targets[0].name, "orders");
+        assert_eq!(p.authorize(&caller(), &uri("https://nowhere"), None).unwrap_err(), PolicyError::UnknownTarget);
+        let e = crate::Error::Policy(PolicyError::AmbiguousTarget).to_oauth(1);
+        assert_eq!((e.status, e.error, e.reason), (400, "invalid_target", "policy.ambiguous_target"));
+    }
+
+    #[test]
+    fn an_assertion_lifetime_is_the_grants_lifetime_and_outlives_the_subject_token() {
+        let entra = |extra: Value| {
+            let mut z = json!({"tenant": "11111111-2222-3333-4444-555555555555", "client_id": "66666666-7777-8888-9999-000000000000", "resource": "https://vault.azure.net"});
+            z.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            json!({"audience": "api://AzureADTokenExchange", "scopes": [], "signing_alg": "RS256", "lifetime_secs": 600, "azure": z})
+        };
+        let p = config::load(
+            &json!({
+                "mode": "dev", "issuer": "https://sts.example",
+                "trusted_issuers": [{"issuer": ISS, "audiences": ["edge-sts"]}],
+                "targets": {
+                    "file": entra(json!({"mode": "assertion", "assertion_lifetime_secs": 1800})),
+                    "file-default": entra(json!({"mode": "assertion"})),
+                    "brokered": entra(json!({}))
+                },
+                "clients": [{"client": "svc", "targets": ["file", "file-default", "brokered"]}]
+            })
+            .to_string(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+        .policy;
+        // The subject token has 300 s left at `now`.
+        let c = Caller { client_id: "svc".into(), issuer: ISS.into(), exp: 1_300.0 };
+        let life = |t: &str| mint::lifetime(&p.authorize(&c, &names(&[t]), None).unwrap(), &c, 1_000);
+        assert_eq!(life("file"), Some(1800), "explicit: not capped at the subject token");
+        assert_eq!(life("file-default"), Some(300), "default: lifetime_secs, capped as usual");
+        assert_eq!(life("brokered"), Some(300));
     }
 
     #[test]

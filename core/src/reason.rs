@@ -68,6 +68,8 @@ reasons! {
     POLICY_INCOMPATIBLE_TARGETS = "policy.incompatible_targets",
     POLICY_SCOPE = "policy.scope",
     POLICY_CLAIM_CONFLICT = "policy.claim_conflict",
+    POLICY_AMBIGUOUS_TARGET = "policy.ambiguous_target",
+    POLICY_TARGET_MODE = "policy.target_mode",
     // edge-sts itself.
     CONFIG_INVALID = "config.invalid",
     CONFIG_NO_SIGNING_KEY = "config.no_signing_key",
@@ -118,6 +120,7 @@ reasons! {
     STS_AZURE_ISSUER_MISMATCH = "sts.azure.issuer_mismatch",
     STS_AZURE_AUDIENCE_MISMATCH = "sts.azure.audience_mismatch",
     STS_AZURE_SUBJECT_MISMATCH = "sts.azure.subject_mismatch",
+    STS_AZURE_EXPRESSION_MISMATCH = "sts.azure.expression_mismatch",
     STS_AZURE_ASSERTION_TIME = "sts.azure.assertion_time",
     STS_AZURE_UNSUPPORTED_ALG = "sts.azure.unsupported_alg",
     STS_AZURE_APP_NOT_FOUND = "sts.azure.app_not_found",

@@ -19,6 +19,9 @@ pub enum RequestError {
     UnsupportedGrantType,
     SubjectTokenType,
     RequestedTokenType,
+    /// A `requested_token_type` other than `...:token-type:jwt` for a cloud target in
+    /// assertion mode, which answers only with its assertion.
+    AssertionTokenType,
     /// `subject_token` and `Authorization: Bearer` both present and different.
     TokenMismatch,
     ActorToken,
@@ -35,6 +38,9 @@ impl fmt::Display for RequestError {
             RequestError::UnsupportedGrantType => f.write_str("only the token-exchange grant is supported"),
             RequestError::SubjectTokenType => f.write_str("subject_token_type must be access_token or jwt"),
             RequestError::RequestedTokenType => f.write_str("requested_token_type is not offered"),
+            RequestError::AssertionTokenType => {
+                f.write_str("the target is in assertion mode and issues only urn:ietf:params:oauth:token-type:jwt")
+            }
             RequestError::TokenMismatch => f.write_str("subject_token and the Authorization header differ"),
             RequestError::ActorToken => f.write_str("delegation (actor_token) is not configured"),
         }
@@ -51,7 +57,7 @@ impl RequestError {
             RequestError::Repeated(_) => reason::REQUEST_REPEATED,
             RequestError::UnsupportedGrantType => reason::REQUEST_GRANT_TYPE,
             RequestError::SubjectTokenType => reason::REQUEST_SUBJECT_TOKEN_TYPE,
-            RequestError::RequestedTokenType => reason::REQUEST_REQUESTED_TOKEN_TYPE,
+            RequestError::RequestedTokenType | RequestError::AssertionTokenType => reason::REQUEST_REQUESTED_TOKEN_TYPE,
             RequestError::TokenMismatch => reason::REQUEST_TOKEN_MISMATCH,
             RequestError::ActorToken => reason::REQUEST_ACTOR_TOKEN,
         }
@@ -67,13 +73,33 @@ pub enum TargetRef {
     Uri(String),
 }
 
+/// The `requested_token_type` a request named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RequestedType {
+    /// None named: the target's usual answer.
+    #[default]
+    Unspecified,
+    /// `urn:ietf:params:oauth:token-type:access_token`
+    AccessToken,
+    /// `urn:ietf:params:oauth:token-type:jwt`
+    Jwt,
+    /// [`TT_AWS_CREDENTIAL_PROCESS`]
+    AwsCredentialProcess,
+}
+
 #[derive(Clone, PartialEq, Eq)]
 pub struct TokenRequest {
     pub subject_token: String,
     pub targets: Vec<TargetRef>,
     pub scope: Option<String>,
+    pub requested: RequestedType,
+}
+
+impl TokenRequest {
     /// `requested_token_type` was [`TT_AWS_CREDENTIAL_PROCESS`].
-    pub credential_process: bool,
+    pub fn credential_process(&self) -> bool {
+        self.requested == RequestedType::AwsCredentialProcess
+    }
 }
 
 impl fmt::Debug for TokenRequest {
@@ -141,13 +167,15 @@ pub fn parse(content_type: Option<&str>, body: &[u8], authorization: Option<&str
         Some(TT_ACCESS_TOKEN | TT_JWT) => {}
         Some(_) => return Err(RequestError::SubjectTokenType),
     }
-    let credential_process = match requested.as_deref() {
-        None | Some(TT_ACCESS_TOKEN | TT_JWT) => false,
-        Some(TT_AWS_CREDENTIAL_PROCESS) => true,
+    let requested = match requested.as_deref() {
+        None => RequestedType::Unspecified,
+        Some(TT_ACCESS_TOKEN) => RequestedType::AccessToken,
+        Some(TT_JWT) => RequestedType::Jwt,
+        Some(TT_AWS_CREDENTIAL_PROCESS) => RequestedType::AwsCredentialProcess,
         Some(_) => return Err(RequestError::RequestedTokenType),
     };
     let scope = scope.filter(|s| !s.trim().is_empty());
-    Ok(TokenRequest { subject_token, targets, scope, credential_process })
+    Ok(TokenRequest { subject_token, targets, scope, requested })
 }
 
 #[cfg(test)]
@@ -194,5 +222,11 @@ mod tests {
             parse(Some("application/x-www-form-urlencoded; charset=utf-8"), format!("{OK}&subject_token=a").as_bytes(), None, 1000).is_ok()
         );
         assert_eq!(parse(CT, &[b'a'; 11], None, 10), Err(RequestError::BodyTooLarge));
+        let rtt = |t: &str| check(&format!("{OK}&subject_token=a&requested_token_type={t}"), None).map(|r| r.requested);
+        assert_eq!(check(&format!("{OK}&subject_token=a"), None).unwrap().requested, RequestedType::Unspecified);
+        assert_eq!(rtt("urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aaccess_token"), Ok(RequestedType::AccessToken));
+        assert_eq!(rtt("urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Ajwt"), Ok(RequestedType::Jwt));
+        let cp = rtt("urn%3Aedge-sts%3Aparams%3Atoken-type%3Aaws-credential-process");
+        assert_eq!(cp, Ok(RequestedType::AwsCredentialProcess));
     }
 }

@@ -107,7 +107,7 @@ fn run_in(w: &World, jwks: String, token: &str) -> Result<(), edge_sts_core::err
     let caches = TokenCaches::default();
     let fetch = Issuer { jwks };
     let ctx = Context { config: &w.cfg, keys: &keys, ring: &w.ring, fetch: &fetch, crypto: &PureCrypto, caches: &caches };
-    let req = TokenRequest { subject_token: token.to_owned(), targets: vec![], scope: None, credential_process: false };
+    let req = TokenRequest { subject_token: token.to_owned(), targets: vec![], scope: None, requested: Default::default() };
     block_on(exchange(&ctx, &req, NOW, || Ok("jti".into()))).map(|_| ()).map_err(|e| e.to_oauth(30))
 }
 

@@ -25,7 +25,7 @@ import { after, before, test } from "node:test";
 import { createLocalJWKSet, jwtVerify } from "jose";
 import { startIssuer } from "../support/issuer.mjs";
 import { startGoogleFake } from "../support/clouds.mjs";
-import { startWorker, devConfig, generateSigningKey } from "../support/worker.mjs";
+import { startWorkerAsIssuer, devConfig, generateSigningKey } from "../support/worker.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const CLI = path.join(root, "target/debug/edge-sts");
@@ -99,7 +99,7 @@ before(async () => {
   google = await startGoogleFake();
   entra = await startHttpsEntra(testPki());
   const secrets = { SIGNING_KEY_ES256: JSON.stringify(await generateSigningKey("ES256", "sdk-es")), SIGNING_KEY_RS256: JSON.stringify(await generateSigningKey("RS256", "sdk-rs")) };
-  w = await startWorker({ config: config(), secrets });
+  w = await startWorkerAsIssuer({ config: config(), secrets });
   writeFileSync(path.join(dir, "orders.secret"), iss.clients["orders-service"].secret, { mode: 0o600 });
   await run(CLI, ["credentials", "gcp-config", "--target", "gcp-orders", "--out", path.join(dir, "gcp.json"), "--output-file", path.join(dir, "gcp-out.json"), ...clientArgs()]);
 });

@@ -114,35 +114,7 @@ test("documented cloud errors map to 502 server_error without echoing the cloud'
   } finally { entra.respondWith(null); google.respondWith(null); await w2.stop(); }
 });
 
-test("Google external_account: configuration and the subject token Google's libraries fetch", async () => {
-  const t = await iss.getToken("orders-service");
-  const auth = { authorization: `Bearer ${t}` };
-  const cfgRes = await fetch(`${w.url}/gcp/external-account?target=gcp`, { headers: auth });
-  assert.equal(cfgRes.status, 200);
-  const ext = await cfgRes.json();
-  assert.equal(ext.type, "external_account");
-  assert.equal(ext.audience, `//iam.googleapis.com/${WIF}`);
-  assert.equal(ext.subject_token_type, "urn:ietf:params:oauth:token-type:jwt");
-  assert.equal(ext.token_url, google.stsUrl);
-  assert.equal(ext.credential_source.url, `${w.issuer}/gcp/subject-token?target=gcp`);
-  assert.equal(ext.credential_source.format.subject_token_field_name, "access_token");
-  assert.match(ext.service_account_impersonation_url, /serviceAccounts\/orders@example-proj\.iam\.gserviceaccount\.com:generateAccessToken$/);
-  // What a Google client library does with it: GET the subject token, then call token_url.
-  const sub = await (await fetch(ext.credential_source.url, { headers: auth })).json();
-  const served = await jwtVerify(sub[ext.credential_source.format.subject_token_field_name], await jwksOf(), { audience: `https://iam.googleapis.com/${WIF}` });
-  assert.equal(served.protectedHeader.typ, "JWT");
-  const before = google.requests.length;
-  const r = await fetch(ext.token_url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({
-    grant_type: "urn:ietf:params:oauth:grant-type:token-exchange", audience: ext.audience, scope: CP,
-    requested_token_type: "urn:ietf:params:oauth:token-type:access_token", subject_token_type: ext.subject_token_type, subject_token: sub.access_token }) });
-  assert.equal(r.status, 200, "the fake Google STS accepts edge-sts's subject token");
-  assert.equal(google.requests.length, before + 1);
-  // Same rules as /token.
-  assert.equal((await fetch(`${w.url}/gcp/subject-token?target=gcp`)).status, 400);
-  const notGoogle = await fetch(`${w.url}/gcp/subject-token?target=orders`, { headers: auth });
-  assert.equal(notGoogle.status, 400);
-  assert.equal((await notGoogle.json()).error, "invalid_target");
-});
+// Google's external_account routes serve assertion-mode targets only: tests/e2e/cloud-modes.test.mjs.
 
 test("Google refuses an assertion whose audience the provider does not allow: invalid_grant, 502", async () => {
   const cfg = config();
@@ -198,8 +170,5 @@ test("an issuer with a path: Google and Entra find discovery under it and accept
     const { payload } = await jwtVerify(gSent.subject_token, createLocalJWKSet(await (await fetch(`${w2.issuer}/.well-known/jwks.json`)).json()), { issuer: w2.issuer });
     assert.equal(payload.iss, w2.issuer);
     assert.equal(entra.requests.at(-1).refused, undefined);
-    // The external_account configuration points Google's libraries under the path too.
-    const ext = await (await fetch(`${w2.issuer}/gcp/external-account?target=gcp`, { headers: { authorization: `Bearer ${await iss.getToken("orders-service")}` } })).json();
-    assert.equal(ext.credential_source.url, `${w2.issuer}/gcp/subject-token?target=gcp`);
   } finally { await w2.stop(); }
 });

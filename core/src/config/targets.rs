@@ -3,7 +3,7 @@
 use super::{cerr, ConfigError};
 use crate::alg::Alg;
 use crate::policy::{ClientPattern, ClientRule, Target, PROTECTED_CLAIMS};
-use crate::sts::{aws, azure, gcp, CloudTarget, StsError, CLOUD_PROTECTED_CLAIMS};
+use crate::sts::{aws, azure, gcp, CloudMode, CloudTarget, StsError, CLOUD_PROTECTED_CLAIMS, MAX_ASSERTION_LIFETIME_SECS};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -64,6 +64,14 @@ struct RawAws {
     /// How the `RoleSessionName` is formed: `"client_id"` (default) or `"hashed"`.
     #[serde(default)]
     session_name: Option<String>,
+    /// `"brokered"` (default: edge-sts calls the cloud) or `"assertion"` (edge-sts answers with
+    /// its assertion and the caller's SDK calls the cloud).
+    #[serde(default)]
+    mode: Option<String>,
+    /// Assertion mode only: the assertion's lifetime, `1..=3600` s, not capped at the subject
+    /// token's expiry.
+    #[serde(default)]
+    assertion_lifetime_secs: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -80,6 +88,14 @@ struct RawGcp {
     sts_url: Option<String>,
     #[serde(default)]
     iam_credentials_url: Option<String>,
+    /// `"brokered"` (default: edge-sts calls the cloud) or `"assertion"` (edge-sts answers with
+    /// its assertion and the caller's SDK calls the cloud).
+    #[serde(default)]
+    mode: Option<String>,
+    /// Assertion mode only: the assertion's lifetime, `1..=3600` s, not capped at the subject
+    /// token's expiry.
+    #[serde(default)]
+    assertion_lifetime_secs: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -92,6 +108,14 @@ struct RawAzure {
     resource: String,
     #[serde(default)]
     authority_host: Option<String>,
+    /// `"brokered"` (default: edge-sts calls the cloud) or `"assertion"` (edge-sts answers with
+    /// its assertion and the caller's SDK calls the cloud).
+    #[serde(default)]
+    mode: Option<String>,
+    /// Assertion mode only: the assertion's lifetime, `1..=3600` s, not capped at the subject
+    /// token's expiry.
+    #[serde(default)]
+    assertion_lifetime_secs: Option<u64>,
 }
 
 /// All targets; `issuer` is edge-sts's own (a cloud must reach it for discovery).
@@ -101,13 +125,21 @@ pub(super) fn load(raw: BTreeMap<String, RawTarget>, issuer: &str, dev: bool) ->
         let target = target(&name, t, issuer, dev)?;
         targets.insert(name, target);
     }
-    let mut seen_aud: BTreeMap<&str, &str> = BTreeMap::new();
+    // A downstream target's audience is its own: no other target may mint for it, or a
+    // `resource=` URI and the tokens themselves would be ambiguous. Cloud targets may share an
+    // audience among themselves (every Entra target has `api://AzureADTokenExchange`): they are
+    // requested by name, and a `resource=` URI that matches several targets is refused.
+    let mut seen_aud: BTreeMap<&str, &Target> = BTreeMap::new();
     for t in targets.values() {
-        if let Some(other) = seen_aud.insert(&t.audience, &t.name) {
+        if let Some(other) = seen_aud.insert(&t.audience, t) {
+            if t.cloud.is_some() && other.cloud.is_some() {
+                continue;
+            }
+            let (downstream, other) = if t.cloud.is_none() { (t, other) } else { (other, t) };
             return Err(cerr(
-                format!("targets.{}.audience", t.name),
-                format!("same audience as target `{other}`"),
-                "give each target its own audience URI",
+                format!("targets.{}.audience", downstream.name),
+                format!("same audience as target `{}`", other.name),
+                "give each downstream target its own audience URI, used by no other target (cloud targets may share one among themselves)",
             ));
         }
     }
@@ -156,14 +188,24 @@ fn target(name: &str, t: RawTarget, issuer: &str, dev: bool) -> Result<Target, C
     if clouds > 1 {
         return Err(cerr(f("aws"), "a target brokers at most one cloud", "split it into one target per cloud"));
     }
-    let cloud = if let Some(a) = t.aws {
-        Some(aws_target(&f, a, dev)?)
-    } else if let Some(g) = t.gcp {
-        Some(gcp_target(&f, g, &t.scopes, signing_alg, lifetime, dev)?)
-    } else if let Some(z) = t.azure {
-        Some(azure_target(&f, z, &t.audience, dev)?)
+    let (cloud, cloud_mode) = if let Some(mut a) = t.aws {
+        let mode = cloud_mode(&f, "aws", a.mode.take(), a.assertion_lifetime_secs.take())?;
+        (Some(aws_target(&f, a, mode, dev)?), mode)
+    } else if let Some(mut g) = t.gcp {
+        let mode = cloud_mode(&f, "gcp", g.mode.take(), g.assertion_lifetime_secs.take())?;
+        if mode.is_assertion() && !command_safe(name) {
+            return Err(cerr(
+                f("gcp.mode"),
+                "an assertion-mode Google target's name goes into the external_account command line, which Google's libraries split on spaces",
+                "rename the target to letters, digits, `.`, `_` and `-`",
+            ));
+        }
+        (Some(gcp_target(&f, g, &t.scopes, signing_alg, lifetime, dev)?), mode)
+    } else if let Some(mut z) = t.azure {
+        let mode = cloud_mode(&f, "azure", z.mode.take(), z.assertion_lifetime_secs.take())?;
+        (Some(azure_target(&f, z, &t.audience, dev)?), mode)
     } else {
-        None
+        (None, CloudMode::Brokered)
     };
     if let Some(c) = &cloud {
         let which = c.cloud();
@@ -190,7 +232,40 @@ fn target(name: &str, t: RawTarget, issuer: &str, dev: bool) -> Result<Target, C
         copy_claims: t.copy_claims.into_iter().collect(),
         static_claims: t.static_claims,
         signing_alg,
+        cloud_mode,
     })
+}
+
+/// A cloud block's `mode` and `assertion_lifetime_secs` (`block` is `aws`, `gcp` or `azure`).
+fn cloud_mode(f: &impl Fn(&str) -> String, block: &str, mode: Option<String>, lifetime: Option<u64>) -> Result<CloudMode, ConfigError> {
+    match mode.as_deref() {
+        None | Some("brokered") => match lifetime {
+            None => Ok(CloudMode::Brokered),
+            Some(_) => Err(cerr(
+                f(&format!("{block}.assertion_lifetime_secs")),
+                "only an assertion-mode target hands out its assertion",
+                "remove it, or set `mode` to \"assertion\"",
+            )),
+        },
+        Some("assertion") => {
+            if lifetime.is_some_and(|l| l == 0 || l > MAX_ASSERTION_LIFETIME_SECS) {
+                return Err(cerr(
+                    f(&format!("{block}.assertion_lifetime_secs")),
+                    "out of range",
+                    format!("use 1..={MAX_ASSERTION_LIFETIME_SECS}"),
+                ));
+            }
+            Ok(CloudMode::Assertion { lifetime_secs: lifetime })
+        }
+        Some(other) => {
+            Err(cerr(f(&format!("{block}.mode")), format!("unknown mode `{other}`"), "use \"brokered\" (default) or \"assertion\""))
+        }
+    }
+}
+
+/// Safe as one word of a command line that is split on whitespace without quoting.
+fn command_safe(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// A cloud's own validation error, placed under the target (`targets.<name>.cloud.<field>`).
@@ -201,7 +276,24 @@ fn sts_err(f: &impl Fn(&str) -> String, e: StsError) -> ConfigError {
     }
 }
 
-fn aws_target(f: &impl Fn(&str) -> String, a: RawAws, dev: bool) -> Result<CloudTarget, ConfigError> {
+fn aws_target(f: &impl Fn(&str) -> String, a: RawAws, mode: CloudMode, dev: bool) -> Result<CloudTarget, ConfigError> {
+    if mode.is_assertion() {
+        // What edge-sts would enforce when brokering: in assertion mode the caller's SDK calls
+        // AWS STS itself, so these would only look like limits.
+        let brokered_only = [
+            ("duration_secs", a.duration_secs.is_some()),
+            ("session_policy", a.session_policy.is_some()),
+            ("policy_arns", !a.policy_arns.is_empty()),
+            ("session_name", a.session_name.is_some()),
+        ];
+        if let Some((field, _)) = brokered_only.iter().find(|(_, set)| *set) {
+            return Err(cerr(
+                f(&format!("aws.{field}")),
+                "not enforced in assertion mode: the caller's SDK calls AWS STS itself, and the role's trust policy decides",
+                "remove it (limit the role itself), or use mode \"brokered\"",
+            ));
+        }
+    }
     let mut role = aws::AwsRole::new(a.role_arn);
     if let Some(r) = &a.region {
         role.endpoint = aws::regional_endpoint(r)
@@ -273,7 +365,12 @@ pub(super) fn check_aws_session_names(
     clients: &[ClientRule],
     issuers: usize,
 ) -> Result<(), ConfigError> {
-    let client_id_mode = |name: &str| matches!(targets.get(name).and_then(|t| t.cloud.as_ref()), Some(CloudTarget::Aws(r)) if r.session_name == aws::SessionName::ClientId);
+    // Assertion-mode targets are skipped: the caller's SDK names its own session.
+    let client_id_mode = |name: &str| {
+        targets.get(name).is_some_and(|t| {
+            !t.cloud_mode.is_assertion() && matches!(&t.cloud, Some(CloudTarget::Aws(r)) if r.session_name == aws::SessionName::ClientId)
+        })
+    };
     if issuers > 1 {
         if let Some(name) = targets.keys().find(|n| client_id_mode(n)) {
             return Err(cerr(

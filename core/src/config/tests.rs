@@ -86,7 +86,7 @@ fn bad_configurations() {
     ("target-lifetime-too-long", &[("/targets/orders/lifetime_secs", Some(json!(86400)))], "targets.orders.lifetime_secs", "out of range", "use 1..=43200 (default 300)"),
     ("target-signing-alg-unsupported", &[("/targets/orders/signing_alg", Some(json!("ES512")))], "targets.orders.signing_alg", "`ES512` is not supported", "use ES256 (default), ES384, RS256/384/512, PS256/384/512 or EdDSA"),
     ("target-static-protected-claim", &[("/targets/orders/static_claims", Some(json!({"iss": "https://evil.test"})))], "targets.orders.static_claims", "`iss` is a protected claim", "use another claim name"),
-    ("targets-same-audience", &[("/targets/orders2", Some(json!({"audience": "https://orders.test", "scopes": []})))], "targets.orders2.audience", "same audience as target `orders`", "give each target its own audience URI"),
+    ("targets-same-audience", &[("/targets/orders2", Some(json!({"audience": "https://orders.test", "scopes": []})))], "targets.orders2.audience", "same audience as target `orders`", "give each downstream target its own audience URI, used by no other target (cloud targets may share one among themselves)"),
     ("trusted-issuer-hmac-algorithm", &[("/trusted_issuers", Some(json!([{"issuer": "https://kc.test/realms/demo", "audiences": ["edge-sts"], "algorithms": ["RS256", "HS256"]}])))], "trusted_issuers[0].algorithms", "`HS256` is not accepted", "use RS256/384/512, PS256/384/512, ES256, ES384 or EdDSA"),
     ("trusted-issuer-jwks-uri-http", &[("/trusted_issuers", Some(json!([{"issuer": "https://kc.test/realms/demo", "audiences": ["edge-sts"], "jwks_uri": "http://kc.test/certs"}])))], "trusted_issuers[0].jwks_uri", "`http://kc.test/certs` is not an https URL", "use https://..."),
     ("trusted-issuer-leeway-too-large", &[("/trusted_issuers", Some(json!([{"issuer": "https://kc.test/realms/demo", "audiences": ["edge-sts"], "leeway_secs": 600}])))], "trusted_issuers[0].leeway_secs", "leeway above 300 s", "keep clock leeway small (default 60)"),
@@ -118,6 +118,15 @@ fn bad_configurations() {
         ("aws-static-session-tags", &[("/targets/aws-orders", Some(json!({"audience": "sts.amazonaws.com", "scopes": [], "static_claims": {"https://aws.amazon.com/tags": {"principal_tags": {"team": ["orders"]}}}, "aws": {"role_arn": "arn:aws:iam::123456789012:role/edge-sts-orders"}})))], "targets.aws-orders.static_claims", "`https://aws.amazon.com/tags` is a claim a cloud reads to decide trust", CLOUD_CLAIMS_FIX),
         ("gcp-static-amr", &[("/targets/gcp", Some(json!({"audience": "https://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/pool/providers/prov", "scopes": [], "static_claims": {"amr": ["pwd"]}, "gcp": {"workload_identity_provider": "projects/123/locations/global/workloadIdentityPools/pool/providers/prov"}})))], "targets.gcp.static_claims", "`amr` is a claim a cloud reads to decide trust", CLOUD_CLAIMS_FIX),
         ("entra-copy-into-source-identity", &[("/targets/entra", Some(json!({"audience": "api://AzureADTokenExchange", "scopes": [], "signing_alg": "RS256", "copy_claims": {"preferred_username": "https://aws.amazon.com/source_identity"}, "azure": {"tenant": "11111111-2222-3333-4444-555555555555", "client_id": "66666666-7777-8888-9999-000000000000", "resource": "https://management.azure.com"}})))], "targets.entra.copy_claims", "`https://aws.amazon.com/source_identity` is a claim a cloud reads to decide trust", CLOUD_CLAIMS_FIX),
+        // Issue 11: cloud modes and cloud targets sharing an audience.
+        ("cloud-mode-unknown", &[("/targets/aws-orders", Some(json!({"audience": "sts.amazonaws.com", "scopes": [], "aws": {"role_arn": "arn:aws:iam::123456789012:role/edge-sts-orders", "mode": "direct"}})))], "targets.aws-orders.aws.mode", "unknown mode `direct`", "use \"brokered\" (default) or \"assertion\""),
+        ("assertion-lifetime-when-brokered", &[("/targets/entra", Some(json!({"audience": "api://AzureADTokenExchange", "scopes": [], "signing_alg": "RS256", "azure": {"tenant": "11111111-2222-3333-4444-555555555555", "client_id": "66666666-7777-8888-9999-000000000000", "resource": "https://graph.microsoft.com", "assertion_lifetime_secs": 1800}})))], "targets.entra.azure.assertion_lifetime_secs", "only an assertion-mode target hands out its assertion", "remove it, or set `mode` to \"assertion\""),
+        ("assertion-lifetime-too-long", &[("/targets/entra", Some(json!({"audience": "api://AzureADTokenExchange", "scopes": [], "signing_alg": "RS256", "azure": {"tenant": "11111111-2222-3333-4444-555555555555", "client_id": "66666666-7777-8888-9999-000000000000", "resource": "https://graph.microsoft.com", "mode": "assertion", "assertion_lifetime_secs": 3601}})))], "targets.entra.azure.assertion_lifetime_secs", "out of range", "use 1..=3600"),
+        ("assertion-lifetime-zero", &[("/targets/gcp", Some(json!({"audience": "https://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/pool/providers/prov", "scopes": [], "gcp": {"workload_identity_provider": "projects/123/locations/global/workloadIdentityPools/pool/providers/prov", "mode": "assertion", "assertion_lifetime_secs": 0}})))], "targets.gcp.gcp.assertion_lifetime_secs", "out of range", "use 1..=3600"),
+        ("aws-assertion-session-policy", &[("/targets/aws-orders", Some(json!({"audience": "sts.amazonaws.com", "scopes": [], "aws": {"role_arn": "arn:aws:iam::123456789012:role/edge-sts-orders", "mode": "assertion", "session_policy": {"Version": "2012-10-17", "Statement": []}}})))], "targets.aws-orders.aws.session_policy", "not enforced in assertion mode: the caller's SDK calls AWS STS itself, and the role's trust policy decides", "remove it (limit the role itself), or use mode \"brokered\""),
+        ("aws-assertion-duration", &[("/targets/aws-orders", Some(json!({"audience": "sts.amazonaws.com", "scopes": [], "aws": {"role_arn": "arn:aws:iam::123456789012:role/edge-sts-orders", "mode": "assertion", "duration_secs": 3600}})))], "targets.aws-orders.aws.duration_secs", "not enforced in assertion mode: the caller's SDK calls AWS STS itself, and the role's trust policy decides", "remove it (limit the role itself), or use mode \"brokered\""),
+        ("gcp-assertion-name-with-space", &[("/targets/gcp orders", Some(json!({"audience": "https://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/pool/providers/prov", "scopes": [], "gcp": {"workload_identity_provider": "projects/123/locations/global/workloadIdentityPools/pool/providers/prov", "mode": "assertion"}})))], "targets.gcp orders.gcp.mode", "an assertion-mode Google target's name goes into the external_account command line, which Google's libraries split on spaces", "rename the target to letters, digits, `.`, `_` and `-`"),
+        ("downstream-shares-a-cloud-audience", &[("/targets/entra", Some(json!({"audience": "api://AzureADTokenExchange", "scopes": [], "signing_alg": "RS256", "azure": {"tenant": "11111111-2222-3333-4444-555555555555", "client_id": "66666666-7777-8888-9999-000000000000", "resource": "https://graph.microsoft.com"}}))), ("/targets/plain", Some(json!({"audience": "api://AzureADTokenExchange", "scopes": []})))], "targets.plain.audience", "same audience as target `entra`", "give each downstream target its own audience URI, used by no other target (cloud targets may share one among themselves)"),
     ];
     assert!(cases.len() >= 40);
     for (name, patch, field, problem, fix) in cases {
@@ -142,7 +151,7 @@ fn type_errors_name_the_field_by_its_path() {
         ("missing nested field", &[("/targets/orders/scopes", None)], "targets.orders.scopes", "missing field `scopes`"),
         ("missing top-level field", &[("/trusted_issuers", None)], "trusted_issuers", "missing field `trusted_issuers`"),
         ("unknown nested field", &[("/trusted_issuers/0/audience", Some(json!("edge-sts")))], "trusted_issuers[0].audience", "unknown field `audience`, expected one of `issuer`, `jwks_uri`, `audiences`, `leeway_secs`, `max_token_lifetime_secs`, `expected_typ`, `required_claims`, `subject_prefix`, `algorithms`, `app_token`, `allow_missing_sub`"),
-        ("unknown field in a cloud block", &[("/targets/gcp", Some(json!({"audience": "https://gcp", "scopes": [], "gcp": {"workload_identity_provider": "p", "service_acount": "x"}})))], "targets.gcp.gcp.service_acount", "unknown field `service_acount`, expected one of `workload_identity_provider`, `service_account`, `token_lifetime_secs`, `sts_url`, `iam_credentials_url`"),
+        ("unknown field in a cloud block", &[("/targets/gcp", Some(json!({"audience": "https://gcp", "scopes": [], "gcp": {"workload_identity_provider": "p", "service_acount": "x"}})))], "targets.gcp.gcp.service_acount", "unknown field `service_acount`, expected one of `workload_identity_provider`, `service_account`, `token_lifetime_secs`, `sts_url`, `iam_credentials_url`, `mode`, `assertion_lifetime_secs`"),
     ];
     for (name, patch, field, problem) in cases {
         let e = load(&patched(patch).to_string()).err().unwrap_or_else(|| panic!("{name}: accepted"));
@@ -304,4 +313,41 @@ fn aws_session_names_that_load() {
     // A target without a cloud may write the claims a cloud target may not.
     let plain = json!({"audience": "https://plain.test", "scopes": [], "copy_claims": {"azp": "azp"}, "static_claims": {"amr": ["mfa"], "https://aws.amazon.com/tags": {}}});
     assert!(load(&patched(&[("/targets/plain", Some(plain))]).to_string()).is_ok());
+}
+
+#[test]
+fn cloud_targets_may_share_an_audience_and_opt_into_assertion_mode() {
+    use crate::sts::{CloudMode, CloudTarget};
+    let entra = |client_id: &str, resource: &str, extra: Value| {
+        let mut z = json!({"tenant": "11111111-2222-3333-4444-555555555555", "client_id": client_id, "resource": resource});
+        z.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        json!({"audience": "api://AzureADTokenExchange", "scopes": [], "signing_alg": "RS256", "azure": z})
+    };
+    let cfg = load(
+        &patched(&[
+            ("/targets/graph", Some(entra("66666666-7777-8888-9999-000000000000", "https://graph.microsoft.com", json!({})))),
+            ("/targets/vault", Some(entra("77777777-8888-9999-0000-111111111111", "https://vault.azure.net", json!({})))),
+            (
+                "/targets/vault-file",
+                Some(entra("77777777-8888-9999-0000-111111111111", "https://vault.azure.net", json!({"mode": "assertion", "assertion_lifetime_secs": 1800}))),
+            ),
+            // Two AWS targets on one audience; session_name rules skip the assertion-mode one.
+            ("/targets/aws-a", Some(json!({"audience": "sts.amazonaws.com", "scopes": [], "aws": {"role_arn": "arn:aws:iam::123456789012:role/a"}}))),
+            ("/targets/aws-b", Some(json!({"audience": "sts.amazonaws.com", "scopes": [], "aws": {"role_arn": "arn:aws:iam::123456789012:role/b", "mode": "assertion"}}))),
+            ("/clients", Some(json!([{"client": "orders-service", "targets": ["orders", "graph", "vault", "vault-file", "aws-a"]}, {"client": "batch-*", "targets": ["aws-b"]}]))),
+        ])
+        .to_string(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let t = &cfg.policy.targets;
+    assert_eq!(t["graph"].cloud_mode, CloudMode::Brokered);
+    assert_eq!(t["vault-file"].cloud_mode, CloudMode::Assertion { lifetime_secs: Some(1800) });
+    assert_eq!(t["aws-b"].cloud_mode, CloudMode::Assertion { lifetime_secs: None });
+    assert_eq!(t["orders"].cloud_mode, CloudMode::Brokered, "a downstream target is never in assertion mode");
+    match (&t["graph"].cloud, &t["vault"].cloud) {
+        (Some(CloudTarget::Azure(g)), Some(CloudTarget::Azure(v))) => {
+            assert_eq!((g.scope.as_str(), v.scope.as_str()), ("https://graph.microsoft.com/.default", "https://vault.azure.net/.default"));
+        }
+        other => panic!("{other:?}"),
+    }
 }

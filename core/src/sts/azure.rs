@@ -186,6 +186,9 @@ pub enum AadstsCode {
     /// 700213: no federated identity credential for the assertion's subject (matched
     /// case-sensitively).
     FederatedSubjectMismatch,
+    /// 7002131: no federated identity credential whose subject, or (for a flexible federated
+    /// identity credential) whose claims-matching expression, matches the assertion.
+    FederatedSubjectOrExpressionMismatch,
     /// 700024: the assertion is not within its valid time range (clock skew, or too short a
     /// lifetime for the round trip).
     AssertionNotValidNow,
@@ -208,6 +211,7 @@ impl AadstsCode {
             700211 => AadstsCode::FederatedIssuerMismatch,
             700212 => AadstsCode::FederatedAudienceMismatch,
             700213 => AadstsCode::FederatedSubjectMismatch,
+            7002131 => AadstsCode::FederatedSubjectOrExpressionMismatch,
             700024 => AadstsCode::AssertionNotValidNow,
             5002738 => AadstsCode::UnsupportedAlgorithm,
             700016 => AadstsCode::ApplicationNotFound,
@@ -224,6 +228,7 @@ impl AadstsCode {
             AadstsCode::FederatedIssuerMismatch => 700211,
             AadstsCode::FederatedAudienceMismatch => 700212,
             AadstsCode::FederatedSubjectMismatch => 700213,
+            AadstsCode::FederatedSubjectOrExpressionMismatch => 7002131,
             AadstsCode::AssertionNotValidNow => 700024,
             AadstsCode::UnsupportedAlgorithm => 5002738,
             AadstsCode::ApplicationNotFound => 700016,
@@ -239,6 +244,7 @@ impl AadstsCode {
             AadstsCode::FederatedIssuerMismatch => reason::STS_AZURE_ISSUER_MISMATCH,
             AadstsCode::FederatedAudienceMismatch => reason::STS_AZURE_AUDIENCE_MISMATCH,
             AadstsCode::FederatedSubjectMismatch => reason::STS_AZURE_SUBJECT_MISMATCH,
+            AadstsCode::FederatedSubjectOrExpressionMismatch => reason::STS_AZURE_EXPRESSION_MISMATCH,
             AadstsCode::AssertionNotValidNow => reason::STS_AZURE_ASSERTION_TIME,
             AadstsCode::UnsupportedAlgorithm => reason::STS_AZURE_UNSUPPORTED_ALG,
             AadstsCode::ApplicationNotFound => reason::STS_AZURE_APP_NOT_FOUND,
@@ -256,6 +262,9 @@ impl fmt::Display for AadstsCode {
             AadstsCode::FederatedIssuerMismatch => "Entra ID found no federated credential for edge-sts's issuer",
             AadstsCode::FederatedAudienceMismatch => "Entra ID found no federated credential for the assertion's audience",
             AadstsCode::FederatedSubjectMismatch => "Entra ID found no federated credential for this subject",
+            AadstsCode::FederatedSubjectOrExpressionMismatch => {
+                "Entra ID found no federated credential whose subject or claims expression matches"
+            }
             AadstsCode::AssertionNotValidNow => "Entra ID found edge-sts's assertion outside its validity",
             AadstsCode::UnsupportedAlgorithm => "Entra ID does not support the assertion's signing algorithm",
             AadstsCode::ApplicationNotFound => "Entra ID does not know the application in this tenant",
@@ -468,6 +477,7 @@ mod tests {
             ("aadsts700211", 401, az(FederatedIssuerMismatch, 401), "sts.azure.issuer_mismatch"),
             ("aadsts700212", 401, az(FederatedAudienceMismatch, 401), "sts.azure.audience_mismatch"),
             ("aadsts700213", 401, az(FederatedSubjectMismatch, 401), "sts.azure.subject_mismatch"),
+            ("aadsts7002131", 401, az(FederatedSubjectOrExpressionMismatch, 401), "sts.azure.expression_mismatch"),
             ("aadsts700024", 401, az(AssertionNotValidNow, 401), "sts.azure.assertion_time"),
             ("aadsts5002738", 400, az(UnsupportedAlgorithm, 400), "sts.azure.unsupported_alg"),
             ("aadsts700016", 400, az(ApplicationNotFound, 400), "sts.azure.app_not_found"),
@@ -508,6 +518,10 @@ mod tests {
         assert_eq!(
             parse_response(400, &fixture("azure/aadsts700213.json"), NOW).unwrap_err().cloud_code().as_deref(),
             Some("AADSTS700213")
+        );
+        assert_eq!(
+            parse_response(401, &fixture("azure/aadsts7002131.json"), NOW).unwrap_err().cloud_code().as_deref(),
+            Some("AADSTS7002131")
         );
         assert_eq!(parse_response(429, b"Too Many Requests", NOW), Err(StsError::Throttled { cloud: Cloud::Azure, http_status: 429 }));
         assert_eq!(parse_response(502, b"<html>", NOW), Err(StsError::Unavailable { cloud: Cloud::Azure, http_status: 502 }));

@@ -512,6 +512,10 @@ pub enum CredentialSource<'a> {
     /// A file with edge-sts's `/token` JSON, kept fresh by something else (e.g. a cron job or
     /// sidecar calling edge-sts); the assertion is the JSON field `access_token`.
     File { path: &'a str },
+    /// A command Google's libraries run (split on whitespace, no quoting; only with
+    /// `GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES=1`) that prints Google's executable-response
+    /// JSON. `timeout_millis` must be within 5000..=120000.
+    Executable { command: &'a str, timeout_millis: u32 },
 }
 
 /// An `external_account` credential configuration (an ADC file for
@@ -531,6 +535,9 @@ pub fn external_account_config(target: &GcpTarget, source: CredentialSource<'_>)
             c
         }
         CredentialSource::File { path } => json!({ "file": path, "format": format }),
+        CredentialSource::Executable { command, timeout_millis } => {
+            json!({ "executable": { "command": command, "timeout_millis": timeout_millis } })
+        }
     };
     let mut cfg = json!({
         "type": "external_account",
@@ -900,5 +907,17 @@ mod tests {
         let no_headers =
             external_account_config(&GcpTarget::new(provider()), CredentialSource::Url { url: "https://agent.local/t", headers: &[] });
         assert!(no_headers["credential_source"].get("headers").is_none());
+        // Google's executable source: `command` and `timeout_millis` (5000..=120000), no format.
+        let exe = external_account_config(
+            &GcpTarget::new(provider()),
+            CredentialSource::Executable {
+                command: "edge-sts credentials gcp --target g --edge-sts https://sts.example",
+                timeout_millis: 30_000,
+            },
+        );
+        assert_eq!(
+            exe["credential_source"],
+            json!({"executable": {"command": "edge-sts credentials gcp --target g --edge-sts https://sts.example", "timeout_millis": 30000}})
+        );
     }
 }

@@ -33,7 +33,7 @@ pub mod aws;
 pub mod azure;
 pub mod gcp;
 mod target;
-pub use target::{CloudTarget, CLOUD_PROTECTED_CLAIMS};
+pub use target::{CloudMode, CloudTarget, CLOUD_PROTECTED_CLAIMS, MAX_ASSERTION_LIFETIME_SECS};
 
 /// Body cap the adapter should pass when reading an STS answer. Real answers are 1-8 KB (an
 /// Entra access token with many groups is the largest); errors are smaller.

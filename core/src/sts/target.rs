@@ -10,6 +10,37 @@ pub enum CloudTarget {
     Azure(AzureApp),
 }
 
+/// How a cloud target serves its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CloudMode {
+    /// edge-sts calls the cloud and answers with the cloud's credentials; the target's role,
+    /// scopes, service account and lifetime are enforced by edge-sts.
+    #[default]
+    Brokered,
+    /// edge-sts answers with the assertion it mints for the cloud and calls no cloud: the
+    /// caller's SDK does the cloud exchange itself, so the cloud's own trust configuration, not
+    /// edge-sts, limits what the caller can do. `lifetime_secs` is the explicit
+    /// `assertion_lifetime_secs` (not capped at the subject token's expiry), if set.
+    Assertion { lifetime_secs: Option<u64> },
+}
+
+impl CloudMode {
+    pub fn is_assertion(self) -> bool {
+        matches!(self, CloudMode::Assertion { .. })
+    }
+
+    /// `"brokered"` or `"assertion"`, as configured.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloudMode::Brokered => "brokered",
+            CloudMode::Assertion { .. } => "assertion",
+        }
+    }
+}
+
+/// The longest `assertion_lifetime_secs` the configuration accepts.
+pub const MAX_ASSERTION_LIFETIME_SECS: u64 = 3600;
+
 impl CloudTarget {
     pub fn cloud(&self) -> Cloud {
         match self {
