@@ -27,6 +27,25 @@ pub fn inspect(token: &str, keys: &str, expect: &str, now: f64) -> Result<String
     serde_json::to_string(&report).map_err(|e| JsError::new(&e.to_string()))
 }
 
+/// `inspect` under a pasted edge-sts configuration ("as edge-sts would"): the configuration is
+/// read by the Worker's own `config::load`, and the trusted issuer whose `issuer` is the token's
+/// `iss` supplies the rules (`inspect::expectations_from_config`). `key_alg` binds a PEM key
+/// (empty: from the key type). Answers `{"report", "issuer", "trusted_issuers", "rules"}`; a
+/// configuration that does not load is an error naming its field.
+#[wasm_bindgen(js_name = inspectWithConfig)]
+pub fn inspect_with_config(token: &str, keys: &str, config: &str, key_alg: &str, now: f64) -> Result<String, JsError> {
+    let mut ex = inspect::expectations_from_config(config, token).map_err(|e| JsError::new(&e.to_string()))?;
+    ex.key_alg = (!key_alg.is_empty()).then(|| key_alg.to_owned());
+    let keys = (!keys.trim().is_empty()).then_some(keys);
+    let report = block_on(inspect::inspect(&PureCrypto, token, keys, &ex, now));
+    let rules = json!({
+        "audiences": ex.audiences, "leeway_secs": ex.leeway_secs, "max_lifetime_secs": ex.max_lifetime_secs,
+        "expected_typ": ex.expected_typ, "required_claims": ex.required_claims, "allow_missing_sub": ex.allow_missing_sub,
+        "algorithms": ex.algorithms, "app_token": ex.app_token.is_some_and(|r| r != edge_sts_core::claims::AppTokenRule::Keycloak),
+    });
+    Ok(json!({"report": report, "issuer": ex.issuer, "trusted_issuers": ex.trusted_issuers, "rules": rules}).to_string())
+}
+
 /// Every check id `inspect` reports (`CheckId::ALL`, in report order), as a JSON array of
 /// strings: the ids the page's `CHECK_LABELS` must label, no more and no fewer
 /// (tests/www/check-labels.test.mjs).
