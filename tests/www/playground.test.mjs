@@ -20,6 +20,8 @@ import { chromium } from "playwright-core";
 import * as jose from "jose";
 // The demo issuer exactly as scripts/dev.sh starts it (scripts/dev.mjs calls the same startIssuer).
 import { startIssuer } from "../support/issuer.mjs";
+// The Worker in workerd, as the e2e tests start it (build-test/, from scripts/build.sh test).
+import { startWorker, devConfig, generateSigningKey, exchange } from "../support/worker.mjs";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const DIST = join(ROOT, "www/dist");
@@ -176,7 +178,8 @@ async function openPage(label) {
   return page;
 }
 
-async function setExpect(page, { issuer = ISS, aud = "edge-sts", typ = "Bearer", keys = "", keyAlg = "", allowMissingSub = false, appToken = "" } = {}) {
+async function setExpect(page, { profile = "edge", issuer = ISS, aud = "edge-sts", typ = "Bearer", keys = "", keyAlg = "", allowMissingSub = false, appToken = "" } = {}) {
+  await page.check(`#profile-${profile}`);
   await page.fill("#exp-issuer", issuer);
   await page.fill("#exp-aud", aud);
   await page.fill("#exp-typ", typ);
@@ -383,7 +386,193 @@ test("every verification outcome, with the Worker's reason codes", async () => {
   await page.fill("#token", good);
   const v = await verdict(page);
   assert.equal(v.status, "valid");
-  assert.match(v.text, /Not checked \(no expectation given\): iss, aud/);
+  assert.match(v.text, /Not checked \(left blank\): issuer, audience/);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+// Tokens of other issuers, shaped as they issue them (generated here, signed by a test key).
+function foreignTokens() {
+  const t = now();
+  const tid = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+  return {
+    auth0: sign(K.ec, { iss: "https://tenant.eu.auth0.com/", sub: "abc123@clients", aud: ["https://api.example.test", "https://tenant.eu.auth0.com/userinfo"],
+      iat: t - 60, exp: t + 86400 - 60, azp: "abc123", gty: "client-credentials", scope: "read:orders" }),
+    entraV1: sign(K.ec, { aud: "api://orders", iss: `https://sts.windows.net/${tid}/`, iat: t - 300, nbf: t - 300, exp: t + 4200, appid: "1b3f9c2e",
+      appidacr: "1", idp: `https://sts.windows.net/${tid}/`, oid: "9a0e7d61", sub: "9a0e7d61", tid, ver: "1.0", roles: ["Orders.Read"], uti: "x1" }, { x5t: "ec-1" }),
+    atJwt: sign(K.ec, { iss: "https://as.example.test", sub: "5ba552d67", aud: "https://rs.example.test", exp: t + 3600, iat: t,
+      jti: "dbe39bf3a3ba4238a513f51d6e1691c4", client_id: "s6BhdRkqt3", scope: "openid profile" }, { typ: "at+jwt" }),
+  };
+}
+
+test("any JWT (the default): Auth0-, Entra v1- and RFC 9068-shaped tokens get a green verdict; blank means not checked", async () => {
+  const page = await openPage("any-jwt");
+  assert.equal(await page.isChecked("#profile-any"), true, "any JWT is the default");
+  for (const id of ["#exp-issuer", "#exp-aud", "#exp-lifetime", "#exp-typ", "#exp-required", "#exp-app-token"]) {
+    assert.equal(await page.inputValue(id), "", `${id} starts blank`);
+  }
+  await page.fill("#keys", jwks(K.ec));
+  const tokens = foreignTokens();
+  const edgeSays = { auth0: "claims.lifetime", entraV1: "claims.lifetime", atJwt: "claims.typ" };
+  for (const [name, pending] of Object.entries(tokens)) {
+    await page.check("#profile-any");
+    await page.fill("#token", await pending);
+    const v = await verdict(page);
+    assert.equal(v.status, "valid", `${name}: ${v.text}`);
+    assert.match(v.text, /Valid JWT/, name);
+    const c = await checks(page);
+    assert.deepEqual(Object.entries(c).filter(([, x]) => x.status === "fail"), [], name);
+    assert.equal(c.signature.status, "pass", name);
+    assert.equal(c.exp.status, "pass", name);
+    for (const id of ["lifetime", "typ", "client_id", "iss", "aud"]) assert.equal(c[id].status, "skip", `${name}: ${id} not checked when blank`);
+    // Not Keycloak: no explanation says so.
+    assert.doesNotMatch(await page.textContent("#payload-view"), /Keycloak/, name);
+    assert.doesNotMatch(v.text, /Keycloak/, name);
+    if (name === "auth0") await shot(page, "any-jwt-auth0");
+    // As edge-sts would (its defaults), the same token is refused, with the Worker's reason.
+    await page.check("#profile-edge");
+    assert.equal((await verdict(page)).reason, edgeSays[name], `${name} as edge-sts would`);
+  }
+  // What the user fills in is checked: a max lifetime under Auth0's 24 h.
+  await page.check("#profile-any");
+  assert.equal(await page.inputValue("#exp-lifetime"), "", "back to any JWT, the untouched default is cleared");
+  await page.fill("#token", await tokens.auth0);
+  await page.fill("#exp-lifetime", "3600");
+  let v = await verdict(page);
+  assert.equal(v.reason, "claims.lifetime");
+  assert.match(v.text, /exceeds max_token_lifetime_secs 3600/, "the failing check's sentence is in the verdict");
+  await page.fill("#exp-lifetime", "");
+  await page.fill("#exp-aud", "https://other.example.test");
+  v = await verdict(page);
+  assert.equal(v.reason, "claims.aud");
+  assert.doesNotMatch(v.text, /Keycloak/);
+  await page.fill("#exp-aud", "");
+  // A Keycloak token is explained as one.
+  await page.fill("#token", await sign(K.ec, claims()));
+  assert.match(await page.textContent("#payload-view"), /Keycloak realm URL/);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test("as edge-sts would, from a pasted configuration: the same answer as the Worker for the same token and configuration", async () => {
+  const iss2 = `${keysrv.url}/realms/other`;
+  const trusted = [
+    { issuer: iss2, jwks_uri: `${keysrv.url}/jwks.json`, audiences: ["x"], subject_prefix: "other:" },
+    { issuer: ISS, jwks_uri: `${keysrv.url}/jwks.json`, audiences: ["edge-sts"], subject_prefix: "kc:", leeway_secs: 30,
+      max_token_lifetime_secs: 600, required_claims: ["scope"], algorithms: ["ES256", "RS256"] },
+  ];
+  const config = devConfig(ISS, { trusted_issuers: trusted });
+  config.clients = [{ client: "orders-service", issuer: ISS, targets: ["orders"], default_target: "orders" }];
+  const secrets = {
+    SIGNING_KEY_ES256: JSON.stringify(await generateSigningKey("ES256", "sts-es")),
+    SIGNING_KEY_RS256: JSON.stringify(await generateSigningKey("RS256", "sts-rs")),
+  };
+  const w = await startWorker({ config, secrets });
+  const page = await openPage("config");
+  try {
+    await page.check("#profile-config");
+    assert.equal(await page.isVisible("#expectations"), false, "the configuration replaces the hand-filled rules");
+    await page.fill("#token", await sign(K.ec, claims()));
+    await page.waitForFunction(() => document.querySelector("#verdict").dataset.status === "config", null, { timeout: 20000 });
+    await page.fill("#keys", jwks(K.rsa, K.ec, K.ed));
+    const t = now();
+    const cases = [
+      ["service account", await sign(K.ec, claims())],
+      ["lifetime over the issuer's 600 s", await sign(K.ec, claims({ exp: t + 900 }))],
+      ["an ID token (typ ID)", await sign(K.ec, claims({ typ: "ID" }))],
+      ["a user's token", await sign(K.ec, claims({ client_id: undefined, preferred_username: "alice" }))],
+      ["wrong audience", await sign(K.ec, claims({ aud: "account" }))],
+      ["required claim missing", await sign(K.ec, claims({ scope: undefined }))],
+      ["EdDSA not in the issuer's algorithms", await sign(K.ed, claims())],
+      ["expired beyond the 30 s leeway", await sign(K.ec, claims({ iat: t - 400, exp: t - 45 }))],
+      ["an issuer the configuration does not trust", await sign(K.ec, claims({ iss: `${keysrv.url}/realms/nope` }))],
+      ["the other trusted issuer's rules", await sign(K.ec, claims({ iss: iss2 }))],
+    ];
+    for (const [name, token] of cases) {
+      const before = w.logs.length;
+      const res = await exchange(w.url, { subject_token: token });
+      let worker = "valid";
+      if (res.status !== 200) {
+        let line;
+        for (let i = 0; i < 50 && !line; i++) {
+          line = w.logs.slice(before).filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)).find((j) => j.reason);
+          if (!line) await new Promise((r) => setTimeout(r, 20));
+        }
+        assert.ok(line, `${name}: the Worker logged a reason`);
+        worker = line.reason;
+      }
+      const want = { "service account": "valid", "the other trusted issuer's rules": "claims.aud", "an issuer the configuration does not trust": "token.untrusted_issuer",
+        "EdDSA not in the issuer's algorithms": "token.alg_not_allowed", "lifetime over the issuer's 600 s": "claims.lifetime" }[name];
+      if (want) assert.equal(worker, want, `${name}: the Worker's own answer (${res.status} ${res.text})`);
+      await page.fill("#config", JSON.stringify(config, null, 2));
+      await page.fill("#token", token);
+      const v = await verdict(page);
+      assert.equal(v.status === "valid" ? "valid" : v.reason, worker, `${name}: the page says ${v.text}; the Worker answered ${res.status} ${res.text}`);
+      if (res.status !== 200) {
+        assert.match(v.text, new RegExp(`POST /token would answer ${res.status} ${res.json.error}`), name);
+        assert.ok(v.text.includes(res.json.error_description), `${name}: ${v.text} / ${res.json.error_description}`);
+      }
+      if (name === "service account") {
+        assert.match(v.text, new RegExp(`Rules of trusted issuer ${ISS.replace(/[/.]/g, "\\$&")}`));
+        await shot(page, "config-valid");
+      }
+      if (name === "an issuer the configuration does not trust") assert.match(v.text, /none of the configuration's trusted issuers/);
+    }
+    // A configuration that does not load says which field, as the Worker's loader does.
+    await page.fill("#config", JSON.stringify({ ...config, trusted_issuers: [{ ...trusted[1], leeway_secs: 900 }] }));
+    const v = await verdict(page);
+    assert.equal(v.status, "config");
+    assert.match(v.text, /does not load: trusted_issuers\[0\]\.leeway_secs: leeway above 300 s/);
+    await page.fill("#config", "");
+    assert.match((await verdict(page)).text, /Paste the edge-sts configuration/);
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await page.close();
+    await w.stop();
+  }
+});
+
+test("the verdict carries the first failing check's sentence and the leeway; passing checks collapse; at 400 px it sits under the token", async () => {
+  const page = await openPage("verdict-layout");
+  await page.setViewportSize({ width: 400, height: 900 });
+  await setExpect(page, { keys: jwks(K.rsa, K.ec) });
+  await page.fill("#token", await sign(K.ec, claims(), { kid: "ec-9" }));
+  let v = await verdict(page);
+  assert.equal(v.reason, "key.unknown_kid");
+  assert.match(await page.textContent("#verdict-why"), /no key has kid ec-9 \(keys: .*ec-1/);
+  assert.match(v.text, /POST \/token would answer 400 invalid_request/);
+  // The reason code and the /token answer are smaller than the sentence.
+  const size = (sel) => page.$eval(sel, (e) => parseFloat(getComputedStyle(e).fontSize));
+  assert.ok((await size("#verdict .answer")) < (await size("#verdict-why")));
+  // Passing checks are collapsed; the failing one is open.
+  assert.equal(await page.isVisible("#checks-open li[data-id='kid']"), true);
+  assert.equal(await page.$eval("#checks-passed", (d) => d.open), false);
+  assert.equal(await page.isVisible("#checks-passed li[data-id='header']"), false);
+  assert.match(await page.textContent("#checks-passed summary"), /\d+ checks passed/);
+  // At 400 px: the verdict right under the token field (only its Open/Clear row between).
+  const box = (sel) => page.$eval(sel, (e) => { const r = e.getBoundingClientRect(); return { x: r.x, y: r.y, w: r.width, h: r.height, bottom: r.bottom, right: r.right }; });
+  const ta = await box("#token");
+  const vb = await box("#verdict");
+  assert.ok(vb.y > ta.bottom && vb.y - ta.bottom < 90, `verdict top ${vb.y}, token field bottom ${ta.bottom}`);
+  assert.ok(Math.abs(vb.x - ta.x) < 1 && Math.abs(vb.w - ta.w) < 1, "the verdict lines up with the token field");
+  assert.ok(vb.right <= 400, "nothing wider than the screen");
+  // The form controls align: the same left edge and width, none overflowing.
+  const inputs = ["#exp-issuer", "#exp-aud", "#exp-leeway", "#exp-lifetime", "#exp-typ", "#exp-required", "#exp-app-token"];
+  const boxes = await Promise.all(inputs.map(box));
+  for (const [i, b] of boxes.entries()) {
+    assert.ok(Math.abs(b.x - boxes[0].x) < 1 && Math.abs(b.w - boxes[0].w) < 1, `${inputs[i]} at x ${b.x} w ${b.w}, ${inputs[0]} at x ${boxes[0].x} w ${boxes[0].w}`);
+    assert.ok(b.right <= 400, `${inputs[i]} fits`);
+  }
+  const docWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(docWidth <= 400, `no horizontal scrolling (${docWidth} px)`);
+  await shot(page, "verdict-400px");
+  // Inside the leeway: the verdict says how long the token stays accepted.
+  const t = now();
+  await page.fill("#token", await sign(K.ec, claims({ iat: t - 300, exp: t - 32 })));
+  v = await verdict(page);
+  assert.equal(v.status, "valid", v.text);
+  assert.match(v.text, /Expired 3\d s ago; accepted for 2\d s more under the 60 s leeway/);
+  await shot(page, "verdict-leeway-400px");
   assert.deepEqual(page.errors, []);
   await page.close();
 });
@@ -708,7 +897,10 @@ test("mint -> verify round trip for every algorithm the page can generate", asyn
       await page.click("#mint-sign");
       await page.waitForFunction(() => /^Signed/.test(document.querySelector("#mint-status").textContent));
       await page.click("#mint-verify");
+      assert.equal((await verdict(page)).status, "valid", "any JWT: the payload typ is not checked when blank");
+      await page.check("#profile-edge");
       assert.equal((await verdict(page)).reason, "claims.typ");
+      await page.check("#profile-any");
       await page.click("#tab-mint");
       cl.typ = "Bearer";
       await page.fill("#mint-claims", JSON.stringify(cl, null, 2));
@@ -796,7 +988,8 @@ test("keyboard and labels: tabs by arrow keys, every control labelled, focus vis
 });
 
 test("the page made no network request except the ones the tests asked for", () => {
-  const allowed = new Set(["/", "/app.js", "/style.css", "/pkg/edge_sts_playground.js", "/pkg/edge_sts_playground_bg.wasm"]);
+  const allowed = new Set(["/", "/app.js", "/style.css", "/pkg/edge_sts_playground.js", "/pkg/edge_sts_playground_bg.wasm",
+    "/pkg/edge_sts_playground_config.js", "/pkg/edge_sts_playground_config_bg.wasm"]);
   const unexpected = requests.filter(([url]) => {
     if (url.startsWith("data:")) return false;
     const u = new URL(url);

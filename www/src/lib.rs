@@ -32,6 +32,7 @@ pub fn inspect(token: &str, keys: &str, expect: &str, now: f64) -> Result<String
 /// `iss` supplies the rules (`inspect::expectations_from_config`). `key_alg` binds a PEM key
 /// (empty: from the key type). Answers `{"report", "issuer", "trusted_issuers", "rules"}`; a
 /// configuration that does not load is an error naming its field.
+#[cfg(feature = "config")]
 #[wasm_bindgen(js_name = inspectWithConfig)]
 pub fn inspect_with_config(token: &str, keys: &str, config: &str, key_alg: &str, now: f64) -> Result<String, JsError> {
     let mut ex = inspect::expectations_from_config(config, token).map_err(|e| JsError::new(&e.to_string()))?;

@@ -22,18 +22,57 @@ function h(tag, attrs = {}, ...children) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// What claims mean (Keycloak and registered), shown next to each claim.
+// What claims mean (registered, common issuers', and Keycloak's), shown next to each claim. The
+// Keycloak words are used only when the token looks like Keycloak's (the core's `keycloak`).
 
 const CLAIMS = {
-  iss: "Issuer: the Keycloak realm URL (https://host/realms/<realm>). edge-sts compares it exactly with trusted_issuers[].issuer, before any fetch.",
-  sub: "Subject: the user id. For a client_credentials token, the id of the client's service-account user. Required (RFC 9068) unless the issuer allows tokens without it.",
-  aud: "Audience: who the token is for. Keycloak adds \"account\" by default; add your API with an Audience mapper. edge-sts needs one of its configured audiences.",
+  iss: "Issuer: who issued the token (usually a URL). edge-sts compares it exactly with trusted_issuers[].issuer, before any fetch.",
+  sub: "Subject: who the token is about (a user, or the client itself for a client-credentials token). edge-sts requires it (RFC 9068) unless the issuer allows tokens without it.",
+  aud: "Audience: who the token is for (a string or an array). edge-sts needs one of its configured audiences.",
   exp: "Expiration time (NumericDate, seconds since 1970).",
   nbf: "Not before: the token is not valid earlier (NumericDate).",
   iat: "Issued at (NumericDate).",
   auth_time: "When the user authenticated (NumericDate).",
   jti: "JWT id: unique per token.",
-  typ: "Keycloak's token kind: Bearer (access token), ID (ID token), Refresh (refresh token). edge-sts expects Bearer.",
+  typ: "A token-kind claim some issuers write (not an RFC 7519 claim). edge-sts checks it against expected_typ.",
+  azp: "Authorized party: the client the token was issued to.",
+  client_id: "Client id (RFC 9068, RFC 8693): the client the token was issued to.",
+  scope: "Granted scopes, space separated.",
+  scp: "Granted scopes (delegated permissions), space separated.",
+  roles: "Roles granted (application permissions, for an app token).",
+  gty: "Grant type: client-credentials marks a machine-to-machine token.",
+  appid: "Application (client) id of the caller (v1 access tokens).",
+  appidacr: "How the client authenticated: 0 public client, 1 client secret, 2 certificate.",
+  azpacr: "How the client authenticated: 0 public client, 1 client secret, 2 certificate.",
+  tid: "Tenant id: the directory the token was issued in.",
+  oid: "Object id of the subject in the directory.",
+  idp: "Identity provider that authenticated the subject.",
+  idtyp: "Token kind: app for an application token, user for a user's.",
+  ver: "Token format version (\"1.0\" or \"2.0\").",
+  uti: "Token id (internal).",
+  rh: "Internal claim, used to re-validate tokens.",
+  cid: "Client id.",
+  uid: "User id.",
+  sid: "Session id.",
+  acr: "Authentication Context Class Reference: how strongly the user authenticated.",
+  amr: "Authentication methods used (e.g. pwd, otp).",
+  preferred_username: "Username.",
+  email: "E-mail address.",
+  email_verified: "Whether the e-mail address was verified.",
+  name: "Full name.",
+  given_name: "First name.",
+  family_name: "Last name.",
+  nonce: "OIDC nonce (ID tokens): binds the token to the login request.",
+  at_hash: "Access token hash (ID tokens).",
+  cnf: "Confirmation: the token is bound to a key (DPoP or mutual TLS).",
+  act: "Actor: who acts on behalf of the subject (token exchange delegation).",
+  may_act: "Who may act on behalf of the subject.",
+};
+const KEYCLOAK = {
+  iss: "Issuer: the Keycloak realm URL (https://host/realms/<realm>). edge-sts compares it exactly with trusted_issuers[].issuer, before any fetch.",
+  sub: "Subject: the user id. For a client_credentials token, the id of the client's service-account user. Required (RFC 9068) unless the issuer allows tokens without it.",
+  aud: "Audience: who the token is for. Keycloak adds \"account\" by default; add your API with an Audience mapper. edge-sts needs one of its configured audiences.",
+  typ: "Keycloak's token kind: Bearer (access token), ID (ID token), Refresh (refresh token). edge-sts expects Bearer by default.",
   azp: "Authorized party: the client the token was issued to. A user's token carries it too, so it is not enough: when present it must agree with client_id/clientId.",
   client_id: "Client id. Keycloak 26+ writes it only into client_credentials (service-account) tokens, and edge-sts exchanges only those: required (or clientId). Must agree with clientId/azp.",
   clientId: "Client id from older Keycloak versions' service-account mapper (in place of client_id). Must agree with client_id/azp.",
@@ -42,26 +81,17 @@ const CLAIMS = {
   sid: "Keycloak session id (SSO session).",
   session_state: "Keycloak session id (older name of sid).",
   acr: "Authentication Context Class Reference: \"1\" for a fresh login, \"0\" when it came from an SSO cookie.",
-  amr: "Authentication methods used (e.g. pwd, otp).",
   scope: "Granted scopes, space separated (client scopes in Keycloak).",
   realm_access: "Realm roles of the user or service account: {\"roles\": [...]}.",
   resource_access: "Client roles, per client: {\"<client>\": {\"roles\": [...]}}.",
   preferred_username: "Username. For a service account: service-account-<client id>.",
   email: "E-mail address (profile scope).",
   email_verified: "Whether Keycloak verified the e-mail address.",
-  name: "Full name.",
-  given_name: "First name.",
-  family_name: "Last name.",
   "allowed-origins": "Web origins the client may call from (CORS), from the client's settings.",
-  nonce: "OIDC nonce (ID tokens): binds the token to the login request.",
-  at_hash: "Access token hash (ID tokens).",
-  cnf: "Confirmation: the token is bound to a key (DPoP or mutual TLS).",
-  act: "Actor: who acts on behalf of the subject (token exchange delegation).",
-  may_act: "Who may act on behalf of the subject.",
 };
 const HEADER = {
   alg: "Signature algorithm. Accepted: RS256/384/512, PS256/384/512, ES256, ES384, EdDSA. The key decides: the token's alg must match the key's.",
-  typ: "Media type: JWT (Keycloak) or at+jwt (RFC 9068). Other types are refused.",
+  typ: "Media type: JWT or at+jwt (RFC 9068). edge-sts refuses other types.",
   kid: "Key id: which key of the issuer's JWKS signed the token.",
   jku: "JWK Set URL chosen by the token: never followed, refused.",
   jwk: "A key embedded in the token: never trusted, refused.",
@@ -101,7 +131,7 @@ const CHECK_LABELS = {
   iat: "Issued at (iat)",
   lifetime: "Lifetime",
   aud: "Audience (aud)",
-  typ: "Keycloak typ",
+  typ: "Payload typ",
   sub: "Subject (sub)",
   required_claims: "Required claims",
   client_id: "Service-account token and its client (client_id / clientId)",
@@ -141,7 +171,7 @@ function live(epoch, fmt) {
 // ---------------------------------------------------------------------------------------------
 // State and the main run.
 
-const state = { report: null, token: "", boundaries: [], lastTick: 0 };
+const state = { report: null, config: null, token: "", boundaries: [], lastTick: 0 };
 
 function normalize(raw) {
   let t = raw;
@@ -157,13 +187,22 @@ function normalize(raw) {
   return { token: t, notes };
 }
 
+/** The chosen rules: "any_jwt", "edge_sts" or "config". */
+const profile = () => document.querySelector('input[name="profile"]:checked')?.value || "any_jwt";
+
+/** The expectations the form says, as `inspect::Expectations` JSON. Blank means not checked. */
 function expectations() {
   const words = (s) => s.split(/[\s,]+/).filter(Boolean);
+  const num = (id) => {
+    const v = $(id).value.trim();
+    return v === "" ? null : Math.max(0, Math.floor(Number(v) || 0));
+  };
   const ex = {
+    profile: profile() === "any_jwt" ? "any_jwt" : "edge_sts",
     audiences: words($("#exp-aud").value),
     required_claims: words($("#exp-required").value),
-    leeway_secs: Math.max(0, Math.floor(Number($("#exp-leeway").value) || 0)),
-    max_lifetime_secs: Math.max(0, Math.floor(Number($("#exp-lifetime").value) || 0)),
+    leeway_secs: num("#exp-leeway") ?? 0,
+    max_lifetime_secs: num("#exp-lifetime"),
     expected_typ: $("#exp-typ").value.trim() || null,
     allow_missing_sub: $("#exp-allow-missing-sub").checked,
   };
@@ -182,6 +221,50 @@ function expectations() {
   return ex;
 }
 
+/** The configuration reader: a second module (the checker plus `config::load`), fetched the first
+ *  time the user chooses "from its configuration", so the first download stays small. */
+const configReader = { module: null, loading: null, error: null };
+
+function loadConfigReader() {
+  configReader.loading ??= import("./pkg/edge_sts_playground_config.js")
+    .then(async (m) => {
+      await m.default();
+      configReader.module = m;
+    })
+    .catch((e) => {
+      configReader.error = e;
+    })
+    .finally(() => run());
+  return configReader.loading;
+}
+
+/** The report for `token` under the chosen rules. With a pasted configuration, `config` says
+ *  which trusted issuer applied, or why the configuration does not load. */
+function check(token) {
+  const keys = $("#keys").value;
+  if (profile() === "config") {
+    const text = $("#config").value;
+    if (!text.trim()) {
+      const report = JSON.parse(inspect(token, keys, JSON.stringify({ profile: "any_jwt", expected_typ: null, max_lifetime_secs: null }), nowSecs()));
+      return { report, config: { error: "Paste the edge-sts configuration (the JSON of EDGE_STS_CONFIG) to check the token as edge-sts would." } };
+    }
+    if (!configReader.module) {
+      loadConfigReader();
+      const report = JSON.parse(inspect(token, keys, JSON.stringify({ profile: "any_jwt", expected_typ: null, max_lifetime_secs: null }), nowSecs()));
+      const why = configReader.error ? `The configuration reader could not load: ${configReader.error.message || configReader.error}.` : "Loading the configuration reader…";
+      return { report, config: { error: why, loading: !configReader.error } };
+    }
+    try {
+      const out = JSON.parse(configReader.module.inspectWithConfig(token, keys, text, $("#key-alg").value, nowSecs()));
+      return { report: out.report, config: out };
+    } catch (e) {
+      const report = JSON.parse(inspect(token, keys, JSON.stringify({ profile: "any_jwt", expected_typ: null, max_lifetime_secs: null }), nowSecs()));
+      return { report, config: { error: `The configuration does not load: ${e.message || e}.` } };
+    }
+  }
+  return { report: JSON.parse(inspect(token, keys, JSON.stringify(expectations()), nowSecs())), config: null };
+}
+
 /** Runs the core over the current inputs and renders. `t0` is when the user acted. */
 function run(t0 = performance.now()) {
   const { token, notes } = normalize($("#token").value);
@@ -190,16 +273,17 @@ function run(t0 = performance.now()) {
     clearReport();
     return;
   }
-  let report;
+  let out;
   try {
-    report = JSON.parse(inspect(token, $("#keys").value, JSON.stringify(expectations()), nowSecs()));
+    out = check(token);
   } catch (e) {
     setVerdict("error", `The checker could not run: ${e.message || e}`);
     return;
   }
-  state.report = report;
+  state.report = out.report;
+  state.config = out.config;
   state.token = token;
-  render(report, token);
+  render(out.report, token);
   const ms = performance.now() - t0;
   $("#timing").textContent = `Verdict in ${ms.toFixed(1)} ms.`;
   document.body.dataset.verdictMs = ms.toFixed(2);
@@ -236,7 +320,7 @@ function render(r, token) {
   renderProblems(r);
   renderTimes(r);
   renderPart($("#header-view"), r.decoded.header, HEADER, "header");
-  renderPart($("#payload-view"), r.decoded.payload, CLAIMS, "payload");
+  renderPart($("#payload-view"), r.decoded.payload, r.keycloak ? { ...CLAIMS, ...KEYCLOAK } : CLAIMS, "payload");
   const s = r.decoded.signature;
   $("#sig-view").textContent = !s
     ? "No signature segment."
@@ -383,7 +467,7 @@ function valueClass(v) {
 
 function explainClaim(k, v, table) {
   const base = table[k];
-  if (table === CLAIMS && TIME_CLAIMS.has(k) && typeof v === "number") {
+  if (table !== HEADER && TIME_CLAIMS.has(k) && typeof v === "number") {
     return h("span", {}, `${iso(v)}, `, live(v, (d) => relative(d)), base ? ` — ${base}` : "");
   }
   return base || null;
@@ -406,33 +490,73 @@ function renderKeys(r) {
   box.textContent = parts.join(" ");
 }
 
+/** A clock-leeway note: the token is past `exp`, or before `nbf`, but inside the leeway. */
+function leewayNote(r) {
+  const t = r.times, l = t.leeway_secs, now = r.now;
+  if (t.exp != null && now >= t.exp && now < t.exp + l) {
+    return `Expired ${relative(t.exp - now).replace(/ ago$/, "")} ago; accepted for ${relative(t.exp + l - now).replace(/^in /, "")} more under the ${l} s leeway.`;
+  }
+  if (t.nbf != null && t.nbf > now && t.nbf <= now + l) {
+    return `Not valid for ${relative(t.nbf - now).replace(/^in /, "")} yet; accepted now under the ${l} s leeway.`;
+  }
+  return null;
+}
+
+/** The verdict: the outcome, the first failing check's own sentence, any leeway note; then,
+ *  smaller, the reason code and what `POST /token` would answer. */
 function renderVerdict(r) {
   if (keyInputVerdict(r)) return;
+  const cfg = state.config;
+  if (cfg?.error) {
+    setVerdict(cfg.loading ? "checking" : "config", cfg.loading ? null : h("strong", {}, "Configuration needed. "), cfg.error);
+    $("#verdict").dataset.reason = "";
+    return;
+  }
   const v = r.verdict;
-  const notChecked = v.not_checked.filter((x) => x !== "signature");
-  const nc = notChecked.length ? h("span", { class: "nc" }, ` Not checked (no expectation given): ${notChecked.join(", ")}.`) : null;
+  const any = profile() === "any_jwt";
+  const names = { iss: "issuer", aud: "audience", lifetime: "lifetime" };
+  const notChecked = v.not_checked.filter((x) => x !== "signature").map((x) => names[x] || x);
+  const nc = notChecked.length ? h("span", { class: "nc" }, `Not checked (left blank): ${notChecked.join(", ")}.`) : null;
+  const lw = leewayNote(r);
+  const note = lw ? h("span", { class: "leeway", id: "verdict-leeway" }, lw) : null;
+  const rules = cfg ? h("span", { class: "nc" }, cfg.issuer ? ["Rules of trusted issuer ", h("code", {}, cfg.issuer), " from the pasted configuration."]
+    : `The configuration trusts ${cfg.trusted_issuers.join(", ")}.`) : null;
   if (v.status === "valid") {
-    setVerdict("valid", h("strong", {}, "✓ Valid."), ` The Worker would accept this token from client `, h("code", {}, v.client_id), ".", nc);
+    const head = any
+      ? [h("strong", {}, "✓ Valid JWT."), " The signature verifies and the token is within its time window."]
+      : [h("strong", {}, "✓ Valid."), " The Worker would accept this token from client ", h("code", {}, v.client_id), "."];
+    setVerdict("valid", ...head, note, rules, nc);
   } else if (v.status === "unverified") {
-    setVerdict("unverified", h("strong", {}, "… Not verified."), " Every rule that could be checked passed, but there is no key: paste one or fetch the issuer's keys.", nc);
+    setVerdict("unverified", h("strong", {}, "… Not verified."), " Every rule that could be checked passed, but there is no key: paste one or fetch the issuer's keys.", note, rules, nc);
   } else {
-    setVerdict("invalid", h("strong", {}, "✗ Invalid: "), h("code", { class: "reason", id: "verdict-reason" }, v.reason_code),
-      h("br"), `POST /token would answer ${v.http_status} ${v.oauth_error}: “${v.description}”.`, nc);
+    const first = r.checks.find((c) => c.status === "fail" && c.reason_code === v.reason_code) || r.checks.find((c) => c.status === "fail");
+    const label = first ? CHECK_LABELS[first.id] || first.id : "Refused";
+    setVerdict("invalid", h("strong", {}, `✗ Invalid: ${label}.`), " ",
+      first ? h("span", { class: "why", id: "verdict-why" }, rich(first.message)) : null, note, rules,
+      h("span", { class: "answer" }, "Reason ", h("code", { class: "reason", id: "verdict-reason" }, v.reason_code),
+        `; POST /token would answer ${v.http_status} ${v.oauth_error}: “${v.description}”.`), nc);
   }
   $("#verdict").dataset.reason = v.reason_code || "";
 }
 
+/** Every check; failing and skipped ones in the open, passing ones collapsed. */
 function renderChecks(r) {
   const icon = { pass: "✓", fail: "✗", skip: "–" };
-  const items = r.checks.map((c) =>
+  const item = (c) =>
     h("li", { class: `check ${c.status}`, dataset: { id: c.id, status: c.status, reason: c.reason_code || "" } },
       h("span", { class: "icon", "aria-hidden": "true" }, icon[c.status]),
       h("span", { class: "label" }, CHECK_LABELS[c.id] || c.id),
-      " ", h("span", { class: "st" }, c.status === "pass" ? "pass" : c.status === "fail" ? "FAIL" : "skipped"),
+      " ", h("span", { class: "st" }, c.status === "pass" ? "pass" : c.status === "fail" ? "FAIL" : "not checked"),
       c.reason_code ? [" ", h("code", { class: "reason" }, c.reason_code)] : null,
       h("div", { class: "msg" }, rich(c.message)),
-    ));
-  $("#checks").replaceChildren(...items);
+    );
+  const open = r.checks.filter((c) => c.status !== "pass");
+  const passed = r.checks.filter((c) => c.status === "pass");
+  $("#checks").replaceChildren(
+    open.length ? h("ol", { class: "checks", id: "checks-open" }, open.map(item)) : null,
+    passed.length ? h("details", { id: "checks-passed" }, h("summary", {}, `${passed.length} check${passed.length === 1 ? "" : "s"} passed`),
+      h("ol", { class: "checks" }, passed.map(item))) : null,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -853,6 +977,10 @@ function wire() {
     run();
     token.focus();
   });
+  for (const r of document.querySelectorAll('input[name="profile"]')) r.addEventListener("change", profileChanged);
+  $("#config").addEventListener("input", () => run());
+  wireDrop($("#config"));
+  profileChanged();
   for (const id of ["#keys", "#exp-issuer", "#exp-aud", "#exp-leeway", "#exp-lifetime", "#exp-typ", "#exp-required", "#exp-app-token"]) {
     $(id).addEventListener("input", () => run());
   }
@@ -883,6 +1011,27 @@ function wire() {
   $("#mint-claims").value = JSON.stringify(timesToNow(defaultClaims()), null, 2);
   $("#verdict").tabIndex = -1;
   setInterval(tick, 1000);
+}
+
+/** Shows the fields the chosen rules use. "As edge-sts would" starts from the configuration's
+ *  defaults (max lifetime 3600 s, payload typ Bearer, Keycloak's application-token rule); back
+ *  to "any JWT", defaults still untouched are cleared. */
+function profileChanged() {
+  const p = profile();
+  $("#config-box").hidden = p !== "config";
+  if (p === "config") loadConfigReader();
+  $("#expectations").hidden = p === "config";
+  for (const e of document.querySelectorAll(".edge-only")) e.hidden = p !== "edge_sts";
+  $("#app-token-hint").textContent = p === "edge_sts" ? "(blank: Keycloak's rule, client_id/clientId required)" : "(blank: not checked)";
+  const [life, typ] = [$("#exp-lifetime"), $("#exp-typ")];
+  if (p === "edge_sts") {
+    if (!life.value.trim()) life.value = "3600";
+    if (!typ.value.trim()) typ.value = "Bearer";
+  } else if (p === "any_jwt") {
+    if (life.value === "3600") life.value = "";
+    if (typ.value === "Bearer") typ.value = "";
+  }
+  run();
 }
 
 /** Until the checker is loaded, a token in the field gets "checking…", not "Paste a token". */

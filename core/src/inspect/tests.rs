@@ -480,11 +480,7 @@ fn expectations_from_a_configuration() {
         let mine = r.verdict.client_id.clone().ok_or(r.verdict.reason_code.unwrap_or("none"));
         let mut worker_extra = extra.clone();
         worker_extra["subject_prefix"] = json!("kc:");
-        let worker = if name == "unknown issuer" {
-            Err("token.untrusted_issuer")
-        } else {
-            exchange_answer(&token, &k1, &worker_extra)
-        };
+        let worker = if name == "unknown issuer" { Err("token.untrusted_issuer") } else { exchange_answer(&token, &k1, &worker_extra) };
         assert_eq!(mine.map_err(|e| e.to_owned()), worker.map_err(str::to_owned), "{name}");
     }
     let unknown = tok(json!({}), json!({"iss": "https://evil.example"}));
