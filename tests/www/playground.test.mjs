@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { createServer } from "node:http";
-import { createPublicKey } from "node:crypto";
+import { createPublicKey, generateKeyPairSync, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -150,6 +150,9 @@ before(async () => {
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
       "--disable-component-update", "--disable-sync"],
     viewport: { width: 1400, height: 1000 },
+    // A zone away from UTC without daylight saving, so "local time beside UTC" is checkable.
+    timezoneId: "Asia/Kolkata",
+    locale: "en-GB",
   });
   await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: site.url });
 });
@@ -984,6 +987,249 @@ test("keyboard and labels: tabs by arrow keys, every control labelled, focus vis
   const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
   assert.notEqual(outline, "none");
   assert.match(await page.textContent("#privacy"), /Nothing you paste or type leaves it/);
+  await page.close();
+});
+
+const boxOf = (page, sel) => page.$eval(sel, (e) => { const r = e.getBoundingClientRect(); return { x: r.x, y: r.y, w: r.width, h: r.height, bottom: r.bottom, right: r.right }; });
+const waitVerdict = (page, status) => page.waitForFunction((s) => document.querySelector("#verdict").dataset.status === s, status, { timeout: 5000 });
+
+test("HMAC: HS256/384/512 verified with a secret typed into the page; edge-sts refuses them, and says so", async () => {
+  const page = await openPage("hmac");
+  await page.fill("#exp-issuer", ISS);
+  for (const alg of ["HS256", "HS384", "HS512"]) {
+    const secret = `a shared secret for ${alg} that is long enough for its hash: ${"x".repeat(48)}`;
+    const token = await new jose.SignJWT(claims()).setProtectedHeader({ alg, typ: "JWT" }).sign(new TextEncoder().encode(secret));
+    await page.fill("#token", token);
+    await page.fill("#hmac-secret", "");
+    assert.equal(await page.isVisible("#hmac-box"), true, alg);
+    assert.equal(await page.textContent("#hmac-alg"), alg);
+    let v = await verdict(page);
+    assert.equal(v.status, "unverified", v.text);
+    assert.match(v.text, new RegExp(`${alg} is an HMAC with a shared secret: type the secret`));
+    assert.match(await page.textContent("#hmac-refused"), /edge-sts itself refuses HMAC subject tokens \(token\.alg\), by design/);
+    // A wrong secret, then the right one.
+    await page.fill("#hmac-secret", `${secret}!`);
+    await waitVerdict(page, "invalid");
+    v = await verdict(page);
+    assert.match(v.text, /Invalid: HMAC signature.*is not the token's signature/, v.text);
+    await page.fill("#hmac-secret", secret);
+    await waitVerdict(page, "valid");
+    v = await verdict(page);
+    assert.match(v.text, new RegExp(`The ${alg} signature verifies with this secret and the token is within its time window`), v.text);
+    const c = await checks(page);
+    assert.equal(c.hmac.status, "pass", alg);
+    assert.match(c.hmac.text, new RegExp(`HMAC-SHA-${alg.slice(2)} of header.payload under this secret is the token's signature`));
+    assert.equal(c.iss.status, "pass", "the claim rules still apply");
+    if (alg === "HS256") {
+      await shot(page, "hmac-valid");
+      await page.locator("#verdict").screenshot({ path: join(ARTIFACTS, "playground-hmac-valid-verdict.png") });
+    }
+    // As edge-sts would: refused with token.alg, and the HMAC outcome beside it.
+    await page.check("#profile-edge");
+    v = await verdict(page);
+    assert.equal(v.status, "invalid");
+    assert.equal(v.reason, "token.alg");
+    assert.match(v.text, new RegExp(`Invalid as edge-sts would: ${alg} is refused.*Signature with the secret: verifies`));
+    await page.check("#profile-any");
+  }
+  // A base64url-encoded secret (random bytes, as many issuers hand out).
+  const raw = randomBytes(64);
+  const token = await new jose.SignJWT(claims()).setProtectedHeader({ alg: "HS512", typ: "JWT" }).sign(raw);
+  await page.fill("#token", token);
+  await page.fill("#hmac-secret", raw.toString("base64url"));
+  await waitVerdict(page, "invalid");
+  await page.check("#hmac-b64");
+  await waitVerdict(page, "valid");
+  // The right secret on an expired token: the time rule decides.
+  const t = now();
+  const secret = "s".repeat(64);
+  await page.uncheck("#hmac-b64");
+  await page.fill("#hmac-secret", secret);
+  await page.fill("#token", await new jose.SignJWT(claims({ iat: t - 900, exp: t - 600 })).setProtectedHeader({ alg: "HS256" }).sign(new TextEncoder().encode(secret)));
+  await waitVerdict(page, "invalid");
+  const v = await verdict(page);
+  assert.equal(v.reason, "claims.expired", v.text);
+  assert.equal((await checks(page)).hmac.status, "pass");
+  // Not an HMAC token: no secret field.
+  await page.fill("#token", await sign(K.ec, claims()));
+  assert.equal(await page.isVisible("#hmac-box"), false);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test("copy buttons for header, payload and minted token; local time beside UTC", async () => {
+  const page = await openPage("copy-local");
+  const token = await sign(K.ec, claims({ iat: 1767225600, exp: 1767225600 + 3600, nbf: 1767225600 }));
+  await page.fill("#token", token);
+  const clip = () => page.evaluate(() => navigator.clipboard.readText());
+  await page.click("#copy-header");
+  assert.equal(await clip(), JSON.stringify({ alg: "ES256", typ: "JWT", kid: "ec-1" }, null, 2));
+  assert.equal(await page.textContent("#copy-header"), "Copied");
+  await page.click("#copy-payload");
+  assert.deepEqual(JSON.parse(await clip()), JSON.parse(Buffer.from(token.split(".")[1], "base64url")));
+  assert.match(await clip(), /^\{\n {2}"iss"/, "pretty-printed");
+  // UTC and the browser's zone (Asia/Kolkata, UTC+5:30) side by side.
+  const iat = await page.textContent("#times dd[data-claim='iat']");
+  assert.match(iat, /2026-01-01T00:00:00Z .*· 1 Jan 2026, 05:30:00 GMT\+5:30/, iat);
+  assert.match(await page.textContent("#times dd[data-claim='exp']"), /2026-01-01T01:00:00Z .*06:30:00 GMT\+5:30/);
+  assert.match(await page.textContent("#payload-view .member[data-key='iat']"), /2026-01-01T00:00:00Z \(1 Jan 2026, 05:30:00 GMT\+5:30\)/);
+  await shot(page, "local-time");
+  // The minted token's Copy button.
+  await page.click("#tab-mint");
+  await page.click("#mint-sign");
+  await page.waitForFunction(() => /^Signed/.test(document.querySelector("#mint-status").textContent), null, { timeout: 20000 });
+  await page.click("#mint-copy");
+  assert.equal(await clip(), await page.inputValue("#mint-token"));
+  assert.equal(await page.textContent("#mint-copy"), "Copied");
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test("malformed views: the caret under wrapped JSON, no repaired view of bytes that are not text, times from a broken payload", async () => {
+  const page = await openPage("malformed-views");
+  await page.setViewportSize({ width: 400, height: 900 });
+  const good = await sign(K.ec, claims());
+  const [h, , s] = good.split(".");
+  // One long JSON line with non-ASCII text before the error (serde_json counts bytes), which
+  // wraps at 400 px.
+  const text = `{"iss": "${ISS}", "aud": ["account", "edge-sts"], "name": "Zoë Ünal – ✓", "exp": 1767229200, "iat": 1767225600, "scope": "profile email", x}`;
+  await page.fill("#token", `${h}.${b64u(text)}.${s}`);
+  const problem = await page.textContent("#problem-list");
+  const m = /line 1, column (\d+)/.exec(problem);
+  assert.ok(m, problem);
+  assert.ok(Number(m[1]) > text.indexOf("x}") + 1, "the column is in bytes, past the character index");
+  assert.equal(await page.textContent("#payload-view mark.bad"), "x");
+  const mark = await boxOf(page, "#payload-view mark.bad");
+  const caret = await boxOf(page, "#payload-view .caret");
+  const pre = await boxOf(page, "#payload-view pre");
+  const lineHeight = await page.$eval("#payload-view pre", (e) => parseFloat(getComputedStyle(e).lineHeight) || 16);
+  assert.ok(mark.y - pre.y > 2 * lineHeight, `the JSON wraps: the mark is on a later row (mark y ${mark.y}, pre y ${pre.y})`);
+  assert.ok(Math.abs(caret.x - mark.x) <= 1 || Math.abs(caret.right - mark.right) <= 1, `caret x ${caret.x}..${caret.right}, mark x ${mark.x}..${mark.right}`);
+  assert.ok(caret.y >= mark.bottom - 2 && caret.y - mark.bottom < lineHeight / 2, `caret top ${caret.y} right under the mark (bottom ${mark.bottom})`);
+  assert.ok(caret.right <= pre.right && caret.x >= pre.x, "the caret label stays inside the view");
+  assert.match(await page.textContent("#payload-view .caret"), new RegExp(`line 1, column ${m[1]}`));
+  // The times the broken payload carries are still shown.
+  assert.match(await page.textContent("#times dd[data-claim='exp']"), /2026-01-01T01:00:00Z/);
+  assert.match(await page.textContent("#times dd[data-claim='iat']"), /2026-01-01T00:00:00Z/);
+  assert.match(await page.textContent("#raw-times-note"), /Read from the payload's text: its JSON is broken/);
+  await shot(page, "malformed-wrapped-caret");
+  await page.locator("#payload-view").screenshot({ path: join(ARTIFACTS, "playground-malformed-wrapped-caret-payload.png") });
+  // Near the right edge, the caret label is drawn leftwards, still inside the view.
+  const short = '{"sub": "a", "aud": "b", "pad": "aaaaaaaaaaaaaa",x}';
+  await page.fill("#token", `${h}.${b64u(short)}.${s}`);
+  const c2 = await boxOf(page, "#payload-view .caret");
+  const p2 = await boxOf(page, "#payload-view pre");
+  const m2 = await boxOf(page, "#payload-view mark.bad");
+  assert.ok(c2.right <= p2.right && c2.x >= p2.x, `caret ${c2.x}..${c2.right} inside ${p2.x}..${p2.right}`);
+  assert.ok(Math.abs(c2.x - m2.x) <= 1 || Math.abs(c2.right - m2.right) <= 1);
+  // A header whose bytes are not text, with a stray character: no "repaired" header view.
+  const bin = Buffer.from([0xff, 0xfe, 0x00, 0x01, 0x9c, 0x80, 0x07, 0x1b, 0xc3, 0x28, 0xa0, 0xa1]).toString("base64url");
+  const [, p] = good.split(".");
+  await page.fill("#token", `${bin.slice(0, 5)}*${bin.slice(5)}.${p}.${s}`);
+  assert.equal(await page.$$eval("#header-view .warn", (e) => e.length), 0, "no repaired header");
+  assert.match(await page.textContent("#header-view"), /bytes that are not text/);
+  assert.match(await page.textContent("#problem-list"), /header .*bytes are not text/);
+  await shot(page, "malformed-binary-header");
+  // A repaired segment that is text is still shown, and says it was repaired.
+  await page.fill("#token", `${h}.${p.slice(0, 10)}*${p.slice(11)}.${s}`);
+  assert.match(await page.textContent("#payload-view .warn"), /repairing the base64url/);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test("minting: the key follows the algorithm, a header alg that differs is a warning, Verify checks the signed token", async () => {
+  const page = await openPage("mint-traps");
+  await page.click("#tab-mint");
+  await page.click("#mint-generate");
+  await page.waitForFunction(() => document.querySelector("#mint-key-status").textContent.startsWith("New ES256"), null, { timeout: 20000 });
+  // Choosing another algorithm makes a key for it (no stale ES256 key under an RS256 header).
+  await page.selectOption("#mint-alg", "RS256");
+  await page.waitForFunction(() => document.querySelector("#mint-key-status").textContent.startsWith("New RS256"), null, { timeout: 20000 });
+  assert.equal(JSON.parse(await page.inputValue("#mint-public")).kty, "RSA");
+  assert.equal(JSON.parse(await page.inputValue("#mint-header")).alg, "RS256");
+  assert.equal(await page.isVisible("#mint-warning"), false);
+  // A header alg that is not the key's: a warning, and the token is signed as written.
+  const header = JSON.parse(await page.inputValue("#mint-header"));
+  await page.fill("#mint-header", JSON.stringify({ ...header, alg: "ES256" }, null, 2));
+  assert.equal(await page.isVisible("#mint-warning"), true);
+  assert.match(await page.textContent("#mint-warning"), /header says alg "ES256", but the key signs RS256/);
+  await page.click("#mint-sign");
+  await page.waitForFunction(() => /^Signed/.test(document.querySelector("#mint-status").textContent));
+  assert.match(await page.textContent("#mint-status"), /the header says alg ES256, not RS256/);
+  await shot(page, "mint-alg-warning");
+  await page.fill("#mint-header", JSON.stringify(header, null, 2));
+  assert.equal(await page.isVisible("#mint-warning"), false);
+  // Verify after editing: the signed token is checked, and the edits are pointed out.
+  await page.click("#mint-sign");
+  await page.waitForFunction(() => /^Signed/.test(document.querySelector("#mint-status").textContent) && !/header says/.test(document.querySelector("#mint-status").textContent));
+  const token = await page.inputValue("#mint-token");
+  const cl = JSON.parse(await page.inputValue("#mint-claims"));
+  await page.fill("#mint-claims", JSON.stringify({ ...cl, iss: "https://edited.example/realms/x", aud: "other" }, null, 2));
+  await page.click("#mint-verify");
+  assert.equal(await page.inputValue("#token"), token);
+  assert.equal(await page.inputValue("#exp-issuer"), cl.iss, "the signed token's iss, not the edited one");
+  assert.equal(await page.inputValue("#exp-aud"), "edge-sts");
+  const v = await verdict(page);
+  assert.equal(v.status, "valid", v.text);
+  assert.match(await page.textContent("#minted-note"), /edited after signing.*Sign again/);
+  await shot(page, "mint-verify-edited");
+  // Typing another token clears the note.
+  await page.fill("#token", await sign(K.ec, claims()));
+  assert.equal(await page.isVisible("#minted-note"), false);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test("minting with your own private key (JWK or PKCS#8 PEM): kept in the page, no request made", async () => {
+  const page = await openPage("mint-own");
+  const seen = [];
+  page.on("request", (r) => seen.push(r.url()));
+  await page.click("#tab-mint");
+  await page.check("#mint-key-own");
+  assert.equal(await page.isVisible("#mint-private"), true);
+  // A private JWK (ES384, its own kid).
+  const es = await jose.generateKeyPair("ES384", { extractable: true });
+  const priv = { ...(await jose.exportJWK(es.privateKey)), kid: "my-es384" };
+  await page.fill("#mint-private", JSON.stringify(priv));
+  await page.waitForFunction(() => /^Your ES384 key, kid my-es384/.test(document.querySelector("#mint-key-status").textContent), null, { timeout: 10000 });
+  assert.match(await page.textContent("#mint-key-status"), /the algorithm is now ES384.*nothing is sent or stored/);
+  assert.equal(await page.inputValue("#mint-alg"), "ES384");
+  const pub = JSON.parse(await page.inputValue("#mint-public"));
+  assert.equal(pub.d, undefined, "the public half only");
+  assert.deepEqual([pub.kty, pub.crv, pub.x, pub.y, pub.kid], ["EC", "P-384", priv.x, priv.y, "my-es384"]);
+  await page.click("#mint-sign");
+  await page.waitForFunction(() => /^Signed/.test(document.querySelector("#mint-status").textContent));
+  let token = await page.inputValue("#mint-token");
+  await jose.jwtVerify(token, es.publicKey, { algorithms: ["ES384"] });
+  assert.equal(JSON.parse(Buffer.from(token.split(".")[0], "base64url")).kid, "my-es384");
+  await page.click("#mint-verify");
+  assert.equal((await verdict(page)).status, "valid");
+  await page.click("#tab-mint");
+  // A PKCS#8 PEM (RSA), for PS256.
+  const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  await page.selectOption("#mint-alg", "PS256");
+  await page.fill("#mint-private", rsa.privateKey.export({ type: "pkcs8", format: "pem" }));
+  await page.waitForFunction(() => /^Your PS256 key/.test(document.querySelector("#mint-key-status").textContent), null, { timeout: 10000 });
+  await page.click("#mint-sign");
+  await page.waitForFunction(() => /^Signed with PS256/.test(document.querySelector("#mint-status").textContent));
+  token = await page.inputValue("#mint-token");
+  await jose.jwtVerify(token, rsa.publicKey, { algorithms: ["PS256"] });
+  await shot(page, "mint-own-key");
+  // The key decides: an RSA key cannot sign ES256, and Sign says so.
+  await page.selectOption("#mint-alg", "ES256");
+  await page.waitForFunction(() => /cannot sign ES256: choose RS256 or PS256, or generate/.test(document.querySelector("#mint-key-status").textContent));
+  await page.click("#mint-sign");
+  await page.waitForFunction(() => /^No key to sign with/.test(document.querySelector("#mint-status").textContent));
+  // PKCS#1 is named, with the conversion.
+  await page.fill("#mint-private", rsa.privateKey.export({ type: "pkcs1", format: "pem" }));
+  await page.waitForFunction(() => /must be PKCS#8.*PKCS#1.*openssl pkcs8 -topk8/.test(document.querySelector("#mint-key-status").textContent));
+  // A public JWK is not a private key.
+  await page.fill("#mint-private", JSON.stringify(await jose.exportJWK(es.publicKey)));
+  await page.waitForFunction(() => /no private part/.test(document.querySelector("#mint-key-status").textContent));
+  // Kept in the page: no request at all, nothing stored.
+  assert.deepEqual(seen, []);
+  assert.deepEqual(await page.evaluate(() => [localStorage.length, sessionStorage.length, document.cookie]), [0, 0, ""]);
+  assert.deepEqual(page.errors, []);
   await page.close();
 });
 
