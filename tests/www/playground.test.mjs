@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { createServer } from "node:http";
-import { createPublicKey } from "node:crypto";
+import { createPublicKey, generateKeyPairSync, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -20,6 +20,8 @@ import { chromium } from "playwright-core";
 import * as jose from "jose";
 // The demo issuer exactly as scripts/dev.sh starts it (scripts/dev.mjs calls the same startIssuer).
 import { startIssuer } from "../support/issuer.mjs";
+// The Worker in workerd, as the e2e tests start it (build-test/, from scripts/build.sh test).
+import { startWorker, devConfig, generateSigningKey, exchange } from "../support/worker.mjs";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const DIST = join(ROOT, "www/dist");
@@ -148,6 +150,9 @@ before(async () => {
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
       "--disable-component-update", "--disable-sync"],
     viewport: { width: 1400, height: 1000 },
+    // A zone away from UTC without daylight saving, so "local time beside UTC" is checkable.
+    timezoneId: "Asia/Kolkata",
+    locale: "en-GB",
   });
   await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: site.url });
 });
@@ -176,7 +181,8 @@ async function openPage(label) {
   return page;
 }
 
-async function setExpect(page, { issuer = ISS, aud = "edge-sts", typ = "Bearer", keys = "", keyAlg = "", allowMissingSub = false, appToken = "" } = {}) {
+async function setExpect(page, { profile = "edge", issuer = ISS, aud = "edge-sts", typ = "Bearer", keys = "", keyAlg = "", allowMissingSub = false, appToken = "" } = {}) {
+  await page.check(`#profile-${profile}`);
   await page.fill("#exp-issuer", issuer);
   await page.fill("#exp-aud", aud);
   await page.fill("#exp-typ", typ);
@@ -383,7 +389,193 @@ test("every verification outcome, with the Worker's reason codes", async () => {
   await page.fill("#token", good);
   const v = await verdict(page);
   assert.equal(v.status, "valid");
-  assert.match(v.text, /Not checked \(no expectation given\): iss, aud/);
+  assert.match(v.text, /Not checked \(left blank\): issuer, audience/);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+// Tokens of other issuers, shaped as they issue them (generated here, signed by a test key).
+function foreignTokens() {
+  const t = now();
+  const tid = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+  return {
+    auth0: sign(K.ec, { iss: "https://tenant.eu.auth0.com/", sub: "abc123@clients", aud: ["https://api.example.test", "https://tenant.eu.auth0.com/userinfo"],
+      iat: t - 60, exp: t + 86400 - 60, azp: "abc123", gty: "client-credentials", scope: "read:orders" }),
+    entraV1: sign(K.ec, { aud: "api://orders", iss: `https://sts.windows.net/${tid}/`, iat: t - 300, nbf: t - 300, exp: t + 4200, appid: "1b3f9c2e",
+      appidacr: "1", idp: `https://sts.windows.net/${tid}/`, oid: "9a0e7d61", sub: "9a0e7d61", tid, ver: "1.0", roles: ["Orders.Read"], uti: "x1" }, { x5t: "ec-1" }),
+    atJwt: sign(K.ec, { iss: "https://as.example.test", sub: "5ba552d67", aud: "https://rs.example.test", exp: t + 3600, iat: t,
+      jti: "dbe39bf3a3ba4238a513f51d6e1691c4", client_id: "s6BhdRkqt3", scope: "openid profile" }, { typ: "at+jwt" }),
+  };
+}
+
+test("any JWT (the default): Auth0-, Entra v1- and RFC 9068-shaped tokens get a green verdict; blank means not checked", async () => {
+  const page = await openPage("any-jwt");
+  assert.equal(await page.isChecked("#profile-any"), true, "any JWT is the default");
+  for (const id of ["#exp-issuer", "#exp-aud", "#exp-lifetime", "#exp-typ", "#exp-required", "#exp-app-token"]) {
+    assert.equal(await page.inputValue(id), "", `${id} starts blank`);
+  }
+  await page.fill("#keys", jwks(K.ec));
+  const tokens = foreignTokens();
+  const edgeSays = { auth0: "claims.lifetime", entraV1: "claims.lifetime", atJwt: "claims.typ" };
+  for (const [name, pending] of Object.entries(tokens)) {
+    await page.check("#profile-any");
+    await page.fill("#token", await pending);
+    const v = await verdict(page);
+    assert.equal(v.status, "valid", `${name}: ${v.text}`);
+    assert.match(v.text, /Valid JWT/, name);
+    const c = await checks(page);
+    assert.deepEqual(Object.entries(c).filter(([, x]) => x.status === "fail"), [], name);
+    assert.equal(c.signature.status, "pass", name);
+    assert.equal(c.exp.status, "pass", name);
+    for (const id of ["lifetime", "typ", "client_id", "iss", "aud"]) assert.equal(c[id].status, "skip", `${name}: ${id} not checked when blank`);
+    // Not Keycloak: no explanation says so.
+    assert.doesNotMatch(await page.textContent("#payload-view"), /Keycloak/, name);
+    assert.doesNotMatch(v.text, /Keycloak/, name);
+    if (name === "auth0") await shot(page, "any-jwt-auth0");
+    // As edge-sts would (its defaults), the same token is refused, with the Worker's reason.
+    await page.check("#profile-edge");
+    assert.equal((await verdict(page)).reason, edgeSays[name], `${name} as edge-sts would`);
+  }
+  // What the user fills in is checked: a max lifetime under Auth0's 24 h.
+  await page.check("#profile-any");
+  assert.equal(await page.inputValue("#exp-lifetime"), "", "back to any JWT, the untouched default is cleared");
+  await page.fill("#token", await tokens.auth0);
+  await page.fill("#exp-lifetime", "3600");
+  let v = await verdict(page);
+  assert.equal(v.reason, "claims.lifetime");
+  assert.match(v.text, /exceeds max_token_lifetime_secs 3600/, "the failing check's sentence is in the verdict");
+  await page.fill("#exp-lifetime", "");
+  await page.fill("#exp-aud", "https://other.example.test");
+  v = await verdict(page);
+  assert.equal(v.reason, "claims.aud");
+  assert.doesNotMatch(v.text, /Keycloak/);
+  await page.fill("#exp-aud", "");
+  // A Keycloak token is explained as one.
+  await page.fill("#token", await sign(K.ec, claims()));
+  assert.match(await page.textContent("#payload-view"), /Keycloak realm URL/);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test("as edge-sts would, from a pasted configuration: the same answer as the Worker for the same token and configuration", async () => {
+  const iss2 = `${keysrv.url}/realms/other`;
+  const trusted = [
+    { issuer: iss2, jwks_uri: `${keysrv.url}/jwks.json`, audiences: ["x"], subject_prefix: "other:" },
+    { issuer: ISS, jwks_uri: `${keysrv.url}/jwks.json`, audiences: ["edge-sts"], subject_prefix: "kc:", leeway_secs: 30,
+      max_token_lifetime_secs: 600, required_claims: ["scope"], algorithms: ["ES256", "RS256"] },
+  ];
+  const config = devConfig(ISS, { trusted_issuers: trusted });
+  config.clients = [{ client: "orders-service", issuer: ISS, targets: ["orders"], default_target: "orders" }];
+  const secrets = {
+    SIGNING_KEY_ES256: JSON.stringify(await generateSigningKey("ES256", "sts-es")),
+    SIGNING_KEY_RS256: JSON.stringify(await generateSigningKey("RS256", "sts-rs")),
+  };
+  const w = await startWorker({ config, secrets });
+  const page = await openPage("config");
+  try {
+    await page.check("#profile-config");
+    assert.equal(await page.isVisible("#expectations"), false, "the configuration replaces the hand-filled rules");
+    await page.fill("#token", await sign(K.ec, claims()));
+    await page.waitForFunction(() => document.querySelector("#verdict").dataset.status === "config", null, { timeout: 20000 });
+    await page.fill("#keys", jwks(K.rsa, K.ec, K.ed));
+    const t = now();
+    const cases = [
+      ["service account", await sign(K.ec, claims())],
+      ["lifetime over the issuer's 600 s", await sign(K.ec, claims({ exp: t + 900 }))],
+      ["an ID token (typ ID)", await sign(K.ec, claims({ typ: "ID" }))],
+      ["a user's token", await sign(K.ec, claims({ client_id: undefined, preferred_username: "alice" }))],
+      ["wrong audience", await sign(K.ec, claims({ aud: "account" }))],
+      ["required claim missing", await sign(K.ec, claims({ scope: undefined }))],
+      ["EdDSA not in the issuer's algorithms", await sign(K.ed, claims())],
+      ["expired beyond the 30 s leeway", await sign(K.ec, claims({ iat: t - 400, exp: t - 45 }))],
+      ["an issuer the configuration does not trust", await sign(K.ec, claims({ iss: `${keysrv.url}/realms/nope` }))],
+      ["the other trusted issuer's rules", await sign(K.ec, claims({ iss: iss2 }))],
+    ];
+    for (const [name, token] of cases) {
+      const before = w.logs.length;
+      const res = await exchange(w.url, { subject_token: token });
+      let worker = "valid";
+      if (res.status !== 200) {
+        let line;
+        for (let i = 0; i < 50 && !line; i++) {
+          line = w.logs.slice(before).filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)).find((j) => j.reason);
+          if (!line) await new Promise((r) => setTimeout(r, 20));
+        }
+        assert.ok(line, `${name}: the Worker logged a reason`);
+        worker = line.reason;
+      }
+      const want = { "service account": "valid", "the other trusted issuer's rules": "claims.aud", "an issuer the configuration does not trust": "token.untrusted_issuer",
+        "EdDSA not in the issuer's algorithms": "token.alg_not_allowed", "lifetime over the issuer's 600 s": "claims.lifetime" }[name];
+      if (want) assert.equal(worker, want, `${name}: the Worker's own answer (${res.status} ${res.text})`);
+      await page.fill("#config", JSON.stringify(config, null, 2));
+      await page.fill("#token", token);
+      const v = await verdict(page);
+      assert.equal(v.status === "valid" ? "valid" : v.reason, worker, `${name}: the page says ${v.text}; the Worker answered ${res.status} ${res.text}`);
+      if (res.status !== 200) {
+        assert.match(v.text, new RegExp(`POST /token would answer ${res.status} ${res.json.error}`), name);
+        assert.ok(v.text.includes(res.json.error_description), `${name}: ${v.text} / ${res.json.error_description}`);
+      }
+      if (name === "service account") {
+        assert.match(v.text, new RegExp(`Rules of trusted issuer ${ISS.replace(/[/.]/g, "\\$&")}`));
+        await shot(page, "config-valid");
+      }
+      if (name === "an issuer the configuration does not trust") assert.match(v.text, /none of the configuration's trusted issuers/);
+    }
+    // A configuration that does not load says which field, as the Worker's loader does.
+    await page.fill("#config", JSON.stringify({ ...config, trusted_issuers: [{ ...trusted[1], leeway_secs: 900 }] }));
+    const v = await verdict(page);
+    assert.equal(v.status, "config");
+    assert.match(v.text, /does not load: trusted_issuers\[0\]\.leeway_secs: leeway above 300 s/);
+    await page.fill("#config", "");
+    assert.match((await verdict(page)).text, /Paste the edge-sts configuration/);
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await page.close();
+    await w.stop();
+  }
+});
+
+test("the verdict carries the first failing check's sentence and the leeway; passing checks collapse; at 400 px it sits under the token", async () => {
+  const page = await openPage("verdict-layout");
+  await page.setViewportSize({ width: 400, height: 900 });
+  await setExpect(page, { keys: jwks(K.rsa, K.ec) });
+  await page.fill("#token", await sign(K.ec, claims(), { kid: "ec-9" }));
+  let v = await verdict(page);
+  assert.equal(v.reason, "key.unknown_kid");
+  assert.match(await page.textContent("#verdict-why"), /no key has kid ec-9 \(keys: .*ec-1/);
+  assert.match(v.text, /POST \/token would answer 400 invalid_request/);
+  // The reason code and the /token answer are smaller than the sentence.
+  const size = (sel) => page.$eval(sel, (e) => parseFloat(getComputedStyle(e).fontSize));
+  assert.ok((await size("#verdict .answer")) < (await size("#verdict-why")));
+  // Passing checks are collapsed; the failing one is open.
+  assert.equal(await page.isVisible("#checks-open li[data-id='kid']"), true);
+  assert.equal(await page.$eval("#checks-passed", (d) => d.open), false);
+  assert.equal(await page.isVisible("#checks-passed li[data-id='header']"), false);
+  assert.match(await page.textContent("#checks-passed summary"), /\d+ checks passed/);
+  // At 400 px: the verdict right under the token field (only its Open/Clear row between).
+  const box = (sel) => page.$eval(sel, (e) => { const r = e.getBoundingClientRect(); return { x: r.x, y: r.y, w: r.width, h: r.height, bottom: r.bottom, right: r.right }; });
+  const ta = await box("#token");
+  const vb = await box("#verdict");
+  assert.ok(vb.y > ta.bottom && vb.y - ta.bottom < 90, `verdict top ${vb.y}, token field bottom ${ta.bottom}`);
+  assert.ok(Math.abs(vb.x - ta.x) < 1 && Math.abs(vb.w - ta.w) < 1, "the verdict lines up with the token field");
+  assert.ok(vb.right <= 400, "nothing wider than the screen");
+  // The form controls align: the same left edge and width, none overflowing.
+  const inputs = ["#exp-issuer", "#exp-aud", "#exp-leeway", "#exp-lifetime", "#exp-typ", "#exp-required", "#exp-app-token"];
+  const boxes = await Promise.all(inputs.map(box));
+  for (const [i, b] of boxes.entries()) {
+    assert.ok(Math.abs(b.x - boxes[0].x) < 1 && Math.abs(b.w - boxes[0].w) < 1, `${inputs[i]} at x ${b.x} w ${b.w}, ${inputs[0]} at x ${boxes[0].x} w ${boxes[0].w}`);
+    assert.ok(b.right <= 400, `${inputs[i]} fits`);
+  }
+  const docWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(docWidth <= 400, `no horizontal scrolling (${docWidth} px)`);
+  await shot(page, "verdict-400px");
+  // Inside the leeway: the verdict says how long the token stays accepted.
+  const t = now();
+  await page.fill("#token", await sign(K.ec, claims({ iat: t - 300, exp: t - 32 })));
+  v = await verdict(page);
+  assert.equal(v.status, "valid", v.text);
+  assert.match(v.text, /Expired 3\d s ago; accepted for 2\d s more under the 60 s leeway/);
+  await shot(page, "verdict-leeway-400px");
   assert.deepEqual(page.errors, []);
   await page.close();
 });
@@ -399,6 +591,9 @@ test("a token that expires while shown is re-checked when it crosses exp + leewa
 });
 
 test("JWKS by URL and by issuer discovery, fetched from the browser only on click", async () => {
+  // Only this page's requests count here (the Worker of the configuration test fetches the
+  // same key server's JWKS too).
+  keysrv.seen.length = 0;
   const page = await openPage("fetch");
   await setExpect(page, { issuer: "", keys: "" });
   const token = await sign(K.rsa, claims());
@@ -708,7 +903,10 @@ test("mint -> verify round trip for every algorithm the page can generate", asyn
       await page.click("#mint-sign");
       await page.waitForFunction(() => /^Signed/.test(document.querySelector("#mint-status").textContent));
       await page.click("#mint-verify");
+      assert.equal((await verdict(page)).status, "valid", "any JWT: the payload typ is not checked when blank");
+      await page.check("#profile-edge");
       assert.equal((await verdict(page)).reason, "claims.typ");
+      await page.check("#profile-any");
       await page.click("#tab-mint");
       cl.typ = "Bearer";
       await page.fill("#mint-claims", JSON.stringify(cl, null, 2));
@@ -795,8 +993,252 @@ test("keyboard and labels: tabs by arrow keys, every control labelled, focus vis
   await page.close();
 });
 
+const boxOf = (page, sel) => page.$eval(sel, (e) => { const r = e.getBoundingClientRect(); return { x: r.x, y: r.y, w: r.width, h: r.height, bottom: r.bottom, right: r.right }; });
+const waitVerdict = (page, status) => page.waitForFunction((s) => document.querySelector("#verdict").dataset.status === s, status, { timeout: 5000 });
+
+test("HMAC: HS256/384/512 verified with a secret typed into the page; edge-sts refuses them, and says so", async () => {
+  const page = await openPage("hmac");
+  await page.fill("#exp-issuer", ISS);
+  for (const alg of ["HS256", "HS384", "HS512"]) {
+    const secret = `a shared secret for ${alg} that is long enough for its hash: ${"x".repeat(48)}`;
+    const token = await new jose.SignJWT(claims()).setProtectedHeader({ alg, typ: "JWT" }).sign(new TextEncoder().encode(secret));
+    await page.fill("#token", token);
+    await page.fill("#hmac-secret", "");
+    assert.equal(await page.isVisible("#hmac-box"), true, alg);
+    assert.equal(await page.textContent("#hmac-alg"), alg);
+    let v = await verdict(page);
+    assert.equal(v.status, "unverified", v.text);
+    assert.match(v.text, new RegExp(`${alg} is an HMAC with a shared secret: type the secret`));
+    assert.match(await page.textContent("#hmac-refused"), /edge-sts itself refuses HMAC subject tokens \(token\.alg\), by design/);
+    // A wrong secret, then the right one.
+    await page.fill("#hmac-secret", `${secret}!`);
+    await waitVerdict(page, "invalid");
+    v = await verdict(page);
+    assert.match(v.text, /Invalid: HMAC signature.*is not the token's signature/, v.text);
+    await page.fill("#hmac-secret", secret);
+    await waitVerdict(page, "valid");
+    v = await verdict(page);
+    assert.match(v.text, new RegExp(`The ${alg} signature verifies with this secret and the token is within its time window`), v.text);
+    const c = await checks(page);
+    assert.equal(c.hmac.status, "pass", alg);
+    assert.match(c.hmac.text, new RegExp(`HMAC-SHA-${alg.slice(2)} of header.payload under this secret is the token's signature`));
+    assert.equal(c.iss.status, "pass", "the claim rules still apply");
+    if (alg === "HS256") {
+      await shot(page, "hmac-valid");
+      await page.locator("#verdict").screenshot({ path: join(ARTIFACTS, "playground-hmac-valid-verdict.png") });
+    }
+    // As edge-sts would: refused with token.alg, and the HMAC outcome beside it.
+    await page.check("#profile-edge");
+    v = await verdict(page);
+    assert.equal(v.status, "invalid");
+    assert.equal(v.reason, "token.alg");
+    assert.match(v.text, new RegExp(`Invalid as edge-sts would: ${alg} is refused.*Signature with the secret: verifies`));
+    await page.check("#profile-any");
+  }
+  // A base64url-encoded secret (random bytes, as many issuers hand out).
+  const raw = randomBytes(64);
+  const token = await new jose.SignJWT(claims()).setProtectedHeader({ alg: "HS512", typ: "JWT" }).sign(raw);
+  await page.fill("#token", token);
+  await page.fill("#hmac-secret", raw.toString("base64url"));
+  await waitVerdict(page, "invalid");
+  await page.check("#hmac-b64");
+  await waitVerdict(page, "valid");
+  // The right secret on an expired token: the time rule decides.
+  const t = now();
+  const secret = "s".repeat(64);
+  await page.uncheck("#hmac-b64");
+  await page.fill("#hmac-secret", secret);
+  await page.fill("#token", await new jose.SignJWT(claims({ iat: t - 900, exp: t - 600 })).setProtectedHeader({ alg: "HS256" }).sign(new TextEncoder().encode(secret)));
+  await waitVerdict(page, "invalid");
+  const v = await verdict(page);
+  assert.equal(v.reason, "claims.expired", v.text);
+  assert.equal((await checks(page)).hmac.status, "pass");
+  // Not an HMAC token: no secret field.
+  await page.fill("#token", await sign(K.ec, claims()));
+  assert.equal(await page.isVisible("#hmac-box"), false);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test("copy buttons for header, payload and minted token; local time beside UTC", async () => {
+  const page = await openPage("copy-local");
+  const token = await sign(K.ec, claims({ iat: 1767225600, exp: 1767225600 + 3600, nbf: 1767225600 }));
+  await page.fill("#token", token);
+  const clip = () => page.evaluate(() => navigator.clipboard.readText());
+  await page.click("#copy-header");
+  assert.equal(await clip(), JSON.stringify({ alg: "ES256", typ: "JWT", kid: "ec-1" }, null, 2));
+  assert.equal(await page.textContent("#copy-header"), "Copied");
+  await page.click("#copy-payload");
+  assert.deepEqual(JSON.parse(await clip()), JSON.parse(Buffer.from(token.split(".")[1], "base64url")));
+  assert.match(await clip(), /^\{\n {2}"iss"/, "pretty-printed");
+  // UTC and the browser's zone (Asia/Kolkata, UTC+5:30) side by side.
+  const iat = await page.textContent("#times dd[data-claim='iat']");
+  assert.match(iat, /2026-01-01T00:00:00Z .*· 1 Jan 2026, 05:30:00 GMT\+5:30/, iat);
+  assert.match(await page.textContent("#times dd[data-claim='exp']"), /2026-01-01T01:00:00Z .*06:30:00 GMT\+5:30/);
+  assert.match(await page.textContent("#payload-view .member[data-key='iat']"), /2026-01-01T00:00:00Z \(1 Jan 2026, 05:30:00 GMT\+5:30\)/);
+  await shot(page, "local-time");
+  // The minted token's Copy button.
+  await page.click("#tab-mint");
+  await page.click("#mint-sign");
+  await page.waitForFunction(() => /^Signed/.test(document.querySelector("#mint-status").textContent), null, { timeout: 20000 });
+  await page.click("#mint-copy");
+  assert.equal(await clip(), await page.inputValue("#mint-token"));
+  assert.equal(await page.textContent("#mint-copy"), "Copied");
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test("malformed views: the caret under wrapped JSON, no repaired view of bytes that are not text, times from a broken payload", async () => {
+  const page = await openPage("malformed-views");
+  await page.setViewportSize({ width: 400, height: 900 });
+  const good = await sign(K.ec, claims());
+  const [h, , s] = good.split(".");
+  // One long JSON line with non-ASCII text before the error (serde_json counts bytes), which
+  // wraps at 400 px.
+  const text = `{"iss": "${ISS}", "aud": ["account", "edge-sts"], "name": "Zoë Ünal – ✓", "exp": 1767229200, "iat": 1767225600, "scope": "profile email", x}`;
+  await page.fill("#token", `${h}.${b64u(text)}.${s}`);
+  const problem = await page.textContent("#problem-list");
+  const m = /line 1, column (\d+)/.exec(problem);
+  assert.ok(m, problem);
+  assert.ok(Number(m[1]) > text.indexOf("x}") + 1, "the column is in bytes, past the character index");
+  assert.equal(await page.textContent("#payload-view mark.bad"), "x");
+  const mark = await boxOf(page, "#payload-view mark.bad");
+  const caret = await boxOf(page, "#payload-view .caret");
+  const pre = await boxOf(page, "#payload-view pre");
+  const lineHeight = await page.$eval("#payload-view pre", (e) => parseFloat(getComputedStyle(e).lineHeight) || 16);
+  assert.ok(mark.y - pre.y > 2 * lineHeight, `the JSON wraps: the mark is on a later row (mark y ${mark.y}, pre y ${pre.y})`);
+  assert.ok(Math.abs(caret.x - mark.x) <= 1 || Math.abs(caret.right - mark.right) <= 1, `caret x ${caret.x}..${caret.right}, mark x ${mark.x}..${mark.right}`);
+  assert.ok(caret.y >= mark.bottom - 2 && caret.y - mark.bottom < lineHeight / 2, `caret top ${caret.y} right under the mark (bottom ${mark.bottom})`);
+  assert.ok(caret.right <= pre.right && caret.x >= pre.x, "the caret label stays inside the view");
+  assert.match(await page.textContent("#payload-view .caret"), new RegExp(`line 1, column ${m[1]}`));
+  // The times the broken payload carries are still shown.
+  assert.match(await page.textContent("#times dd[data-claim='exp']"), /2026-01-01T01:00:00Z/);
+  assert.match(await page.textContent("#times dd[data-claim='iat']"), /2026-01-01T00:00:00Z/);
+  assert.match(await page.textContent("#raw-times-note"), /Read from the payload's text: its JSON is broken/);
+  await shot(page, "malformed-wrapped-caret");
+  await page.locator("#payload-view").screenshot({ path: join(ARTIFACTS, "playground-malformed-wrapped-caret-payload.png") });
+  // Near the right edge, the caret label is drawn leftwards, still inside the view.
+  const short = '{"sub": "a", "aud": "b", "pad": "aaaaaaaaaaaaaa",x}';
+  await page.fill("#token", `${h}.${b64u(short)}.${s}`);
+  const c2 = await boxOf(page, "#payload-view .caret");
+  const p2 = await boxOf(page, "#payload-view pre");
+  const m2 = await boxOf(page, "#payload-view mark.bad");
+  assert.ok(c2.right <= p2.right && c2.x >= p2.x, `caret ${c2.x}..${c2.right} inside ${p2.x}..${p2.right}`);
+  assert.ok(Math.abs(c2.x - m2.x) <= 1 || Math.abs(c2.right - m2.right) <= 1);
+  // A header whose bytes are not text, with a stray character: no "repaired" header view.
+  const bin = Buffer.from([0xff, 0xfe, 0x00, 0x01, 0x9c, 0x80, 0x07, 0x1b, 0xc3, 0x28, 0xa0, 0xa1]).toString("base64url");
+  const [, p] = good.split(".");
+  await page.fill("#token", `${bin.slice(0, 5)}*${bin.slice(5)}.${p}.${s}`);
+  assert.equal(await page.$$eval("#header-view .warn", (e) => e.length), 0, "no repaired header");
+  assert.match(await page.textContent("#header-view"), /bytes that are not text/);
+  assert.match(await page.textContent("#problem-list"), /header .*bytes are not text/);
+  await shot(page, "malformed-binary-header");
+  // A repaired segment that is text is still shown, and says it was repaired.
+  await page.fill("#token", `${h}.${p.slice(0, 10)}*${p.slice(11)}.${s}`);
+  assert.match(await page.textContent("#payload-view .warn"), /repairing the base64url/);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test("minting: the key follows the algorithm, a header alg that differs is a warning, Verify checks the signed token", async () => {
+  const page = await openPage("mint-traps");
+  await page.click("#tab-mint");
+  await page.click("#mint-generate");
+  await page.waitForFunction(() => document.querySelector("#mint-key-status").textContent.startsWith("New ES256"), null, { timeout: 20000 });
+  // Choosing another algorithm makes a key for it (no stale ES256 key under an RS256 header).
+  await page.selectOption("#mint-alg", "RS256");
+  await page.waitForFunction(() => document.querySelector("#mint-key-status").textContent.startsWith("New RS256"), null, { timeout: 20000 });
+  assert.equal(JSON.parse(await page.inputValue("#mint-public")).kty, "RSA");
+  assert.equal(JSON.parse(await page.inputValue("#mint-header")).alg, "RS256");
+  assert.equal(await page.isVisible("#mint-warning"), false);
+  // A header alg that is not the key's: a warning, and the token is signed as written.
+  const header = JSON.parse(await page.inputValue("#mint-header"));
+  await page.fill("#mint-header", JSON.stringify({ ...header, alg: "ES256" }, null, 2));
+  assert.equal(await page.isVisible("#mint-warning"), true);
+  assert.match(await page.textContent("#mint-warning"), /header says alg "ES256", but the key signs RS256/);
+  await page.click("#mint-sign");
+  await page.waitForFunction(() => /^Signed/.test(document.querySelector("#mint-status").textContent));
+  assert.match(await page.textContent("#mint-status"), /the header says alg ES256, not RS256/);
+  await shot(page, "mint-alg-warning");
+  await page.fill("#mint-header", JSON.stringify(header, null, 2));
+  assert.equal(await page.isVisible("#mint-warning"), false);
+  // Verify after editing: the signed token is checked, and the edits are pointed out.
+  await page.click("#mint-sign");
+  await page.waitForFunction(() => /^Signed/.test(document.querySelector("#mint-status").textContent) && !/header says/.test(document.querySelector("#mint-status").textContent));
+  const token = await page.inputValue("#mint-token");
+  const cl = JSON.parse(await page.inputValue("#mint-claims"));
+  await page.fill("#mint-claims", JSON.stringify({ ...cl, iss: "https://edited.example/realms/x", aud: "other" }, null, 2));
+  await page.click("#mint-verify");
+  assert.equal(await page.inputValue("#token"), token);
+  assert.equal(await page.inputValue("#exp-issuer"), cl.iss, "the signed token's iss, not the edited one");
+  assert.equal(await page.inputValue("#exp-aud"), "edge-sts");
+  const v = await verdict(page);
+  assert.equal(v.status, "valid", v.text);
+  assert.match(await page.textContent("#minted-note"), /edited after signing.*Sign again/);
+  await shot(page, "mint-verify-edited");
+  // Typing another token clears the note.
+  await page.fill("#token", await sign(K.ec, claims()));
+  assert.equal(await page.isVisible("#minted-note"), false);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test("minting with your own private key (JWK or PKCS#8 PEM): kept in the page, no request made", async () => {
+  const page = await openPage("mint-own");
+  const seen = [];
+  page.on("request", (r) => seen.push(r.url()));
+  await page.click("#tab-mint");
+  await page.check("#mint-key-own");
+  assert.equal(await page.isVisible("#mint-private"), true);
+  // A private JWK (ES384, its own kid).
+  const es = await jose.generateKeyPair("ES384", { extractable: true });
+  const priv = { ...(await jose.exportJWK(es.privateKey)), kid: "my-es384" };
+  await page.fill("#mint-private", JSON.stringify(priv));
+  await page.waitForFunction(() => /^Your ES384 key, kid my-es384/.test(document.querySelector("#mint-key-status").textContent), null, { timeout: 10000 });
+  assert.match(await page.textContent("#mint-key-status"), /the algorithm is now ES384.*nothing is sent or stored/);
+  assert.equal(await page.inputValue("#mint-alg"), "ES384");
+  const pub = JSON.parse(await page.inputValue("#mint-public"));
+  assert.equal(pub.d, undefined, "the public half only");
+  assert.deepEqual([pub.kty, pub.crv, pub.x, pub.y, pub.kid], ["EC", "P-384", priv.x, priv.y, "my-es384"]);
+  await page.click("#mint-sign");
+  await page.waitForFunction(() => /^Signed/.test(document.querySelector("#mint-status").textContent));
+  let token = await page.inputValue("#mint-token");
+  await jose.jwtVerify(token, es.publicKey, { algorithms: ["ES384"] });
+  assert.equal(JSON.parse(Buffer.from(token.split(".")[0], "base64url")).kid, "my-es384");
+  await page.click("#mint-verify");
+  assert.equal((await verdict(page)).status, "valid");
+  await page.click("#tab-mint");
+  // A PKCS#8 PEM (RSA), for PS256.
+  const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  await page.selectOption("#mint-alg", "PS256");
+  await page.fill("#mint-private", rsa.privateKey.export({ type: "pkcs8", format: "pem" }));
+  await page.waitForFunction(() => /^Your PS256 key/.test(document.querySelector("#mint-key-status").textContent), null, { timeout: 10000 });
+  await page.click("#mint-sign");
+  await page.waitForFunction(() => /^Signed with PS256/.test(document.querySelector("#mint-status").textContent));
+  token = await page.inputValue("#mint-token");
+  await jose.jwtVerify(token, rsa.publicKey, { algorithms: ["PS256"] });
+  await shot(page, "mint-own-key");
+  // The key decides: an RSA key cannot sign ES256, and Sign says so.
+  await page.selectOption("#mint-alg", "ES256");
+  await page.waitForFunction(() => /cannot sign ES256: choose RS256 or PS256, or generate/.test(document.querySelector("#mint-key-status").textContent));
+  await page.click("#mint-sign");
+  await page.waitForFunction(() => /^No key to sign with/.test(document.querySelector("#mint-status").textContent));
+  // PKCS#1 is named, with the conversion.
+  await page.fill("#mint-private", rsa.privateKey.export({ type: "pkcs1", format: "pem" }));
+  await page.waitForFunction(() => /must be PKCS#8.*PKCS#1.*openssl pkcs8 -topk8/.test(document.querySelector("#mint-key-status").textContent));
+  // A public JWK is not a private key.
+  await page.fill("#mint-private", JSON.stringify(await jose.exportJWK(es.publicKey)));
+  await page.waitForFunction(() => /no private part/.test(document.querySelector("#mint-key-status").textContent));
+  // Kept in the page: no request at all, nothing stored.
+  assert.deepEqual(seen, []);
+  assert.deepEqual(await page.evaluate(() => [localStorage.length, sessionStorage.length, document.cookie]), [0, 0, ""]);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test("the page made no network request except the ones the tests asked for", () => {
-  const allowed = new Set(["/", "/app.js", "/style.css", "/pkg/edge_sts_playground.js", "/pkg/edge_sts_playground_bg.wasm"]);
+  const allowed = new Set(["/", "/app.js", "/style.css", "/pkg/edge_sts_playground.js", "/pkg/edge_sts_playground_bg.wasm",
+    "/pkg/edge_sts_playground_config.js", "/pkg/edge_sts_playground_config_bg.wasm"]);
   const unexpected = requests.filter(([url]) => {
     if (url.startsWith("data:")) return false;
     const u = new URL(url);

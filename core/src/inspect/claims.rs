@@ -1,6 +1,6 @@
 //! Stage 7: the claim rules, every one of them (the Worker stops at the first failure, in
 //! `claims::validate_token`'s order; this reports each, through the same `claims::*` functions).
-use super::messages::{relative, show, when};
+use super::messages::{looks_like_keycloak, relative, show, when};
 use super::{fail, pass, skip, Check, CheckId, Expectations, Times};
 use crate::claims::{self, AppTokenRule, ClaimsError, Marker};
 use crate::error::Error;
@@ -28,7 +28,12 @@ pub(super) fn check(claims: Option<&Map<String, Value>>, ex: &Expectations, now:
     };
     checks.push(claim_types(c));
     let times = time_rules(c, ex, now, checks);
-    checks.extend([audience(c, ex), typ(c, ex), sub(c, ex), required(c, ex), client_id(c, &ex.app_token)]);
+    let client = match (&ex.app_token, ex.any_jwt()) {
+        (Some(rule), _) => client_id(c, rule),
+        (None, false) => client_id(c, &AppTokenRule::Keycloak),
+        (None, true) => skip(CheckId::ClientId, "no application-token rule given"),
+    };
+    checks.extend([audience(c, ex), typ(c, ex), sub(c, ex), required(c, ex), client]);
     times
 }
 
@@ -63,8 +68,9 @@ fn claim_types(c: &Map<String, Value>) -> Check {
 
 /// `sub`: required (RFC 9068 §2.2) unless the issuer allows tokens without it; a string.
 fn sub(c: &Map<String, Value>, ex: &Expectations) -> Check {
-    match claims::check_sub(c, ex.allow_missing_sub) {
+    match claims::check_sub(c, ex.allow_missing_sub || ex.any_jwt()) {
         Ok(()) if c.contains_key("sub") => pass(CheckId::Sub, format!("sub {}", show(c.get("sub")))),
+        Ok(()) if ex.any_jwt() => skip(CheckId::Sub, "no sub; not required of any JWT (list it under required claims to require it)"),
         Ok(()) => pass(CheckId::Sub, "no sub; allowed (allow_missing_sub)"),
         Err(e @ ClaimsError::BadClaimType(_)) => {
             fail(CheckId::Sub, &Error::Claims(e), format!("sub is {}: must be a string", show(c.get("sub"))))
@@ -98,6 +104,7 @@ fn time_rules(c: &Map<String, Value>, ex: &Expectations, now: f64, checks: &mut 
         fail(id, &Error::Claims(e), m)
     };
     checks.push(match exp.clone() {
+        Err(ClaimsError::MissingClaim(_)) if ex.any_jwt() => skip(CheckId::Exp, "no exp: the token never expires (edge-sts requires one)"),
         Err(e) => bad_time(CheckId::Exp, "exp", e),
         Ok(t) => match claims::check_exp(t, leeway, now) {
             Ok(()) => pass(CheckId::Exp, format!("expires {} (leeway {leeway} s)", when(t, now))),
@@ -125,22 +132,24 @@ fn time_rules(c: &Map<String, Value>, ex: &Expectations, now: f64, checks: &mut 
         Ok(None) => pass(CheckId::Iat, "no iat"),
         Ok(Some(t)) => match claims::check_iat(Some(t), leeway, now) {
             Ok(()) => pass(CheckId::Iat, format!("issued {}", when(t, now))),
+            Err(_) if ex.any_jwt() => skip(
+                CheckId::Iat,
+                format!("issued in the future: {} (leeway {leeway} s); not judged for any JWT, edge-sts refuses it", when(t, now)),
+            ),
             Err(e) => fail(CheckId::Iat, &Error::Claims(e), format!("issued in the future: {} (leeway {leeway} s)", when(t, now))),
         },
     });
-    checks.push(match (exp, iat) {
-        (Ok(e), Ok(i)) => match claims::check_lifetime(e, i, ex.max_lifetime_secs, now) {
-            Ok(()) => {
-                pass(CheckId::Lifetime, format!("lifetime {} s (max {})", (e - i.unwrap_or(now).min(now)).round(), ex.max_lifetime_secs))
-            }
+    checks.push(match (exp, iat, ex.max_lifetime_secs) {
+        (Ok(e), Ok(i), None) => {
+            skip(CheckId::Lifetime, format!("lifetime {} s; no maximum given", (e - i.unwrap_or(now).min(now)).round()))
+        }
+        (_, _, None) => skip(CheckId::Lifetime, "no maximum given"),
+        (Ok(e), Ok(i), Some(max)) => match claims::check_lifetime(e, i, max, now) {
+            Ok(()) => pass(CheckId::Lifetime, format!("lifetime {} s (max {max})", (e - i.unwrap_or(now).min(now)).round())),
             Err(err) => fail(
                 CheckId::Lifetime,
                 &Error::Claims(err),
-                format!(
-                    "exp - min(iat, now) = {} s exceeds max_token_lifetime_secs {}",
-                    (e - i.unwrap_or(now).min(now)).round(),
-                    ex.max_lifetime_secs
-                ),
+                format!("exp - min(iat, now) = {} s exceeds max_token_lifetime_secs {max}", (e - i.unwrap_or(now).min(now)).round()),
             ),
         },
         _ => skip(CheckId::Lifetime, "needs valid exp and iat"),
@@ -155,6 +164,7 @@ fn audience(c: &Map<String, Value>, ex: &Expectations) -> Check {
             Err(e @ ClaimsError::BadClaimType(_)) => {
                 fail(CheckId::Aud, &Error::Claims(e), format!("aud is {}: a string or an array of strings", show(c.get("aud"))))
             }
+            _ if c.get("aud").is_none() && ex.any_jwt() => skip(CheckId::Aud, "no aud; no expected audience given"),
             _ if c.get("aud").is_none() => fail(
                 CheckId::Aud,
                 &Error::Claims(ClaimsError::WrongAudience),
@@ -169,9 +179,10 @@ fn audience(c: &Map<String, Value>, ex: &Expectations) -> Check {
                 let m = match &e {
                     ClaimsError::BadClaimType(_) => format!("aud is {}: a string or an array of strings", show(c.get("aud"))),
                     _ => format!(
-                        "aud {} contains none of {:?} (exact, case-sensitive). Keycloak needs an Audience mapper",
+                        "aud {} contains none of {:?} (exact, case-sensitive){}",
                         show(c.get("aud")),
-                        ex.audiences
+                        ex.audiences,
+                        if looks_like_keycloak(c) { ". Keycloak adds an audience with an Audience mapper" } else { "" }
                     ),
                 };
                 fail(CheckId::Aud, &Error::Claims(e), m)
@@ -233,7 +244,7 @@ fn client_id(c: &Map<String, Value>, rule: &AppTokenRule) -> Check {
             }
             let m = match (&e, rule) {
                 (ClaimsError::NotServiceAccount, AppTokenRule::Keycloak) => format!(
-                    "not a service-account (client credentials) token, e.g. a user's token: it has no client_id or clientId                      (Keycloak writes them only for the client_credentials grant, through the Client ID mapper); {seen}"
+                    "not a service-account (client credentials) token, e.g. a user's token: it has no client_id or clientId (Keycloak writes them only for the client_credentials grant, through the Client ID mapper); {seen}"
                 ),
                 (ClaimsError::NotServiceAccount, AppTokenRule::Claims { marker, .. }) => {
                     let why = match marker {

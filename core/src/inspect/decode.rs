@@ -24,9 +24,11 @@ pub struct Problem {
     pub column: Option<usize>,
 }
 
-/// A decoded header or payload. `text` is the decoded bytes (lossy UTF-8), `json` the value
-/// when it is JSON at all. `repaired` says the base64url was not strict and `text` comes from
-/// a forgiving decode (the Worker refuses it).
+/// A decoded header or payload. `text` is the decoded bytes when they are text (UTF-8 without
+/// control characters other than tab, CR and LF), `json` the value when it is JSON at all.
+/// `binary` says the bytes are not text: `text` is absent then, as there is nothing readable
+/// to show. `repaired` says the base64url was not strict and the bytes come from a forgiving
+/// decode (the Worker refuses it).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Part {
     pub start: usize,
@@ -34,6 +36,12 @@ pub struct Part {
     pub text: Option<String>,
     pub json: Option<Value>,
     pub repaired: bool,
+    pub binary: bool,
+}
+
+/// Bytes a person can read: UTF-8, and no control characters but tab, CR and LF.
+fn is_text(bytes: &[u8]) -> bool {
+    std::str::from_utf8(bytes).is_ok_and(|s| !s.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\r' | '\n')))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -150,9 +158,10 @@ fn decode_part(token: &str, start: usize, seg: &str, which: Segment, depth: usiz
         }
     };
     let Some(bytes) = bytes else {
-        return Part { start: js_start, end, text: None, json: None, repaired };
+        return Part { start: js_start, end, text: None, json: None, repaired, binary: false };
     };
-    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let binary = !is_text(&bytes);
+    let text = (!binary).then(|| String::from_utf8_lossy(&bytes).into_owned());
     let loose: Result<Value, serde_json::Error> = serde_json::from_slice(&bytes);
     let strict = json::parse_strict(&bytes, depth);
     let err = match &strict {
@@ -162,6 +171,8 @@ fn decode_part(token: &str, start: usize, seg: &str, which: Segment, depth: usiz
     };
     if let Some(err) = err {
         let (line, column, detail) = match &loose {
+            // Bytes that are not text have no lines to point into.
+            Err(_) if binary => (None, None, format!(": its {} bytes are not text", bytes.len())),
             Err(e) => (Some(e.line()), Some(e.column()), format!(": {e}")),
             Ok(_) => (None, None, String::new()),
         };
@@ -187,7 +198,7 @@ fn decode_part(token: &str, start: usize, seg: &str, which: Segment, depth: usiz
             column,
         });
     }
-    Part { start: js_start, end, text: Some(text), json: loose.ok(), repaired }
+    Part { start: js_start, end, text, json: loose.ok(), repaired, binary }
 }
 
 /// Decodes as much of `token` as can be decoded, with every problem located.
@@ -323,6 +334,24 @@ mod tests {
         let r = run(&big, None, &Expectations { max_token_bytes: 256, ..expect() });
         assert_eq!(r.verdict.reason_code, Some("token.too_large"));
         assert!(r.decoded.payload.unwrap().json.is_some(), "decoded for display anyway");
+    }
+
+    #[test]
+    fn bytes_that_are_not_text_are_not_shown() {
+        // A header segment that is binary, with a stray character: repaired, but not text.
+        let bin = b64::encode(&[0xff, 0xfe, 0x00, 0x01, 0x9c, 0x80, 0x07, 0x1b, 0xc3]);
+        let t = format!("{}*{}.{}.{}", &bin[..4], &bin[4..], b64::encode(br#"{"exp":1}"#), b64::encode(b"s"));
+        let d = decode(&t, TokenLimits::default());
+        let h = d.header.as_ref().unwrap();
+        assert!(h.repaired && h.binary, "{h:?}");
+        assert_eq!((h.text.as_deref(), h.json.as_ref()), (None, None));
+        let p = d.problems.iter().find(|p| p.reason_code == "token.json").unwrap();
+        assert_eq!((p.line, p.column), (None, None));
+        assert!(p.message.contains("bytes are not text"), "{}", p.message);
+        // Text stays text, tabs and newlines included.
+        let t = format!("{}.{}.{}", b64::encode(b"{\t\"alg\":\n x}"), b64::encode(b"{}"), b64::encode(b"s"));
+        let h = decode(&t, TokenLimits::default()).header.unwrap();
+        assert!(!h.binary && h.text.is_some());
     }
 
     #[test]

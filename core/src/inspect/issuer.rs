@@ -17,6 +17,9 @@ pub(super) fn check(
     let token_iss = claims.and_then(|c| c.get("iss"));
     checks.push(match (token_iss.and_then(Value::as_str), &ex.issuer) {
         _ if claims.is_none() => skip(CheckId::Iss, "no claims to read"),
+        (None, None) if ex.any_jwt() && ex.trusted_issuers.is_empty() => {
+            skip(CheckId::Iss, format!("iss is {}; no expected issuer given", show(token_iss)))
+        }
         (None, _) => fail(
             CheckId::Iss,
             &Error::UntrustedIssuer,
@@ -33,6 +36,11 @@ pub(super) fn check(
             };
             fail(CheckId::Iss, &Error::UntrustedIssuer, format!("iss `{i}` is not the expected `{want}`: compared exactly{hint}"))
         }
+        (Some(i), None) if !ex.trusted_issuers.is_empty() => fail(
+            CheckId::Iss,
+            &Error::UntrustedIssuer,
+            format!("iss `{i}` is none of the configuration's trusted issuers ({}): compared exactly", ex.trusted_issuers.join(", ")),
+        ),
         (Some(i), None) => skip(CheckId::Iss, format!("iss `{i}`; no expected issuer given")),
     });
     let allowed: Option<Result<Vec<Alg>, String>> = ex

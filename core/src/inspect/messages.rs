@@ -68,6 +68,15 @@ pub(super) fn alg_refused_message(header: &Map<String, Value>) -> String {
     }
 }
 
+/// Whether the claims look like a Keycloak token's: `iss` is a realm URL (`.../realms/<realm>`),
+/// or the payload `typ` is one Keycloak writes (`Bearer`, `ID`, `Refresh`). Explanations name
+/// Keycloak only then.
+pub fn looks_like_keycloak(claims: &Map<String, Value>) -> bool {
+    let realm = claims.get("iss").and_then(Value::as_str).is_some_and(|i| i.contains("/realms/"));
+    let typ = claims.get("typ").and_then(Value::as_str).is_some_and(|t| ["Bearer", "ID", "Refresh"].contains(&t));
+    realm || typ
+}
+
 pub(super) fn show(v: Option<&Value>) -> String {
     match v {
         None => "absent".into(),

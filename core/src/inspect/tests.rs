@@ -223,16 +223,17 @@ fn expectations_deserialize_with_config_defaults() {
     let e: Expectations = serde_json::from_str(r#"{"expected_typ": null, "audiences": ["a"]}"#).unwrap();
     assert_eq!(e.expected_typ, None);
     assert!(serde_json::from_str::<Expectations>(r#"{"audience": "a"}"#).is_err(), "typos are refused");
-    assert_eq!((e.app_token.clone(), e.allow_missing_sub), (AppTokenRule::Keycloak, false));
+    assert_eq!((e.app_token.clone(), e.allow_missing_sub), (None, false));
+    assert_eq!(e.caller_rules().app_token, AppTokenRule::Keycloak, "edge-sts's default rule is Keycloak's");
     let e: Expectations = serde_json::from_str(
         r#"{"allow_missing_sub": true, "app_token": {"client_claim": "azp", "marker": {"claim": "idtyp", "equals": "app"}}}"#,
     )
     .unwrap();
     let entra = Marker::Equals { claim: "idtyp".into(), value: "app".into() };
-    assert_eq!(e.app_token, AppTokenRule::Claims { client_claim: "azp".into(), marker: entra });
+    assert_eq!(e.app_token, Some(AppTokenRule::Claims { client_claim: "azp".into(), marker: entra }));
     assert!(e.allow_missing_sub);
-    let e: Expectations = serde_json::from_str(r#"{"app_token": null}"#).unwrap();
-    assert_eq!(e.app_token, AppTokenRule::Keycloak);
+    let e: Expectations = serde_json::from_str(r#"{"app_token": null, "max_lifetime_secs": null, "profile": "any_jwt"}"#).unwrap();
+    assert_eq!((e.app_token, e.max_lifetime_secs, e.profile), (None, None, Profile::AnyJwt));
     for bad in [
         r#"{"app_token": {"client_claim": "azp", "marker": {"claim": "idtyp"}}}"#,
         r#"{"app_token": {"client_claim": "azp", "marker": {"claim": "idtyp", "equals": "app", "equals_claim": "x"}}}"#,
@@ -368,4 +369,133 @@ fn inspect_agrees_with_the_exchange() {
     assert!(msg(&tok(json!({"kid": null}), json!({})), &two_es256, CheckId::Kid).contains("ambiguous: the token has no kid and 2"));
     assert!(msg(&tok(json!({"kid": null}), json!({})), &k1, CheckId::Kid).contains("one key is bound to ES256"));
     assert!(msg(&tok(json!({}), json!({"sub": null})), &k1, CheckId::Sub).contains("RFC 9068"));
+}
+
+/// A token of another issuer, signed by `es256(kid)`: `header` and `claims` as given.
+fn foreign(header: Value, claims: Value) -> String {
+    sign(&es256("k1"), &header, &claims)
+}
+
+fn any_jwt() -> Expectations {
+    Expectations { profile: Profile::AnyJwt, expected_typ: None, max_lifetime_secs: None, ..Expectations::default() }
+}
+
+/// Issue 14 §2: ordinary tokens of other issuers get a fair verdict under "any JWT" (signature,
+/// `exp`/`nbf`, and only what the user asks), and the same tokens still fail as edge-sts would.
+#[test]
+fn any_jwt_is_fair_to_other_issuers() {
+    let k1 = jwks(&[&es256("k1")]);
+    let tid = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+    let auth0 = foreign(
+        json!({"alg": "ES256", "typ": "JWT", "kid": "k1"}),
+        json!({"iss": "https://tenant.eu.auth0.com/", "sub": "abc@clients", "aud": ["https://api.example", "https://tenant.eu.auth0.com/userinfo"],
+               "iat": NOW - 60.0, "exp": NOW + 86_340.0, "azp": "abc", "gty": "client-credentials", "scope": "read:orders"}),
+    );
+    let entra_v1 = foreign(
+        json!({"alg": "ES256", "typ": "JWT", "kid": "k1", "x5t": "k1"}),
+        json!({"aud": "api://orders", "iss": format!("https://sts.windows.net/{tid}/"), "iat": NOW - 300.0, "nbf": NOW - 300.0,
+               "exp": NOW + 4200.0, "appid": "1b3f", "appidacr": "1", "idp": format!("https://sts.windows.net/{tid}/"),
+               "oid": "9a0e", "sub": "9a0e", "tid": tid, "ver": "1.0", "roles": ["Orders.Read"]}),
+    );
+    let at_jwt = foreign(
+        json!({"alg": "ES256", "typ": "at+jwt", "kid": "k1"}),
+        json!({"iss": "https://as.example", "sub": "5ba552d67", "aud": "https://rs.example", "exp": NOW + 3600.0, "iat": NOW,
+               "jti": "dbe39bf3a3ba4238a513f51d6e1691c4", "client_id": "s6BhdRkqt3", "scope": "openid profile"}),
+    );
+    for (name, token, edge_sts_says) in
+        [("auth0", &auth0, "claims.lifetime"), ("entra v1", &entra_v1, "claims.lifetime"), ("at+jwt", &at_jwt, "claims.typ")]
+    {
+        let r = run(token, Some(&k1), &any_jwt());
+        let failed: Vec<_> = r.checks.iter().filter(|c| c.status == Status::Fail).map(|c| c.id.as_str()).collect();
+        assert_eq!((r.verdict.status, failed), ("valid", vec![]), "{name}: {:?}", r.verdict);
+        assert!(!r.keycloak, "{name} does not look like Keycloak");
+        let status = |id: CheckId| r.checks.iter().find(|c| c.id == id).unwrap().status;
+        assert_eq!(status(CheckId::Signature), Status::Pass, "{name}");
+        assert_eq!(status(CheckId::Exp), Status::Pass, "{name}");
+        for id in [CheckId::Lifetime, CheckId::Typ, CheckId::ClientId, CheckId::Iss, CheckId::Aud] {
+            assert_eq!(status(id), Status::Skip, "{name}: {id:?} is not checked when blank");
+        }
+        // As edge-sts would (its defaults), the same token is refused, with the Worker's reason.
+        let (v, _) = check(token, Some(&k1), &Expectations::default());
+        assert_eq!(v, edge_sts_says, "{name} as edge-sts would");
+    }
+    // What the user fills in is checked: an audience, a maximum lifetime, a typ.
+    let ex = Expectations { audiences: vec!["https://other".into()], ..any_jwt() };
+    assert_eq!(check(&auth0, Some(&k1), &ex).0, "claims.aud");
+    let ex = Expectations { max_lifetime_secs: Some(3600), ..any_jwt() };
+    assert_eq!(check(&auth0, Some(&k1), &ex).0, "claims.lifetime");
+    let ex =
+        Expectations { issuer: Some("https://tenant.eu.auth0.com/".into()), audiences: vec!["https://api.example".into()], ..any_jwt() };
+    assert_eq!(check(&auth0, Some(&k1), &ex).0, "ok");
+    let auth0_rule = json!({"profile": "any_jwt", "expected_typ": null, "max_lifetime_secs": null, "app_token": {"client_claim": "azp", "marker": {"claim": "gty", "equals": "client-credentials"}}});
+    let ex: Expectations = serde_json::from_value(auth0_rule).unwrap();
+    assert_eq!(check(&auth0, Some(&k1), &ex).0, "ok");
+    assert_eq!(check(&entra_v1, Some(&k1), &ex).0, "claims.not_service_account");
+    // Expired, not yet valid and a bad signature still fail; no key: unverified.
+    let expired = foreign(json!({"alg": "ES256", "kid": "k1"}), json!({"exp": NOW - 61.0}));
+    assert_eq!(check(&expired, Some(&k1), &any_jwt()).0, "claims.expired");
+    let early = foreign(json!({"alg": "ES256", "kid": "k1"}), json!({"nbf": NOW + 61.0}));
+    assert_eq!(check(&early, Some(&k1), &any_jwt()).0, "claims.nbf");
+    assert_eq!(check(&auth0, Some(&jwks(&[&other_es256("k1")])), &any_jwt()).0, "token.signature");
+    assert_eq!(check(&auth0, None, &any_jwt()).0, "unverified");
+    // A bare token (no iss, sub, aud or exp) is a JWT too.
+    let bare = foreign(json!({"alg": "ES256", "kid": "k1"}), json!({"name": "x"}));
+    assert_eq!(check(&bare, Some(&k1), &any_jwt()), ("ok".into(), vec![]));
+    // A Keycloak token is recognised as one.
+    assert!(run(&tok(json!({}), json!({})), None, &any_jwt()).keycloak);
+}
+
+/// "As edge-sts would" from a pasted configuration: the trusted issuer whose `issuer` is the
+/// token's `iss`, its rules, and the Worker's answer (`exchange_answer` under the same issuer).
+#[test]
+fn expectations_from_a_configuration() {
+    let k1 = jwks(&[&es256("k1")]);
+    let cfg = |extra: Value| {
+        let mut iss = json!({"issuer": ISS, "jwks_uri": JWKS_URI, "audiences": ["edge-sts"], "subject_prefix": "kc:"});
+        for (k, v) in extra.as_object().unwrap() {
+            iss[k] = v.clone();
+        }
+        let other = json!({"issuer": "https://other.example", "audiences": ["x"], "subject_prefix": "o:", "max_token_lifetime_secs": 60});
+        json!({"mode": "dev", "issuer": "https://sts.example", "trusted_issuers": [other, iss], "limits": {"max_token_bytes": 4096}})
+            .to_string()
+    };
+    let ex =
+        expectations_from_config(&cfg(json!({"max_token_lifetime_secs": 600, "expected_typ": null})), &tok(json!({}), json!({}))).unwrap();
+    assert_eq!(ex.issuer.as_deref(), Some(ISS), "the issuer matching iss, not the first");
+    assert_eq!((ex.max_lifetime_secs, ex.expected_typ.clone(), ex.max_token_bytes), (Some(600), None, 4096));
+    assert_eq!(ex.trusted_issuers, ["https://other.example", ISS]);
+    let rows: Vec<(&str, String, Value)> = vec![
+        ("service account", tok(json!({}), json!({})), json!({})),
+        ("lifetime over the issuer's max", tok(json!({}), json!({"exp": NOW + 900.0})), json!({"max_token_lifetime_secs": 600})),
+        ("typ unchecked", tok(json!({}), json!({"typ": "ID"})), json!({"expected_typ": null})),
+        ("typ checked", tok(json!({}), json!({"typ": "ID"})), json!({})),
+        ("RS256 only", tok(json!({}), json!({})), json!({"algorithms": ["RS256"]})),
+        ("required claim", tok(json!({}), json!({})), json!({"required_claims": ["tenant"]})),
+        ("unknown issuer", tok(json!({}), json!({"iss": "https://evil.example"})), json!({})),
+    ];
+    for (name, token, extra) in rows {
+        let text = cfg(extra.clone());
+        let ex = expectations_from_config(&text, &token).unwrap();
+        let r = run(&token, Some(&k1), &ex);
+        let mine = r.verdict.client_id.clone().ok_or(r.verdict.reason_code.unwrap_or("none"));
+        let mut worker_extra = extra.clone();
+        worker_extra["subject_prefix"] = json!("kc:");
+        let worker = if name == "unknown issuer" { Err("token.untrusted_issuer") } else { exchange_answer(&token, &k1, &worker_extra) };
+        assert_eq!(mine.map_err(|e| e.to_owned()), worker.map_err(str::to_owned), "{name}");
+    }
+    let unknown = tok(json!({}), json!({"iss": "https://evil.example"}));
+    let r = run(&unknown, Some(&k1), &expectations_from_config(&cfg(json!({})), &unknown).unwrap());
+    let iss = r.checks.iter().find(|c| c.id == CheckId::Iss).unwrap();
+    assert!(
+        iss.message.contains("none of the configuration's trusted issuers (https://other.example, https://kc.example/realms/r)"),
+        "{}",
+        iss.message
+    );
+    // A configuration that does not load says where, with the configuration's own error.
+    let e = expectations_from_config(
+        r#"{"issuer": "https://sts.example", "trusted_issuers": [{"issuer": "http://kc", "audiences": ["a"]}]}"#,
+        &unknown,
+    )
+    .unwrap_err();
+    assert_eq!(e.field, "trusted_issuers[0].issuer");
 }

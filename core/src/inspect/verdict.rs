@@ -2,8 +2,7 @@
 //! issuer, allow-list, `KeySet::select_one` and the signature, `claims::validate_token`) with the pasted keys and the
 //! expectations, stopping at the first failure as the Worker does, and says what `POST /token`
 //! would answer.
-use super::CheckId;
-use super::Expectations;
+use super::{Check, CheckId, Expectations, Status};
 use crate::alg::Alg;
 use crate::claims::{self, ClaimRules};
 use crate::crypto::{self, SignatureBackend};
@@ -14,6 +13,9 @@ use crate::jwks_cache::KeyError;
 use crate::token::UntrustedToken;
 use serde::Serialize;
 use serde_json::{Map, Value};
+
+/// The `Retry-After` a 503 would carry: the JWKS cooldown's default.
+pub(super) const RETRY_AFTER_SECS: u64 = 30;
 
 /// The Worker's answer for this token, given the key and expectations.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -45,6 +47,8 @@ async fn worker_path<B: SignatureBackend>(
     match &ex.issuer {
         Some(want) if want != iss => return Err(Error::UntrustedIssuer),
         Some(_) => {}
+        // Expectations from a configuration none of whose issuers is the token's.
+        None if !ex.trusted_issuers.is_empty() => return Err(Error::UntrustedIssuer),
         None => not_checked.push(CheckId::Iss),
     }
     if allowed.as_ref().is_some_and(|a| !a.contains(&t.alg)) {
@@ -72,7 +76,10 @@ async fn worker_path<B: SignatureBackend>(
         issuer: iss.to_owned(),
         audiences,
         leeway_secs: ex.leeway_secs,
-        max_lifetime_secs: ex.max_lifetime_secs,
+        max_lifetime_secs: ex.max_lifetime_secs.unwrap_or_else(|| {
+            not_checked.push(CheckId::Lifetime);
+            u64::MAX
+        }),
         expected_typ: ex.expected_typ.clone(),
         required_claims: ex.required_claims.clone(),
     };
@@ -99,7 +106,7 @@ pub(super) async fn worker_verdict<B: SignatureBackend>(
             not_checked,
         },
         Err(e) => {
-            let o = e.to_oauth(30);
+            let o = e.to_oauth(RETRY_AFTER_SECS);
             Verdict {
                 status: "invalid",
                 reason_code: Some(o.reason),
@@ -110,6 +117,42 @@ pub(super) async fn worker_verdict<B: SignatureBackend>(
                 not_checked,
             }
         }
+    }
+}
+
+/// The "any JWT" verdict: the first failing check, in report order; otherwise valid when the
+/// signature was verified, unverified when it was not.
+pub(super) fn any_jwt_verdict(checks: &[Check], ex: &Expectations) -> Verdict {
+    let mut not_checked = vec![];
+    if ex.issuer.is_none() {
+        not_checked.push(CheckId::Iss);
+    }
+    if ex.audiences.is_empty() {
+        not_checked.push(CheckId::Aud);
+    }
+    let signed = checks.iter().any(|c| c.id == CheckId::Signature && c.status == Status::Pass);
+    if !signed {
+        not_checked.push(CheckId::Signature);
+    }
+    if let Some(c) = checks.iter().find(|c| c.status == Status::Fail) {
+        return Verdict {
+            status: "invalid",
+            reason_code: c.reason_code,
+            description: c.description.clone(),
+            http_status: c.http_status,
+            oauth_error: c.oauth_error,
+            client_id: None,
+            not_checked,
+        };
+    }
+    Verdict {
+        status: if signed { "valid" } else { "unverified" },
+        reason_code: None,
+        description: None,
+        http_status: None,
+        oauth_error: None,
+        client_id: None,
+        not_checked,
     }
 }
 
