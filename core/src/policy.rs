@@ -63,7 +63,13 @@ pub struct ClientRule {
 #[derive(Debug, Clone, Default)]
 pub struct TrustPolicy {
     pub targets: BTreeMap<String, Target>,
-    pub clients: Vec<ClientRule>,
+    /// The client rules in configuration order; private so the index below cannot go stale.
+    clients: Vec<ClientRule>,
+    /// Built once by [`TrustPolicy::new`]: for each exact client id, the indices of its rules in
+    /// configuration order (several only when rules differ by issuer, or repeat).
+    exact: BTreeMap<String, Vec<usize>>,
+    /// The indices of the glob rules, in configuration order.
+    globs: Vec<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,6 +162,25 @@ pub struct PossibleConflict {
 }
 
 impl TrustPolicy {
+    /// The policy over `targets` and `clients` (in configuration order), with the client-id
+    /// index [`TrustPolicy::rule_for`] uses.
+    pub fn new(targets: BTreeMap<String, Target>, clients: Vec<ClientRule>) -> TrustPolicy {
+        let mut exact: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        let mut globs = Vec::new();
+        for (i, r) in clients.iter().enumerate() {
+            match &r.pattern {
+                ClientPattern::Exact(id) => exact.entry(id.clone()).or_default().push(i),
+                ClientPattern::Glob(..) => globs.push(i),
+            }
+        }
+        TrustPolicy { targets, clients, exact, globs }
+    }
+
+    /// The client rules, in configuration order.
+    pub fn clients(&self) -> &[ClientRule] {
+        &self.clients
+    }
+
     /// Every pair of targets a client rule may request together (both downstream targets with
     /// the same signing algorithm) where one claim could get two values: two static values
     /// that differ, a copied value beside a static one, or values copied from different paths.
@@ -187,17 +212,19 @@ impl TrustPolicy {
         out
     }
 
-    /// Exact client ids win over globs; globs are tried in configuration order.
+    /// Exact client ids win over globs; globs are tried in configuration order. Among rules of
+    /// one kind, the first in configuration order whose issuer (if any) is the caller's wins.
+    /// Exact ids are an index lookup (O(log n)) (the index is built at load); only globs are scanned.
     pub fn rule_for(&self, caller: &Caller) -> Option<&ClientRule> {
         let issuer_ok = |r: &&ClientRule| r.issuer.as_deref().is_none_or(|i| i == caller.issuer);
-        self.clients.iter().filter(issuer_ok).find(|r| matches!(&r.pattern, ClientPattern::Exact(id) if *id == caller.client_id)).or_else(
-            || {
-                self.clients
-                    .iter()
-                    .filter(issuer_ok)
-                    .find(|r| matches!(&r.pattern, ClientPattern::Glob(_, g) if g.matches(&caller.client_id)))
-            },
-        )
+        let exact = self.exact.get(&caller.client_id).into_iter().flatten();
+        exact.map(|&i| &self.clients[i]).find(issuer_ok).or_else(|| {
+            self.globs
+                .iter()
+                .map(|&i| &self.clients[i])
+                .filter(issuer_ok)
+                .find(|r| matches!(&r.pattern, ClientPattern::Glob(_, g) if g.matches(&caller.client_id)))
+        })
     }
 
     fn resolve(&self, r: &TargetRef) -> Option<&Target> {

@@ -143,7 +143,7 @@ pub fn load(text: &str) -> Result<Config, ConfigError> {
     let clients = clients::load(raw.clients, &targets, &trusted)?;
     targets::check_aws_session_names(&targets, &clients, trusted.len())?;
     let key_refs = keys::load(raw.signing_keys, dev)?;
-    let policy = TrustPolicy { targets, clients };
+    let policy = TrustPolicy::new(targets, clients);
     Ok(Config { dev, log_successes, explain_secret: raw.explain_secret, issuer, limits, cache, trusted, policy, key_refs })
 }
 
