@@ -4,8 +4,16 @@
 #   scripts/build.sh test       release profile + test-only routes -> build-test/
 #   scripts/build.sh profile    the release build, but the wasm keeps its name section (function
 #                               names for scripts/profile.sh and twiggy) -> build-profile/
+# EDGE_STS_CONFIG_FILE=path embeds that configuration in the Worker (any mode): it is validated
+# first with the Worker's own loader (`edge-sts check`; an invalid file fails the build before
+# anything is compiled), then written beside index.js (scripts/embed-config.mjs). The Worker reads
+# it when the EDGE_STS_CONFIG variable is absent; both present is a configuration error.
 set -euo pipefail
+config_file="${EDGE_STS_CONFIG_FILE:+$(realpath "$EDGE_STS_CONFIG_FILE")}"
 cd "$(dirname "$0")/.."
+if [ -n "$config_file" ]; then
+  node scripts/embed-config.mjs "$config_file"
+fi
 export WASM_BINDGEN_BIN="${WASM_BINDGEN_BIN:-$HOME/.cargo/bin/wasm-bindgen}"
 export WASM_OPT_BIN="$PWD/node_modules/.bin/wasm-opt"
 export ESBUILD_BIN="$PWD/node_modules/@esbuild/linux-x64/bin/esbuild"
@@ -29,3 +37,10 @@ if [ "$mode" = profile ]; then names=(-g); else names=(--strip-debug); fi
 "$WASM_OPT_BIN" -Oz "${names[@]}" --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int \
   --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
   "$out/index_bg.wasm" -o "$out/index_bg.wasm"
+# The embedded configuration goes in after worker-build (which writes index.js); one from an
+# earlier build is removed first.
+rm -f "$out/edge-sts-config.js"
+sed -i '1{/^import"\.\/edge-sts-config\.js";$/d}' "$out/index.js"
+if [ -n "$config_file" ]; then
+  node scripts/embed-config.mjs "$config_file" "$out"
+fi

@@ -63,12 +63,7 @@ async fn build(env: &Env) -> Isolate {
 }
 
 async fn load(env: &Env, crypto: &WebCrypto) -> Result<State, ConfigError> {
-    let text = binding_text(env, CONFIG_VAR).ok_or_else(|| ConfigError {
-        field: CONFIG_VAR.into(),
-        problem: "not set".into(),
-        fix: "set the EDGE_STS_CONFIG variable to the JSON configuration (docs/configuration.md)".into(),
-    })?;
-    let config = config::load(&text)?;
+    let config = config::load(&config_text(env)?)?;
     let mut ring = config::resolve_secrets(&config, |name| binding_text(env, name))?;
     for (kid, alg) in config::add_dev_keys(&config, &mut ring, |alg| crypto.generate_dev_key(alg)).await? {
         worker::console_warn!(
@@ -77,6 +72,13 @@ async fn load(env: &Env, crypto: &WebCrypto) -> Result<State, ConfigError> {
         );
     }
     Ok(State { config, ring })
+}
+
+/// The configuration text: the `EDGE_STS_CONFIG` variable, or the one embedded at build time
+/// (`EDGE_STS_CONFIG_FILE`, a global set by build/edge-sts-config.js); exactly one of them.
+fn config_text(env: &Env) -> Result<String, ConfigError> {
+    let embedded = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str(config::source::EMBEDDED_GLOBAL)).ok();
+    config::source::choose(binding_text(env, CONFIG_VAR), embedded.and_then(|v| v.as_string()))
 }
 
 /// 128 random bits from the runtime's CSPRNG, base64url: the minted token's `jti`.

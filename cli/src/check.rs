@@ -114,7 +114,7 @@ pub fn lints(cfg: &Config) -> Vec<(String, String)> {
                 "minted tokens may outlive the Keycloak token they were exchanged for".into(),
             ));
         }
-        if !cfg.policy.clients.iter().any(|c| c.targets.contains(&t.name)) {
+        if !cfg.policy.clients().iter().any(|c| c.targets.contains(&t.name)) {
             w.push((format!("targets.{}", t.name), "no client rule lists this target, so it is never minted".into()));
         }
     }
@@ -128,8 +128,8 @@ pub fn lints(cfg: &Config) -> Vec<(String, String)> {
         ));
     }
     // (A rule without `issuer` while several issuers are trusted is a load error, not a warning.)
-    for (i, c) in cfg.policy.clients.iter().enumerate() {
-        let dup = cfg.policy.clients[..i]
+    for (i, c) in cfg.policy.clients().iter().enumerate() {
+        let dup = cfg.policy.clients()[..i]
             .iter()
             .position(|o| o.pattern.as_str() == c.pattern.as_str() && (o.issuer.is_none() || o.issuer == c.issuer));
         if let Some(j) = dup {
@@ -262,12 +262,12 @@ pub fn print_policy(cfg: &Config, ring: Option<&KeyRing>, secrets_note: &str) {
     }
 
     println!("\nclients (exact ids first, then globs in order; the first match is the whole answer)");
-    if cfg.policy.clients.is_empty() {
+    if cfg.policy.clients().is_empty() {
         println!("  (none: every exchange is refused with policy.unknown_client)");
     } else {
         let rows: Vec<Vec<String>> = cfg
             .policy
-            .clients
+            .clients()
             .iter()
             .enumerate()
             .map(|(i, c)| {

@@ -309,7 +309,7 @@ pub fn explain(
 
     let policy = &config.policy;
     let rule = policy.rule_for(&caller);
-    ex.rules = rule_notes(&policy.clients, rule, &caller);
+    ex.rules = rule_notes(policy.clients(), rule, &caller);
     let Some(rule) = rule else {
         return ex.deny(Stage::Client, &Error::Policy(PolicyError::UnknownClient));
     };

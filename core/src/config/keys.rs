@@ -25,11 +25,42 @@ pub struct KeyRef {
     pub status: KeyStatus,
 }
 
+/// JWK members that only a private key has (RFC 7518 §6.2.2, §6.3.2, §6.4).
+const PRIVATE_MEMBERS: [&str; 7] = ["d", "p", "q", "dp", "dq", "qi", "k"];
+/// The longest secret name accepted.
+pub const MAX_SECRET_NAME_LEN: usize = 128;
+
+/// A secret is named, never inlined: a name is letters, digits, `_` and `-`. The configuration
+/// may be embedded in the Worker bundle, so a key pasted in place of its name must fail the load
+/// (the error does not repeat the value).
+pub(super) fn check_secret_name(field: &str, name: &str) -> Result<(), ConfigError> {
+    let ok =
+        !name.is_empty() && name.len() <= MAX_SECRET_NAME_LEN && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if ok {
+        return Ok(());
+    }
+    Err(cerr(
+        field,
+        format!("not a secret name (letters, digits, `_` and `-`, at most {MAX_SECRET_NAME_LEN})"),
+        "name the Worker secret that holds the value (`wrangler secret put NAME`), never the value itself",
+    ))
+}
+
 pub(super) fn load(raw: Vec<RawKeyRef>, dev: bool) -> Result<Vec<KeyRef>, ConfigError> {
     let mut key_refs = Vec::new();
     for (i, k) in raw.into_iter().enumerate() {
         let f = |n: &str| format!("signing_keys[{i}].{n}");
         let status = KeyStatus::parse(&k.status).ok_or_else(|| cerr(f("status"), "unknown status", "use active, next or retired"))?;
+        if let Some(name) = &k.secret {
+            check_secret_name(&f("secret"), name)?;
+        }
+        if k.public_jwk.as_ref().is_some_and(|m| PRIVATE_MEMBERS.iter().any(|p| m.contains_key(*p))) {
+            return Err(cerr(
+                f("public_jwk"),
+                "holds private key material",
+                "keep the private JWK in a Worker secret named by `secret`; publish only its public members here",
+            ));
+        }
         match (&k.secret, &k.public_jwk, status) {
             (Some(_), None, _) | (None, Some(_), KeyStatus::Retired | KeyStatus::Next) => {}
             _ => {

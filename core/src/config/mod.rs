@@ -19,6 +19,7 @@ pub mod issuers;
 pub mod keys;
 pub mod limits;
 pub mod secrets;
+pub mod source;
 pub mod targets;
 #[cfg(test)]
 mod tests;
@@ -150,7 +151,10 @@ pub fn load(text: &str) -> Result<Config, ConfigError> {
     let clients = clients::load(raw.clients, &targets, &trusted)?;
     targets::check_aws_session_names(&targets, &clients, trusted.len())?;
     let key_refs = keys::load(raw.signing_keys, dev)?;
-    let policy = TrustPolicy { targets, clients };
+    if let Some(name) = &raw.explain_secret {
+        keys::check_secret_name("explain_secret", name)?;
+    }
+    let policy = TrustPolicy::new(targets, clients);
     Ok(Config { dev, log_successes, explain_secret: raw.explain_secret, issuer, limits, cache, trusted, policy, key_refs })
 }
 
