@@ -82,12 +82,12 @@ const cdp = (method, params = {}) => new Promise((resolve, reject) => {
 // ---- warm up (wasm tier-up), then profile under load ----------------------------------------------
 const check = (r, what) => { if (r.non2xx || r.errors) throw new Error(`${what}: ${r.non2xx} non-2xx, ${r.errors} errors`); };
 process.stderr.write(`warm-up ${WARMUP} requests, then profiling ${REQUESTS} requests of ${WORKLOAD} (${DESCRIPTION}), ${CONNECTIONS} connections\n`);
-if (WARMUP > 0) check(await drive(url, warmBodies.slice(1), { connections: CONNECTIONS, amount: WARMUP }), "warm-up");
+if (WARMUP > 0) check(await drive(url, warmBodies.slice(1), { connections: CONNECTIONS, amount: WARMUP, once: KIND === "distinct" }), "warm-up");
 await cdp("Profiler.enable");
 await cdp("Profiler.setSamplingInterval", { interval: INTERVAL });
 await cdp("Profiler.start");
 const cpu0 = pids.reduce((a, p) => a + cpuSecs(p), 0);
-const r = await drive(url, bodies, { connections: CONNECTIONS, amount: REQUESTS });
+const r = await drive(url, bodies, { connections: CONNECTIONS, amount: REQUESTS, once: KIND === "distinct" });
 const cpu = pids.reduce((a, p) => a + cpuSecs(p), 0) - cpu0;
 const { profile } = await cdp("Profiler.stop");
 await cdp("Profiler.disable");
