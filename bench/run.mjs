@@ -3,7 +3,9 @@
 // the workers so machine noise hits all of them alike; then the first /token of fresh isolates.
 // Prints the issue-12 figures (ratios and targets), a per-worker table and the upload sizes.
 //   node bench/run.mjs [--seconds 5] [--rounds 2] [--connections 8] [--isolates 15]
-//     [--distinct-rate 5000]
+//     [--distinct-rate 5000] [--before DIR]
+// --before DIR adds a second edge-sts build (e.g. a copy of main's build/) to every edge-sts
+// workload and to the first-request set, so a change is measured side by side in one run.
 // Distinct workloads: every request of every round carries a token that worker has never seen
 // (each round has its own slice of the pool, sized seconds x distinct-rate; a run that would
 // need more fails rather than repeat a token).
@@ -17,6 +19,7 @@ const arg = (n, d) => { const i = process.argv.indexOf(`--${n}`); return i > 0 ?
 const SECONDS = arg("seconds", 5), ROUNDS = arg("rounds", 2), CONNECTIONS = arg("connections", 8);
 const ISOLATES = arg("isolates", 15), RATE = arg("distinct-rate", 5000);
 const PER_RUN = Math.ceil(SECONDS * RATE);
+const BEFORE = (() => { const i = process.argv.indexOf("--before"); return i > 0 ? path.resolve(process.argv[i + 1]) : null; })();
 const out = path.join(root, "bench/out");
 mkdirSync(out, { recursive: true });
 
@@ -42,6 +45,7 @@ const defs = {
   "edge-sts": edgeStsWorker({ issuer, signing, config: { log_requests: "errors" } }),
   "edge-sts, log all": edgeStsWorker({ issuer, signing }),
 };
+if (BEFORE) defs["edge-sts, before"] = edgeStsWorker({ dir: path.relative(root, BEFORE), issuer, signing, config: { log_requests: "errors" } });
 const fetchesJwks = (name) => name === "jose" || name.startsWith("edge-sts");
 
 async function start(name) {
@@ -72,7 +76,7 @@ async function load(w, bodies, once) {
 // A new Miniflare is a new workerd process: a new isolate with empty caches and an empty KV. Once
 // it is ready (listening, module loaded), one POST /token is timed, JWKS fetch included; jose and
 // edge-sts must each fetch the JWKS exactly once, which shows the isolate was new. Interleaved.
-const firstNames = ["empty JS", "empty Rust", "jose", "edge-sts"];
+const firstNames = ["empty JS", "empty Rust", "jose", "edge-sts", ...(BEFORE ? ["edge-sts, before"] : [])];
 const firstRuns = Object.fromEntries(firstNames.map((n) => [n, []]));
 for (let k = 0; k < ISOLATES; k++) {
   for (const name of firstNames) {
@@ -101,7 +105,7 @@ for (const name of Object.keys(defs)) {
 }
 const plan = [
   ["empty JS", "repeated ES256"], ["empty Rust", "repeated ES256"],
-  ...["distinct RS256", "distinct ES256", "repeated RS256", "repeated ES256"].flatMap((wl) => [["jose", wl], ["edge-sts", wl]]),
+  ...["distinct RS256", "distinct ES256", "repeated RS256", "repeated ES256"].flatMap((wl) => [["jose", wl], ["edge-sts", wl], ...(BEFORE ? [["edge-sts, before", wl]] : [])]),
   ["edge-sts, log all", "distinct RS256"], ["edge-sts, log all", "repeated ES256"],
 ];
 const acc = {};
@@ -142,12 +146,19 @@ lines.push("", "| other ratio | value |", "|---|---:|");
 for (const alg of ["RS256", "ES256"]) lines.push(`| repeated ${alg}, req/s, edge-sts ÷ jose | ${f2(row("edge-sts", `repeated ${alg}`).rps / row("jose", `repeated ${alg}`).rps)} |`);
 for (const alg of ["RS256", "ES256"]) lines.push(`| repeated ${alg}, CPU µs/req, edge-sts ÷ jose | ${f2(row("edge-sts", `repeated ${alg}`).cpu / row("jose", `repeated ${alg}`).cpu)} |`);
 lines.push(`| default logging (a line per request) ÷ errors only, req/s, repeated ES256 | ${f2(row("edge-sts, log all", "repeated ES256").rps / row("edge-sts", "repeated ES256").rps)} |`);
+if (BEFORE) {
+  for (const wl of ["distinct RS256", "distinct ES256", "repeated RS256", "repeated ES256"]) {
+    const a = row("edge-sts", wl), b = row("edge-sts, before", wl);
+    lines.push(`| ${wl}: edge-sts ÷ edge-sts before, req/s / CPU µs/req | ${f2(a.rps / b.rps)} / ${f2(a.cpu / b.cpu)} |`);
+  }
+  lines.push(`| first /token of a fresh isolate: edge-sts − edge-sts before | ${ms(first["edge-sts"] - first["edge-sts, before"])} |`);
+}
 lines.push(`| upload gzip: empty Rust / jose | ${sizes["empty Rust"].gz.toFixed(1)} / ${sizes.jose.gz.toFixed(1)} KiB |`);
 lines.push("", "| worker | workload | req/s | p50 ms | CPU µs/req |", "|---|---|---:|---:|---:|");
 for (const [name, wl] of plan) { const r = row(name, wl); lines.push(`| ${name} | ${wl} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(1)} | ${r.cpu.toFixed(0)} |`); }
 lines.push("", `| first /token of a fresh isolate (${ISOLATES} each) | median ms | quartiles ms | min–max ms |`, "|---|---:|---:|---:|");
 for (const n of firstNames) { const xs = firstRuns[n]; lines.push(`| ${n} | ${median(xs).toFixed(1)} | ${quantile(xs, 0.25).toFixed(1)}–${quantile(xs, 0.75).toFixed(1)} | ${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)} |`); }
 const table = lines.join("\n");
-const meta = `${ROUNDS} rounds x ${SECONDS} s (medians over rounds), ${CONNECTIONS} connections, autocannon, Miniflare/workerd on 127.0.0.1; first request: ${ISOLATES} fresh isolates per worker; ${new Date().toISOString()}`;
+const meta = `${BEFORE ? `edge-sts before = ${path.relative(root, BEFORE)}/; ` : ""}${ROUNDS} rounds x ${SECONDS} s (medians over rounds), ${CONNECTIONS} connections, autocannon, Miniflare/workerd on 127.0.0.1; first request: ${ISOLATES} fresh isolates per worker; ${new Date().toISOString()}`;
 writeFileSync(path.join(out, "results.md"), `${meta}\n\n${table}\n`);
 console.log(`${meta}\n\n${table}`);

@@ -4,10 +4,11 @@ use edge_sts_core::exchange::Outcome;
 use serde_json::json;
 use web_sys::Request;
 
+/// Built for every request, but reads the request id and method only in [`Line::finish`], so a
+/// request that is not logged (`log_requests: "errors"` and a success) makes no JS calls for it.
 pub struct Line {
-    rid: String,
-    method: String,
-    path: String,
+    req: Request,
+    path: &'static str,
     client: Option<String>,
     targets: Vec<String>,
     reason: Option<&'static str>,
@@ -15,13 +16,11 @@ pub struct Line {
 
 impl Line {
     pub fn new(req: &Request, path: &str) -> Line {
-        let rid = req.headers().get("cf-ray").ok().flatten().unwrap_or_else(|| format!("{:x}", (js_sys::Math::random() * 1e15) as u64));
         // Paths are logged only for the routes of `routes::ROUTES`, so nothing a caller invents lands in the log.
-        let known = edge_sts_core::routes::find(path).is_some();
+        let path = edge_sts_core::routes::find(path).map_or("(other)", |r| r.path);
         Line {
-            rid,
-            method: req.method(),
-            path: if known { path.to_owned() } else { "(other)".into() },
+            req: Clone::clone(req), // the JS handle, not `Request.clone()`
+            path,
             client: None,
             targets: vec![],
             reason: None,
@@ -38,8 +37,10 @@ impl Line {
     }
 
     pub fn finish(self, status: u16, ms: f64) {
+        let req = &self.req;
+        let rid = req.headers().get("cf-ray").ok().flatten().unwrap_or_else(|| format!("{:x}", (js_sys::Math::random() * 1e15) as u64));
         let line = json!({
-            "rid": self.rid, "method": self.method, "route": self.path, "status": status,
+            "rid": rid, "method": req.method(), "route": self.path, "status": status,
             "outcome": if status < 400 { "ok" } else { "error" }, "reason": self.reason,
             "client": self.client, "targets": self.targets, "ms": ms,
         });
