@@ -85,7 +85,8 @@ export function edgeStsWorker({ dir = "build", issuer, signing, config = {}, ext
   };
 }
 
-export const workerdPids = () => new Set(execSync("pgrep -x workerd || true").toString().split("\n").filter(Boolean).map(Number));
+/** This process's own workerd children (other workerd processes on the machine are not ours). */
+export const workerdPids = () => new Set(execSync(`pgrep -x -P ${process.pid} workerd || true`).toString().split("\n").filter(Boolean).map(Number));
 export const cpuSecs = (pid) => { const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" "); return (Number(f[11]) + Number(f[12])) / 100; };
 
 /**
