@@ -16,12 +16,13 @@ export const FORM = { "content-type": "application/x-www-form-urlencoded" };
 export async function startBenchIssuer() {
   const rsa = await generateKeyPair("RS256", { extractable: true, modulusLength: 2048 });
   const ec = await generateKeyPair("ES256", { extractable: true });
+  let certsHits = 0;
   const jwks = { keys: [{ ...(await exportJWK(rsa.publicKey)), kid: "kc-rsa", alg: "RS256", use: "sig" }, { ...(await exportJWK(ec.publicKey)), kid: "kc-ec", alg: "ES256", use: "sig" }] };
   const srv = http.createServer((req, res) => {
     const base = `http://127.0.0.1:${srv.address().port}/realms/bench`;
     res.setHeader("content-type", "application/json");
     if (req.url.endsWith("/.well-known/openid-configuration")) return res.end(JSON.stringify({ issuer: base, jwks_uri: `${base}/protocol/openid-connect/certs` }));
-    if (req.url.endsWith("/certs")) return res.end(JSON.stringify(jwks));
+    if (req.url.endsWith("/certs")) { certsHits++; return res.end(JSON.stringify(jwks)); }
     res.statusCode = 404; res.end("{}");
   });
   await new Promise((r) => srv.listen(0, "127.0.0.1", r));
@@ -35,20 +36,26 @@ export async function startBenchIssuer() {
       .setIssuer(url).setAudience(["account", "edge-sts"]).setSubject(`user-${i}`).setIssuedAt(now).setExpirationTime(now + 3000).setJti(`jti-${alg}-${i}`)
       .sign(alg === "RS256" ? rsa.privateKey : ec.privateKey);
   };
-  return { url, jwksUri: `${url}/protocol/openid-connect/certs`, token, close: () => srv.close() };
+  // certsHits: JWKS fetches so far (a fresh isolate must make exactly one on its first /token).
+  return { url, jwksUri: `${url}/protocol/openid-connect/certs`, token, certsHits: () => certsHits, close: () => srv.close() };
 }
 
 /** The POST /token form body for a subject token. */
 export const body = (t) => new URLSearchParams({ grant_type: "urn:ietf:params:oauth:grant-type:token-exchange", subject_token_type: "urn:ietf:params:oauth:token-type:access_token", subject_token: t, audience: "orders" }).toString();
 
+/** `count` form bodies for `alg`, subject tokens `from` .. `from + count - 1` (each its own jti). */
+export async function bodies(issuer, alg, from, count) {
+  const out = [];
+  for (let i = from; i < from + count; i++) out.push(body(await issuer.token(alg, i)));
+  return out;
+}
+
 /**
- * The workload sets for `alg`: `distinct ${alg}` (n fresh tokens, each used once per pass) and
- * `repeated ${alg}` (the first 64: 64 clients, each reusing its token).
+ * The workload sets for `alg`: `repeated ${alg}` (64 tokens: 64 clients, each reusing its token)
+ * and `distinct ${alg}` (n further tokens, none of them in the repeated set).
  */
 export async function tokenSets(issuer, alg, n) {
-  const distinct = [];
-  for (let i = 0; i < n; i++) distinct.push(body(await issuer.token(alg, i)));
-  return { [`distinct ${alg}`]: distinct, [`repeated ${alg}`]: distinct.slice(0, 64) };
+  return { [`repeated ${alg}`]: await bodies(issuer, alg, 0, 64), [`distinct ${alg}`]: await bodies(issuer, alg, 64, n) };
 }
 
 /** edge-sts's signing key for the benchmark (ES256, TEST-ONLY), as a private JWK. */
@@ -78,14 +85,22 @@ export function edgeStsWorker({ dir = "build", issuer, signing, config = {}, ext
   };
 }
 
-export const workerdPids = () => new Set(execSync("pgrep -x workerd || true").toString().split("\n").filter(Boolean).map(Number));
+/** This process's own workerd children (other workerd processes on the machine are not ours). */
+export const workerdPids = () => new Set(execSync(`pgrep -x -P ${process.pid} workerd || true`).toString().split("\n").filter(Boolean).map(Number));
 export const cpuSecs = (pid) => { const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" "); return (Number(f[11]) + Number(f[12])) / 100; };
 
-/** Drives POST `url` with autocannon for `seconds` (or `amount` requests), cycling through `bodies`. */
-export function drive(url, bodies, { connections, seconds, amount }) {
+/**
+ * Drives POST `url` with autocannon for `seconds` (or `amount` requests), cycling through `bodies`.
+ * With `once`, every body is sent at most once: the run fails if it would need more bodies than
+ * it was given (a repeated token would hit the verified-token cache). Resolves to autocannon's
+ * result plus `sent`, the number of request bodies handed out.
+ */
+export async function drive(url, bodies, { connections, seconds, amount, once = false }) {
   let i = 0;
-  return autocannon({
+  const r = await autocannon({
     url, connections, ...(amount ? { amount } : { duration: seconds }), method: "POST", headers: FORM,
     requests: [{ setupRequest: (req) => ({ ...req, body: bodies[i++ % bodies.length] }) }],
   });
+  if (once && i > bodies.length) throw new Error(`${i} requests but only ${bodies.length} distinct tokens: some would repeat (raise the token pool)`);
+  return { ...r, sent: i };
 }

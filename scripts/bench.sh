@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Load benchmark (issue: performance). One command on a fresh clone; prints one table.
-#   scripts/bench.sh [--seconds 5] [--rounds 2] [--connections 8]
+# Load benchmark (issue: performance). One command on a fresh clone; prints the issue's figures
+# (ratios against the jose and empty Workers, the first /token of fresh isolates, upload size),
+# then a table per worker and workload. Also written to bench/out/results.md.
+#   scripts/bench.sh [--seconds 5] [--rounds 2] [--connections 8] [--isolates 15]
+#     [--distinct-rate 5000] [--before DIR]   (options of bench/run.mjs)
 # The core's micro-benchmarks are separate: cargo bench -p edge-sts-core
 set -euo pipefail
 cd "$(dirname "$0")/.."

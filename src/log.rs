@@ -2,12 +2,14 @@
 //! code, latency. Never a token, a signature, a claim value beyond the client id, or a secret.
 use edge_sts_core::exchange::Outcome;
 use serde_json::json;
+use std::borrow::Cow;
 use web_sys::Request;
 
+/// Built for every request, but reads the request id and method only in [`Line::finish`], so a
+/// request that is not logged (`log_requests: "errors"` and a success) makes no JS calls for it.
 pub struct Line {
-    rid: String,
-    method: String,
-    path: String,
+    req: Request,
+    path: Cow<'static, str>,
     client: Option<String>,
     targets: Vec<String>,
     reason: Option<&'static str>,
@@ -19,14 +21,21 @@ impl Line {
     /// `base` is the issuer's path (`""` without one): a route is logged as the base plus the
     /// table's path, whatever percent-encoding the request used.
     pub fn new(req: &Request, base: &str, path: &str) -> Line {
-        let rid = req.headers().get("cf-ray").ok().flatten().unwrap_or_else(|| format!("{:x}", (js_sys::Math::random() * 1e15) as u64));
         // Paths are logged only for the routes of `routes::ROUTES`, so nothing a caller invents lands in the log.
-        let route = match edge_sts_core::routes::find_under(base, path) {
-            Some(r) if edge_sts_core::routes::strip_base(base, path).is_some() => format!("{base}{}", r.path),
-            Some(r) => r.path.to_owned(),
+        let path: Cow<'static, str> = match edge_sts_core::routes::find_under(base, path) {
+            Some(r) if !base.is_empty() && edge_sts_core::routes::strip_base(base, path).is_some() => format!("{base}{}", r.path).into(),
+            Some(r) => r.path.into(),
             None => "(other)".into(),
         };
-        Line { rid, method: req.method(), path: route, client: None, targets: vec![], reason: None, cloud_status: None, cloud_code: None }
+        Line {
+            req: Clone::clone(req), // the JS handle, not `Request.clone()`
+            path,
+            client: None,
+            targets: vec![],
+            reason: None,
+            cloud_status: None,
+            cloud_code: None,
+        }
     }
 
     pub fn reason(&mut self, r: &'static str) {
@@ -49,8 +58,10 @@ impl Line {
     }
 
     pub fn finish(self, status: u16, ms: f64) {
+        let req = &self.req;
+        let rid = req.headers().get("cf-ray").ok().flatten().unwrap_or_else(|| format!("{:x}", (js_sys::Math::random() * 1e15) as u64));
         let mut line = json!({
-            "rid": self.rid, "method": self.method, "route": self.path, "status": status,
+            "rid": rid, "method": req.method(), "route": self.path, "status": status,
             "outcome": if status < 400 { "ok" } else { "error" }, "reason": self.reason,
             "client": self.client, "targets": self.targets, "ms": ms,
         });

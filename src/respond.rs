@@ -1,6 +1,7 @@
 //! Rendering: OAuth errors (RFC 6749 §5.2) and JSON documents. No logic beyond headers.
 use edge_sts_core::OAuthError;
 use serde::Serialize;
+use std::cell::RefCell;
 use web_sys::{Headers, Response, ResponseInit};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -9,14 +10,48 @@ pub enum Cors {
     No,
 }
 
-fn respond(status: u16, body: &str, headers: &Headers) -> Response {
+fn init(status: u16, headers: &Headers) -> ResponseInit {
     let init = ResponseInit::new();
     init.set_status(status);
     init.set_headers(headers);
-    // Response construction only fails for invalid status codes, which callers never pass.
+    init
+}
+
+fn respond(status: u16, body: &str, headers: &Headers) -> Response {
+    respond_with(body, &init(status, headers))
+}
+
+fn respond_with(body: &str, init: &ResponseInit) -> Response {
     let body = (!body.is_empty()).then_some(body);
     // Only an invalid status makes this fail, and callers pass fixed valid ones.
-    Response::new_with_opt_str_and_init(body, &init).unwrap_or_else(|_| Response::new().expect("an empty 200 always builds"))
+    Response::new_with_opt_str_and_init(body, init).unwrap_or_else(|_| Response::new().expect("an empty 200 always builds"))
+}
+
+/// The JSON answers' status and headers, one `ResponseInit` per (status, cache, CORS), built on
+/// first use and reused for the isolate's life: `new Response` copies an init's headers into
+/// the response's own (Fetch standard, "fill" from a `Headers`), so no response can carry
+/// another's state. Spares a JS object, a `Headers` and four header writes per response.
+/// Callers pass fixed values, so the list stays a handful long; the bound is a safeguard.
+struct InitCache(Vec<(u16, Cors, String, ResponseInit)>);
+
+thread_local! {
+    static JSON_INITS: RefCell<InitCache> = const { RefCell::new(InitCache(Vec::new())) };
+}
+
+const MAX_CACHED_INITS: usize = 16;
+
+fn json_init(status: u16, cache: &str, cors: Cors) -> ResponseInit {
+    JSON_INITS.with(|c| {
+        let mut c = c.borrow_mut();
+        if let Some((.., init)) = c.0.iter().find(|(s, o, k, _)| *s == status && *o == cors && k == cache) {
+            return init.clone();
+        }
+        let built = init(status, &headers("application/json", cache, cors));
+        if c.0.len() < MAX_CACHED_INITS {
+            c.0.push((status, cors, cache.to_owned(), built.clone()));
+        }
+        built
+    })
 }
 
 fn headers(content_type: &str, cache: &str, cors: Cors) -> Headers {
@@ -32,7 +67,7 @@ fn headers(content_type: &str, cache: &str, cors: Cors) -> Headers {
 
 pub fn json_response<T: Serialize>(status: u16, body: &T, cors: Cors, cache: &str) -> Response {
     let text = serde_json::to_string(body).unwrap_or_else(|_| "{}".into());
-    respond(status, &text, &headers("application/json", cache, cors))
+    respond_with(&text, &json_init(status, cache, cors))
 }
 
 pub fn oauth_error(e: &OAuthError) -> Response {

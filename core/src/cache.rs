@@ -110,16 +110,31 @@ pub struct MintedEntry {
 /// Compared in full, never hashed down. The issuer is in the key on its own, so two realms'
 /// callers never share an entry even if their minted claims were alike.
 pub fn minted_key(issuer: &str, claims: &Map<String, Value>, kid: &str) -> String {
-    let rest: Map<String, Value> =
-        claims.iter().filter(|(k, _)| !matches!(k.as_str(), "iat" | "exp" | "jti")).map(|(k, v)| (k.clone(), v.clone())).collect();
     let mut key = String::with_capacity(256);
     // JSON-quoted: an issuer cannot hold a raw newline, so the parts cannot run into each other.
     key.push_str(&Value::String(issuer.to_owned()).to_string());
     key.push('\n');
     key.push_str(kid);
     key.push('\n');
-    key.push_str(&Value::Object(rest).to_string());
+    // Written straight from the claim set (no filtered copy of it): the same bytes as the
+    // filtered map's JSON, since both serialize the map's entries in its own order. A map with
+    // string keys always serializes; were it ever to fail, the copy's JSON is the same key.
+    let rest = serde_json::to_string(&WithoutTimeAndJti(claims)).unwrap_or_else(|_| {
+        let copy: Map<String, Value> =
+            claims.iter().filter(|(k, _)| !matches!(k.as_str(), "iat" | "exp" | "jti")).map(|(k, v)| (k.clone(), v.clone())).collect();
+        Value::Object(copy).to_string()
+    });
+    key.push_str(&rest);
     key
+}
+
+/// A claim set serialized without `iat`, `exp` and `jti`.
+struct WithoutTimeAndJti<'a>(&'a Map<String, Value>);
+
+impl serde::Serialize for WithoutTimeAndJti<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().filter(|(k, _)| !matches!(k.as_str(), "iat" | "exp" | "jti")))
+    }
 }
 
 impl MintedEntry {
@@ -195,6 +210,18 @@ mod tests {
         assert_eq!(k(&a, "k1"), k(&b, "k1"));
         assert_ne!(k(&a, "k1"), k(&c, "k1"));
         assert_ne!(k(&a, "k1"), k(&a, "k2"));
+    }
+
+    #[test]
+    fn minted_key_is_the_filtered_claim_set_as_json() {
+        // The key is written without copying the claims; it must be byte for byte the JSON of
+        // the claim set minus iat/exp/jti (escapes, nesting and key order included).
+        let c = json!({"sub": "a\"b\n", "aud": ["x", "y"], "exp": 9, "iat": 1, "jti": "j", "roles": {"z": [1, 2.5, null]}, "tenant_id": "t\u{e9}"});
+        let c = c.as_object().unwrap();
+        let rest: Map<String, Value> =
+            c.iter().filter(|(k, _)| !matches!(k.as_str(), "iat" | "exp" | "jti")).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let expected = format!("{}\nk1\n{}", Value::String("https://kc.test/realms/a".into()), Value::Object(rest));
+        assert_eq!(minted_key("https://kc.test/realms/a", c, "k1"), expected);
     }
 
     #[test]
