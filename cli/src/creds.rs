@@ -1,6 +1,7 @@
-//! `edge-sts token` and `edge-sts credentials aws|gcp|gcp-config|azure`: the client side of
+//! `edge-sts token` and `edge-sts credentials aws|gcp|gcp-config|token-file`: the client side of
 //! edge-sts, in the shapes the clouds' SDKs read (botocore's `credential_process`, Google's
-//! `executable` source, azure-identity's federated token file).
+//! `executable` source, the token file of AWS's `web_identity_token_file` and of
+//! azure-identity's `AZURE_FEDERATED_TOKEN_FILE`).
 use crate::client::{now_secs, Client, ClientArgs, AWS_CREDENTIAL_PROCESS, JWT_TOKEN_TYPE};
 use crate::util::{fail, CliError, Result};
 use clap::{Args, Subcommand};
@@ -42,8 +43,9 @@ pub enum CredentialsCmd {
     Gcp(GcpArgs),
     /// Writes the Google `external_account` configuration whose executable is this helper
     GcpConfig(GcpConfigArgs),
-    /// Writes an assertion-mode Entra target's assertion to AZURE_FEDERATED_TOKEN_FILE (0600)
-    Azure(AzureArgs),
+    /// Writes an assertion-mode target's assertion to a file (0600): AWS_WEB_IDENTITY_TOKEN_FILE, AZURE_FEDERATED_TOKEN_FILE
+    #[command(visible_alias = "azure")]
+    TokenFile(TokenFileArgs),
 }
 
 #[derive(Debug, Args)]
@@ -92,11 +94,11 @@ pub struct GcpConfigArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct AzureArgs {
-    /// The Entra target's name in edge-sts's configuration (assertion mode)
+pub struct TokenFileArgs {
+    /// The target's name in edge-sts's configuration (an AWS or Entra target in assertion mode)
     #[arg(long, value_name = "NAME")]
     pub target: String,
-    /// The token file (AZURE_FEDERATED_TOKEN_FILE)
+    /// The token file (web_identity_token_file, AZURE_FEDERATED_TOKEN_FILE)
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
     /// Keep running and rewrite the file each time half of the assertion's life is left
@@ -126,7 +128,7 @@ pub fn run(cmd: CredentialsCmd) -> Result<ExitCode> {
         CredentialsCmd::Aws(a) => aws(a),
         CredentialsCmd::Gcp(a) => Ok(gcp(a)),
         CredentialsCmd::GcpConfig(a) => gcp_config(a),
-        CredentialsCmd::Azure(a) => azure(a),
+        CredentialsCmd::TokenFile(a) => token_file(a),
     }
 }
 
@@ -426,10 +428,12 @@ fn gcp_config(a: GcpConfigArgs) -> Result<ExitCode> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Entra
+// Token file (AWS web identity, Entra federated token)
 // ---------------------------------------------------------------------------------------------
 
-fn azure(a: AzureArgs) -> Result<ExitCode> {
+/// Both SDKs read the file again at each refresh (botocore whenever its credentials near expiry,
+/// azure-identity when its last read is 600 s old), so a file rewritten at half-life stays good.
+fn token_file(a: TokenFileArgs) -> Result<ExitCode> {
     let c = Client::new(a.client)?;
     let write = || -> Result<(u64, u64)> {
         let (token, exp) = assertion(&c, &a.target)?;

@@ -10,7 +10,7 @@
 //   that `edge-sts credentials gcp-config` wrote, run `edge-sts credentials gcp` as its
 //   `executable` source, and exchange the assertion at the Google fake (tests/support/clouds.mjs)
 //   themselves, then impersonate the service account there.
-// - azure-identity's WorkloadIdentityCredential reads the token file `edge-sts credentials azure`
+// - azure-identity's WorkloadIdentityCredential reads the token file `edge-sts credentials token-file`
 //   wrote and redeems it at an https Entra stand-in (azure-identity refuses a non-https
 //   authority) whose certificate comes from a test CA made here with openssl.
 import assert from "node:assert/strict";
@@ -183,7 +183,7 @@ except Exception as e:
 
 test("azure-identity WorkloadIdentityCredential reads the helper's token file and redeems it at Entra", async () => {
   const file = path.join(dir, "azure.jwt");
-  await run(CLI, ["credentials", "azure", "--target", "azure-orders", "--out", file, ...clientArgs()]);
+  await run(CLI, ["credentials", "token-file", "--target", "azure-orders", "--out", file, ...clientArgs()]);
   assert.equal(statSync(file).mode & 0o777, 0o600);
   const { payload, protectedHeader } = await jwtVerify(readFileSync(file, "utf8"), await jwks(), { audience: "api://AzureADTokenExchange" });
   assert.equal(payload.sub, "orders-service");
