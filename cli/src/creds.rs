@@ -169,9 +169,16 @@ fn assertion(c: &Client, target: &str) -> Result<(String, u64)> {
     let m = c.exchange(&kc, target, None, None)?;
     let token = m.get("access_token").and_then(Value::as_str).unwrap_or_default().to_owned();
     if m.get("issued_token_type").and_then(Value::as_str) != Some(JWT_TOKEN_TYPE) || token.is_empty() {
-        return fail(format!(
-            "target {target} does not answer with an assertion (issued_token_type is not {JWT_TOKEN_TYPE}): is it in assertion mode?"
-        ));
+        // What edge-sts answered says which command serves this target.
+        let bearer = m.get("token_type").and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case("bearer"));
+        let instead = if m.contains_key("aws_access_key_id") {
+            "with AWS credentials (an AWS target in brokered mode): `edge-sts credentials aws` prints them for credential_process"
+        } else if bearer {
+            "with a bearer token (a downstream target, or a Google or Entra target in brokered mode): `edge-sts token` prints it"
+        } else {
+            "without an assertion"
+        };
+        return fail(format!("target {target} is not in assertion mode: edge-sts answered {instead}"));
     }
     let now = now_secs();
     let by_expires_in = m.get("expires_in").and_then(Value::as_u64).map(|s| now + s);
@@ -402,7 +409,7 @@ fn gcp_config(a: GcpConfigArgs) -> Result<ExitCode> {
     let url = format!("{}/gcp/external-account?target={target}", c.edge_sts);
     let ans = c.get(&url, Some(&kc))?;
     if ans.status != 200 {
-        return fail(format!("edge-sts refused the external_account configuration for {}: {}", a.target, c.oauth_error(&ans)));
+        return fail(format!("edge-sts refused the external_account configuration for {}: {}", a.target, c.oauth_error_with_hint(&ans)));
     }
     let Some(mut cfg) = ans.json() else {
         return fail("edge-sts's external_account configuration is not a JSON object");

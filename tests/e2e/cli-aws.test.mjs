@@ -244,12 +244,23 @@ test("assertion mode: an issuer with no OIDC provider in the account is InvalidI
   } finally { providers.push(...trusted); }
 });
 
-test("credentials token-file on a brokered target: a one-line error, exit 2, no file", async () => {
+test("credentials token-file on a brokered target: a one-line error naming the command that serves it, exit 2, no file", async () => {
   const file = path.join(dir, "brokered.jwt");
   const e = await run(CLI, ["credentials", "token-file", "--target", "aws-orders", "--out", file, "--edge-sts", w.url, "--issuer", iss.url,
     "--client-id", "orders-service", "--client-secret-file", path.join(dir, "orders.secret"), "--allow-http-loopback"]).catch((x) => x);
   assert.equal(e.code, 2);
   assert.equal(e.stderr.trim().split("\n").length, 1, e.stderr);
-  assert.match(e.stderr, /^error: target aws-orders does not answer with an assertion/);
+  assert.equal(e.stderr.trim(), "error: target aws-orders is not in assertion mode: edge-sts answered with AWS credentials (an AWS target in brokered mode): `edge-sts credentials aws` prints them for credential_process");
   assert.throws(() => statSync(file), /ENOENT/);
+});
+
+test("credential_process on an assertion-mode target: boto3 shows edge-sts's refusal and the command to use instead", async () => {
+  writeAwsConfig({ assertionproc: helper(["--target", "aws-file", "--client-id", "orders-service", "--client-secret-file", path.join(dir, "orders.secret")]) });
+  const before = sts.assumeCalls().length;
+  const r = await boto3("assertionproc");
+  assert.equal(r.ok, false);
+  assert.equal(r.type, "CredentialRetrievalError");
+  assert.equal(r.message.trim().split("\n").length, 1, r.message);
+  assert.match(r.message, /error: edge-sts refused the exchange for aws-file: HTTP 400 invalid_request: the target is in assertion mode and issues only urn:ietf:params:oauth:token-type:jwt; the target hands out its assertion only: `edge-sts credentials token-file` writes it for an AWS web_identity_token_file/);
+  assert.equal(sts.assumeCalls().length, before, "no AWS call");
 });

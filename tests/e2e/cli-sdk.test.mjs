@@ -126,6 +126,15 @@ test("gcp-config wrote an executable source naming the helper with this client's
   assert.ok(!JSON.stringify(cfg).includes("Bearer"), "no static Authorization header");
 });
 
+test("gcp-config for a target that is not a Google target in assertion mode: edge-sts's refusal and what serves it instead", async () => {
+  const out = path.join(dir, "gcp-wrong.json");
+  const e = await run(CLI, ["credentials", "gcp-config", "--target", "azure-orders", "--out", out, ...clientArgs()]).catch((x) => x);
+  assert.equal(e.code, 2);
+  assert.equal(e.stderr.trim().split("\n").length, 1, e.stderr);
+  assert.match(e.stderr, /^error: edge-sts refused the external_account configuration for azure-orders: HTTP 400 invalid_target: this route serves only gcp targets in assertion mode; only a Google target with "mode": "assertion" has one; .*`edge-sts credentials token-file` \(AWS or Entra, assertion\)/);
+  assert.throws(() => statSync(out), /ENOENT/);
+});
+
 test("google-auth (Python) with the executable source: STS, then impersonation, at the Google fake", async () => {
   const before = google.requests.length;
   const py = `
