@@ -345,6 +345,17 @@ impl Client {
         }
     }
 
+    /// [`Client::oauth_error`], followed by what to run instead when edge-sts's answer says the
+    /// target's mode does not fit the command (its descriptions come from the same core crate,
+    /// so they are compared exactly; an answer worded otherwise gets no hint).
+    pub fn oauth_error_with_hint(&self, a: &Answer) -> String {
+        let shown = self.oauth_error(a);
+        match a.json().as_ref().and_then(mode_hint) {
+            Some(hint) => format!("{shown}; {hint}"),
+            None => shown,
+        }
+    }
+
     /// The token endpoint: `--token-url`, or `token_endpoint` from `--issuer`'s discovery.
     pub fn token_endpoint(&self) -> Result<String> {
         if let Some(u) = &self.args.token_url {
@@ -430,7 +441,7 @@ impl Client {
         }
         let a = self.post_form(&url, &form, None)?;
         if a.status != 200 {
-            return fail(format!("edge-sts refused the exchange for {audience}: {}", self.oauth_error(&a)));
+            return fail(format!("edge-sts refused the exchange for {audience}: {}", self.oauth_error_with_hint(&a)));
         }
         let m = a.json().ok_or_else(|| CliError(format!("edge-sts answered HTTP 200 for {audience} without a JSON object")))?;
         if let Some(t) = m.get("access_token").and_then(Value::as_str) {
@@ -438,6 +449,27 @@ impl Client {
         }
         Ok(m)
     }
+}
+
+/// The hint for an answer that refuses a target for its mode: a cloud target in assertion mode
+/// asked for cloud credentials (`invalid_request`), or a `/gcp/*` route asked for a target that
+/// is not a Google target in assertion mode (`invalid_target`, reason `policy.target_mode`).
+fn mode_hint(m: &Map<String, Value>) -> Option<&'static str> {
+    use edge_sts_core::policy::PolicyError;
+    use edge_sts_core::request::RequestError;
+    let error = m.get("error").and_then(Value::as_str)?;
+    let description = m.get("error_description").and_then(Value::as_str)?;
+    if error == "invalid_request" && description == RequestError::AssertionTokenType.to_string() {
+        return Some(
+            "the target hands out its assertion only: `edge-sts credentials token-file` writes it for an AWS web_identity_token_file or AZURE_FEDERATED_TOKEN_FILE, `edge-sts credentials gcp` serves it to Google's executable source",
+        );
+    }
+    if error == "invalid_target" && description == PolicyError::TargetMode.to_string() {
+        return Some(
+            "only a Google target with \"mode\": \"assertion\" has one; for other targets use `edge-sts credentials aws` (AWS, brokered), `edge-sts credentials token-file` (AWS or Entra, assertion) or `edge-sts token`",
+        );
+    }
+    None
 }
 
 pub fn check_url(flag: &str, url: &str, allow_http_loopback: bool) -> Result<()> {

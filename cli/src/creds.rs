@@ -1,6 +1,7 @@
-//! `edge-sts token` and `edge-sts credentials aws|gcp|gcp-config|azure`: the client side of
+//! `edge-sts token` and `edge-sts credentials aws|gcp|gcp-config|token-file`: the client side of
 //! edge-sts, in the shapes the clouds' SDKs read (botocore's `credential_process`, Google's
-//! `executable` source, azure-identity's federated token file).
+//! `executable` source, the token file of AWS's `web_identity_token_file` and of
+//! azure-identity's `AZURE_FEDERATED_TOKEN_FILE`).
 use crate::client::{now_secs, Client, ClientArgs, AWS_CREDENTIAL_PROCESS, JWT_TOKEN_TYPE};
 use crate::util::{fail, CliError, Result};
 use clap::{Args, Subcommand};
@@ -42,8 +43,9 @@ pub enum CredentialsCmd {
     Gcp(GcpArgs),
     /// Writes the Google `external_account` configuration whose executable is this helper
     GcpConfig(GcpConfigArgs),
-    /// Writes an assertion-mode Entra target's assertion to AZURE_FEDERATED_TOKEN_FILE (0600)
-    Azure(AzureArgs),
+    /// Writes an assertion-mode target's assertion to a file (0600): AWS_WEB_IDENTITY_TOKEN_FILE, AZURE_FEDERATED_TOKEN_FILE
+    #[command(visible_alias = "azure")]
+    TokenFile(TokenFileArgs),
 }
 
 #[derive(Debug, Args)]
@@ -92,11 +94,11 @@ pub struct GcpConfigArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct AzureArgs {
-    /// The Entra target's name in edge-sts's configuration (assertion mode)
+pub struct TokenFileArgs {
+    /// The target's name in edge-sts's configuration (an AWS or Entra target in assertion mode)
     #[arg(long, value_name = "NAME")]
     pub target: String,
-    /// The token file (AZURE_FEDERATED_TOKEN_FILE)
+    /// The token file (web_identity_token_file, AZURE_FEDERATED_TOKEN_FILE)
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
     /// Keep running and rewrite the file each time half of the assertion's life is left
@@ -126,7 +128,7 @@ pub fn run(cmd: CredentialsCmd) -> Result<ExitCode> {
         CredentialsCmd::Aws(a) => aws(a),
         CredentialsCmd::Gcp(a) => Ok(gcp(a)),
         CredentialsCmd::GcpConfig(a) => gcp_config(a),
-        CredentialsCmd::Azure(a) => azure(a),
+        CredentialsCmd::TokenFile(a) => token_file(a),
     }
 }
 
@@ -167,9 +169,16 @@ fn assertion(c: &Client, target: &str) -> Result<(String, u64)> {
     let m = c.exchange(&kc, target, None, None)?;
     let token = m.get("access_token").and_then(Value::as_str).unwrap_or_default().to_owned();
     if m.get("issued_token_type").and_then(Value::as_str) != Some(JWT_TOKEN_TYPE) || token.is_empty() {
-        return fail(format!(
-            "target {target} does not answer with an assertion (issued_token_type is not {JWT_TOKEN_TYPE}): is it in assertion mode?"
-        ));
+        // What edge-sts answered says which command serves this target.
+        let bearer = m.get("token_type").and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case("bearer"));
+        let instead = if m.contains_key("aws_access_key_id") {
+            "with AWS credentials (an AWS target in brokered mode): `edge-sts credentials aws` prints them for credential_process"
+        } else if bearer {
+            "with a bearer token (a downstream target, or a Google or Entra target in brokered mode): `edge-sts token` prints it"
+        } else {
+            "without an assertion"
+        };
+        return fail(format!("target {target} is not in assertion mode: edge-sts answered {instead}"));
     }
     let now = now_secs();
     let by_expires_in = m.get("expires_in").and_then(Value::as_u64).map(|s| now + s);
@@ -400,7 +409,7 @@ fn gcp_config(a: GcpConfigArgs) -> Result<ExitCode> {
     let url = format!("{}/gcp/external-account?target={target}", c.edge_sts);
     let ans = c.get(&url, Some(&kc))?;
     if ans.status != 200 {
-        return fail(format!("edge-sts refused the external_account configuration for {}: {}", a.target, c.oauth_error(&ans)));
+        return fail(format!("edge-sts refused the external_account configuration for {}: {}", a.target, c.oauth_error_with_hint(&ans)));
     }
     let Some(mut cfg) = ans.json() else {
         return fail("edge-sts's external_account configuration is not a JSON object");
@@ -426,10 +435,12 @@ fn gcp_config(a: GcpConfigArgs) -> Result<ExitCode> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Entra
+// Token file (AWS web identity, Entra federated token)
 // ---------------------------------------------------------------------------------------------
 
-fn azure(a: AzureArgs) -> Result<ExitCode> {
+/// Both SDKs read the file again at each refresh (botocore whenever its credentials near expiry,
+/// azure-identity when its last read is 600 s old), so a file rewritten at half-life stays good.
+fn token_file(a: TokenFileArgs) -> Result<ExitCode> {
     let c = Client::new(a.client)?;
     let write = || -> Result<(u64, u64)> {
         let (token, exp) = assertion(&c, &a.target)?;

@@ -663,18 +663,19 @@ fn gcp_config_writes_the_executable_command() {
 }
 
 #[test]
-fn azure_writes_a_private_token_file() {
+fn token_file_writes_a_private_token_file() {
     let s = stub();
     let e = Env::new();
     let file = e.p("azure-token");
     e.write("azure-token", "old", 0o644);
-    let o = e.run(&with(&["credentials", "azure", "--target", "azure-orders", "--out", &file], &client_args(&s, &e)));
+    let o = e.run(&with(&["credentials", "token-file", "--target", "azure-orders", "--out", &file], &client_args(&s, &e)));
     assert_eq!(o.code, 0, "{}", o.stderr);
     let t = std::fs::read_to_string(&file).unwrap();
     assert_eq!(t.split('.').count(), 3);
     assert!(!t.ends_with('\n'));
     assert_eq!(mode(Path::new(&file)), 0o600, "replaced by a private file");
-    // --watch rewrites it when half its life is gone (2 s assertions here: about every second).
+    // --watch rewrites it when half its life is gone (2 s assertions here: about every second);
+    // `credentials azure` is the same command.
     s.set(|b| b.assertion_life = 2);
     let mut child = e
         .cmd(&with(&["credentials", "azure", "--target", "azure-orders", "--out", &file, "--watch"], &client_args(&s, &e)))

@@ -127,6 +127,9 @@ reasons! {
     STS_AZURE_TENANT_NOT_FOUND = "sts.azure.tenant_not_found",
     STS_AZURE_INVALID_SCOPE = "sts.azure.invalid_scope",
     STS_AZURE_RESOURCE_NOT_FOUND = "sts.azure.resource_not_found",
+    STS_AZURE_KEY_NOT_FOUND = "sts.azure.key_not_found",
+    STS_AZURE_IDP_COMMUNICATION = "sts.azure.idp_communication",
+    STS_AZURE_INVALID_SIGNATURE = "sts.azure.invalid_signature",
 }
 
 /// The namespaces a reason code starts with (`<namespace>.<what>`).

@@ -10,7 +10,7 @@
 //   that `edge-sts credentials gcp-config` wrote, run `edge-sts credentials gcp` as its
 //   `executable` source, and exchange the assertion at the Google fake (tests/support/clouds.mjs)
 //   themselves, then impersonate the service account there.
-// - azure-identity's WorkloadIdentityCredential reads the token file `edge-sts credentials azure`
+// - azure-identity's WorkloadIdentityCredential reads the token file `edge-sts credentials token-file`
 //   wrote and redeems it at an https Entra stand-in (azure-identity refuses a non-https
 //   authority) whose certificate comes from a test CA made here with openssl.
 import assert from "node:assert/strict";
@@ -126,6 +126,15 @@ test("gcp-config wrote an executable source naming the helper with this client's
   assert.ok(!JSON.stringify(cfg).includes("Bearer"), "no static Authorization header");
 });
 
+test("gcp-config for a target that is not a Google target in assertion mode: edge-sts's refusal and what serves it instead", async () => {
+  const out = path.join(dir, "gcp-wrong.json");
+  const e = await run(CLI, ["credentials", "gcp-config", "--target", "azure-orders", "--out", out, ...clientArgs()]).catch((x) => x);
+  assert.equal(e.code, 2);
+  assert.equal(e.stderr.trim().split("\n").length, 1, e.stderr);
+  assert.match(e.stderr, /^error: edge-sts refused the external_account configuration for azure-orders: HTTP 400 invalid_target: this route serves only gcp targets in assertion mode; only a Google target with "mode": "assertion" has one; .*`edge-sts credentials token-file` \(AWS or Entra, assertion\)/);
+  assert.throws(() => statSync(out), /ENOENT/);
+});
+
 test("google-auth (Python) with the executable source: STS, then impersonation, at the Google fake", async () => {
   const before = google.requests.length;
   const py = `
@@ -183,7 +192,7 @@ except Exception as e:
 
 test("azure-identity WorkloadIdentityCredential reads the helper's token file and redeems it at Entra", async () => {
   const file = path.join(dir, "azure.jwt");
-  await run(CLI, ["credentials", "azure", "--target", "azure-orders", "--out", file, ...clientArgs()]);
+  await run(CLI, ["credentials", "token-file", "--target", "azure-orders", "--out", file, ...clientArgs()]);
   assert.equal(statSync(file).mode & 0o777, 0o600);
   const { payload, protectedHeader } = await jwtVerify(readFileSync(file, "utf8"), await jwks(), { audience: "api://AzureADTokenExchange" });
   assert.equal(payload.sub, "orders-service");

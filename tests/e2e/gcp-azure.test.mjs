@@ -7,7 +7,7 @@ import { after, before, test } from "node:test";
 import { createLocalJWKSet, jwtVerify } from "jose";
 import { startIssuer } from "../support/issuer.mjs";
 import { startGoogleFake, startEntraFake } from "../support/clouds.mjs";
-import { startWorkerAsIssuer, devConfig, generateSigningKey, exchange } from "../support/worker.mjs";
+import { startWorker, startWorkerAsIssuer, devConfig, generateSigningKey, exchange, freePort } from "../support/worker.mjs";
 
 const WIF = "projects/123456789/locations/global/workloadIdentityPools/edge-sts/providers/edge-sts-oidc";
 const SA = "orders@example-proj.iam.gserviceaccount.com";
@@ -157,6 +157,31 @@ test("an untrusted issuer: Google invalid_grant, Entra AADSTS700211", async () =
     assert.equal(entra.requests.at(-1).refused, "issuer");
     await loggedReason(w2, "sts.azure.issuer_mismatch");
   } finally { await w2.stop(); }
+});
+
+test("Entra's refusals of a key rotation gone wrong and of an issuer it cannot reach: AADSTS7000272, 700027, 50166", async () => {
+  // Workers that sign as `w`'s issuer (which the app trusts, and whose discovery and JWKS
+  // `w` serves) with keys `w` does not publish: a kid it does not list (a key made active
+  // before it was published), and `w`'s own kid on a new key (a kid reused). A third names
+  // an issuer where nothing answers.
+  const cases = [
+    [w.issuer, await generateSigningKey("RS256", "never-published"), "kid", "sts.azure.key_not_found", "AADSTS7000272"],
+    [w.issuer, await generateSigningKey("RS256", "c-rs"), "signature", "sts.azure.invalid_signature", "AADSTS700027"],
+    [`http://127.0.0.1:${await freePort()}`, await generateSigningKey("RS256", "c-rs"), "discovery", "sts.azure.idp_communication", "AADSTS50166"],
+  ];
+  for (const [issuer, rsKey, check, reason, code] of cases) {
+    if (issuer !== w.issuer) entraCredentials.push({ issuer, subject: "orders-service", audiences: ["api://AzureADTokenExchange"] });
+    const w2 = await startWorker({ config: { ...config(), issuer }, secrets: { ...secrets, SIGNING_KEY_RS256: JSON.stringify(rsKey) } });
+    try {
+      const res = await exchange(w2.url, { subject_token: await iss.getToken("orders-service"), audience: "entra" });
+      assert.equal(res.status, 502, `${code}: ${res.text}`);
+      assert.equal(res.json.error, "server_error");
+      assert.equal(entra.requests.at(-1).refused, check, code);
+      const line = await loggedReason(w2, reason);
+      assert.equal(line.cloud_code, code);
+      assert.ok(!/certificate|External OIDC|signature validation/i.test(res.text + JSON.stringify(line)), "Entra's message is neither passed on nor logged");
+    } finally { await w2.stop(); }
+  }
 });
 
 test("an issuer with a path: Google and Entra find discovery under it and accept the assertions", async () => {

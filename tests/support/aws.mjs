@@ -3,7 +3,8 @@
 // checks nothing, so the proxy checks the web identity token as AWS does before moto sees it
 // (assertion.mjs: discovery from the token's own `iss`, JWKS, signature, `typ`, `aud` among the
 // OIDC provider's client ids, `sub`, `exp`, `iat`) and refuses in AWS's words
-// (`InvalidIdentityToken`, `ExpiredTokenException`, `IDPCommunicationError`). The tests check
+// (`InvalidIdentityToken`, `ExpiredTokenException`, `IDPCommunicationError`). Other calls, an
+// SDK's signed GetCallerIdentity among them, reach moto with the SDK's own signature. The tests check
 // what edge-sts *sent* (recorded here); other AWS error answers come from recorded fixtures
 // (core/tests/fixtures/sts/aws/) served by the proxy.
 //
@@ -73,16 +74,25 @@ export async function startAwsSts({ providers } = {}) {
         return res.end(awsError(refused[1], refused[2]));
       }
     }
-    // An Authorization header naming the sts service makes moto route the unsigned call to STS.
+    // moto routes a call by the service its Authorization header names, and names the caller of
+    // a signed call (GetCallerIdentity with assumed-role credentials) by the header's access key:
+    // an SDK's own signature is passed on as it is; an unsigned call (AssumeRoleWithWebIdentity,
+    // from edge-sts or from an SDK) gets a header naming the sts service.
+    const authorization = req.headers.authorization ?? "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=0";
     const r = await fetch(`http://127.0.0.1:${motoPort}/`, { method: "POST", body, headers: {
-      "content-type": req.headers["content-type"], authorization: "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=0" } });
+      "content-type": req.headers["content-type"], authorization } });
     res.writeHead(r.status, { "content-type": r.headers.get("content-type") ?? "text/xml" });
     res.end(await r.text());
   });
   await new Promise((r) => proxy.listen(0, "127.0.0.1", r));
   return {
+    /** The verifying proxy: the STS endpoint for edge-sts and for SDKs. */
     endpoint: `http://127.0.0.1:${proxy.address().port}/`,
+    /** moto itself, behind no checks (for a test that must reach it directly). */
+    motoEndpoint: `http://127.0.0.1:${motoPort}/`,
     requests,
+    /** The AssumeRoleWithWebIdentity calls received (whether refused or passed to moto). */
+    assumeCalls: () => requests.filter((r) => r.form.Action === "AssumeRoleWithWebIdentity"),
     /** The providers the proxy trusts (the array passed in, or undefined: any loopback issuer). */
     providers,
     /** Answer the next calls with a recorded AWS response instead of moto's (null: moto again). */

@@ -202,6 +202,13 @@ pub enum AadstsCode {
     InvalidScope,
     /// 500011: the resource principal is not found in the tenant.
     ResourceNotFound,
+    /// 7000272: the assertion's `kid` is not in the JWKS Entra found through the issuer's
+    /// discovery (a key used before it was published, or a JWKS Entra still has cached).
+    KeyNotFound,
+    /// 50166: Entra could not fetch the issuer's discovery document or JWKS.
+    ExternalOidcRequestFailed,
+    /// 700027: the assertion's signature does not verify with the published key of its `kid`.
+    InvalidSignature,
 }
 
 impl AadstsCode {
@@ -218,6 +225,9 @@ impl AadstsCode {
             90002 => AadstsCode::TenantNotFound,
             70011 => AadstsCode::InvalidScope,
             500011 => AadstsCode::ResourceNotFound,
+            7000272 => AadstsCode::KeyNotFound,
+            50166 => AadstsCode::ExternalOidcRequestFailed,
+            700027 => AadstsCode::InvalidSignature,
             _ => return None,
         })
     }
@@ -235,6 +245,9 @@ impl AadstsCode {
             AadstsCode::TenantNotFound => 90002,
             AadstsCode::InvalidScope => 70011,
             AadstsCode::ResourceNotFound => 500011,
+            AadstsCode::KeyNotFound => 7000272,
+            AadstsCode::ExternalOidcRequestFailed => 50166,
+            AadstsCode::InvalidSignature => 700027,
         }
     }
 
@@ -251,6 +264,9 @@ impl AadstsCode {
             AadstsCode::TenantNotFound => reason::STS_AZURE_TENANT_NOT_FOUND,
             AadstsCode::InvalidScope => reason::STS_AZURE_INVALID_SCOPE,
             AadstsCode::ResourceNotFound => reason::STS_AZURE_RESOURCE_NOT_FOUND,
+            AadstsCode::KeyNotFound => reason::STS_AZURE_KEY_NOT_FOUND,
+            AadstsCode::ExternalOidcRequestFailed => reason::STS_AZURE_IDP_COMMUNICATION,
+            AadstsCode::InvalidSignature => reason::STS_AZURE_INVALID_SIGNATURE,
         }
     }
 }
@@ -271,6 +287,9 @@ impl fmt::Display for AadstsCode {
             AadstsCode::TenantNotFound => "Entra ID does not know the tenant",
             AadstsCode::InvalidScope => "Entra ID refused the scope",
             AadstsCode::ResourceNotFound => "Entra ID does not know the resource",
+            AadstsCode::KeyNotFound => "Entra ID did not find the assertion's signing key in edge-sts's JWKS",
+            AadstsCode::ExternalOidcRequestFailed => "Entra ID could not fetch edge-sts's discovery document or JWKS",
+            AadstsCode::InvalidSignature => "Entra ID found the assertion's signature invalid",
         })
     }
 }
@@ -484,6 +503,9 @@ mod tests {
             ("aadsts90002", 400, az(TenantNotFound, 400), "sts.azure.tenant_not_found"),
             ("aadsts70011", 400, az(InvalidScope, 400), "sts.azure.invalid_scope"),
             ("aadsts500011", 400, az(ResourceNotFound, 400), "sts.azure.resource_not_found"),
+            ("aadsts7000272", 401, az(KeyNotFound, 401), "sts.azure.key_not_found"),
+            ("aadsts50166", 400, az(ExternalOidcRequestFailed, 400), "sts.azure.idp_communication"),
+            ("aadsts700027", 401, az(InvalidSignature, 401), "sts.azure.invalid_signature"),
             // No error_codes: the description's AADSTS prefix still identifies it.
             ("aadsts700213_no_error_codes", 401, az(FederatedSubjectMismatch, 401), "sts.azure.subject_mismatch"),
             (
@@ -523,6 +545,18 @@ mod tests {
             parse_response(401, &fixture("azure/aadsts7002131.json"), NOW).unwrap_err().cloud_code().as_deref(),
             Some("AADSTS7002131")
         );
+        // The codes of a key rotation gone wrong and of an unreachable issuer: each its own
+        // reason and cloud code; only the fetch failure may pass by itself.
+        for (name, status, code, retryable) in [
+            ("aadsts7000272", 401, "AADSTS7000272", false),
+            ("aadsts50166", 400, "AADSTS50166", true),
+            ("aadsts700027", 401, "AADSTS700027", false),
+        ] {
+            let e = parse_response(status, &fixture(&format!("azure/{name}.json")), NOW).unwrap_err();
+            assert_eq!(e.cloud_code().as_deref(), Some(code), "{name}");
+            assert_eq!(e.retryable(), retryable, "{name}");
+            assert!(!e.to_string().contains("3F2A9C1E"), "{name}: no thumbprint echoed");
+        }
         assert_eq!(parse_response(429, b"Too Many Requests", NOW), Err(StsError::Throttled { cloud: Cloud::Azure, http_status: 429 }));
         assert_eq!(parse_response(502, b"<html>", NOW), Err(StsError::Unavailable { cloud: Cloud::Azure, http_status: 502 }));
         assert_eq!(parse_response(400, b"", NOW), Err(StsError::Unknown { cloud: Cloud::Azure, http_status: 400, code: None }));
