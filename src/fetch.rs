@@ -22,6 +22,23 @@ impl<'a> RuntimeIo<'a> {
     }
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// A KV namespace binding: the two calls edge-sts makes, on web-sys/js-sys types (`worker`'s
+    /// `KvStore` serializes its options through serde-wasm-bindgen).
+    type KvNamespace;
+    #[wasm_bindgen(method, catch)]
+    fn get(this: &KvNamespace, key: &str, kind: &str) -> Result<js_sys::Promise, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn put(this: &KvNamespace, key: &str, value: &js_sys::Uint8Array, options: &js_sys::Object) -> Result<js_sys::Promise, JsValue>;
+}
+
+/// The `JWKS_CACHE` binding, when the Worker has one.
+fn kv_namespace(env: &Env) -> Option<KvNamespace> {
+    let binding = js_sys::Reflect::get(env, &JsValue::from_str(KV_BINDING)).ok()?;
+    (!binding.is_undefined() && !binding.is_null()).then(|| binding.unchecked_into())
+}
+
 /// A request edge-sts sends: a key fetch (GET) or a cloud STS call (POST).
 struct Outbound<'r> {
     url: &'r str,
@@ -120,18 +137,22 @@ impl Fetch for RuntimeIo<'_> {
     }
 
     async fn load(&self, key: &str) -> Option<Vec<u8>> {
-        let kv = self.env.kv(KV_BINDING).ok()?;
-        kv.get(key).bytes().await.ok().flatten()
+        let kv = kv_namespace(self.env)?;
+        let value = JsFuture::from(kv.get(key, "arrayBuffer").ok()?).await.ok()?;
+        (!value.is_null() && !value.is_undefined()).then(|| js_sys::Uint8Array::new(&value).to_vec())
     }
 
     async fn store(&self, key: &str, value: Vec<u8>, ttl_secs: u64) {
-        let Ok(kv) = self.env.kv(KV_BINDING) else {
+        let Some(kv) = kv_namespace(self.env) else {
             return;
         };
         let key = key.to_owned();
         self.ctx.wait_until(async move {
-            if let Ok(put) = kv.put_bytes(&key, &value) {
-                let _ = put.expiration_ttl(ttl_secs.max(60)).execute().await;
+            let options = js_sys::Object::new();
+            let _ = js_sys::Reflect::set(&options, &JsValue::from_str("expirationTtl"), &JsValue::from_f64(ttl_secs.max(60) as f64));
+            // `From<&[u8]>` copies the bytes out of wasm memory.
+            if let Ok(put) = kv.put(&key, &js_sys::Uint8Array::from(&value[..]), &options) {
+                let _ = JsFuture::from(put).await;
             }
         });
     }
