@@ -13,7 +13,7 @@ if (existsSync(`${dir}/edge-sts-config.js`)) {
 }
 // Upload-size budget for the release build: a regression fails the build. The aim
 // (docs/performance.md) is lower; this bound only stops growth.
-const BUDGET_KIB = 270;
+const BUDGET_KIB = 260;
 if (dir === "build" && gz / 1024 > BUDGET_KIB) {
   console.error(`worker upload ${(gz / 1024).toFixed(1)} KiB is over its budget of ${BUDGET_KIB} KiB`);
   process.exit(1);

@@ -3,9 +3,11 @@
 //! parsed-JWKS records across isolates. KV writes go through `waitUntil`, off the hot path.
 use edge_sts_core::fetch::{Fetch, FetchError, HttpRequest, HttpResponse};
 use futures_util::future::{select, Either};
-use futures_util::StreamExt;
 use std::time::Duration;
-use worker::{AbortController, Delay, Env, Method, Request, RequestInit, RequestRedirect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use worker::{Delay, Env};
 
 pub const KV_BINDING: &str = "JWKS_CACHE";
 
@@ -20,34 +22,60 @@ impl<'a> RuntimeIo<'a> {
     }
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// A KV namespace binding: the two calls edge-sts makes, on web-sys/js-sys types (`worker`'s
+    /// `KvStore` serializes its options through serde-wasm-bindgen).
+    type KvNamespace;
+    #[wasm_bindgen(method, catch)]
+    fn get(this: &KvNamespace, key: &str, kind: &str) -> Result<js_sys::Promise, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn put(this: &KvNamespace, key: &str, value: &js_sys::Uint8Array, options: &js_sys::Object) -> Result<js_sys::Promise, JsValue>;
+}
+
+/// The `JWKS_CACHE` binding, when the Worker has one.
+fn kv_namespace(env: &Env) -> Option<KvNamespace> {
+    let binding = js_sys::Reflect::get(env, &JsValue::from_str(KV_BINDING)).ok()?;
+    (!binding.is_undefined() && !binding.is_null()).then(|| binding.unchecked_into())
+}
+
 /// A request edge-sts sends: a key fetch (GET) or a cloud STS call (POST).
 struct Outbound<'r> {
     url: &'r str,
     post: Option<&'r HttpRequest>,
 }
 
-async fn send_bounded(out: Outbound<'_>, max_bytes: usize, signal: &worker::AbortSignal) -> Result<HttpResponse, FetchError> {
-    let url = out.url;
-    let mut init = RequestInit::new();
-    init.with_redirect(RequestRedirect::Manual);
-    let headers = worker::Headers::new();
+#[wasm_bindgen]
+extern "C" {
+    /// The runtime's global `fetch` (workerd has no `window`).
+    #[wasm_bindgen(js_name = fetch)]
+    fn global_fetch(req: &web_sys::Request) -> js_sys::Promise;
+}
+
+/// Sent and read with web-sys types directly: `worker`'s `Fetch`/`Response` would add its
+/// request-options serialization and a streams adapter to the upload for the same calls.
+async fn send_bounded(out: Outbound<'_>, max_bytes: usize, signal: &web_sys::AbortSignal) -> Result<HttpResponse, FetchError> {
+    let init = web_sys::RequestInit::new();
+    init.set_redirect(web_sys::RequestRedirect::Manual);
+    init.set_signal(Some(signal));
+    let headers = web_sys::Headers::new().map_err(|_| FetchError::Network)?;
     match out.post {
         None => {
-            init.with_method(Method::Get);
+            init.set_method("GET");
             let _ = headers.set("accept", "application/json");
         }
         Some(p) => {
-            init.with_method(Method::Post);
+            init.set_method("POST");
             for (k, v) in &p.headers {
                 let _ = headers.set(k, v);
             }
-            init.with_body(Some(wasm_bindgen::JsValue::from_str(&p.body)));
+            init.set_body(&JsValue::from_str(&p.body));
         }
     }
-    init.with_headers(headers);
-    let req = Request::new_with_init(url, &init).map_err(|_| FetchError::Network)?;
-    let mut resp = worker::Fetch::Request(req).send_with_signal(signal).await.map_err(|_| FetchError::Network)?;
-    let status = resp.status_code();
+    init.set_headers(&headers);
+    let req = web_sys::Request::new_with_str_and_init(out.url, &init).map_err(|_| FetchError::Network)?;
+    let resp: web_sys::Response = JsFuture::from(global_fetch(&req)).await.and_then(|r| r.dyn_into()).map_err(|_| FetchError::Network)?;
+    let status = resp.status();
     let header = |n: &str| resp.headers().get(n).ok().flatten();
     let cache_control = header("cache-control");
     let content_type = header("content-type");
@@ -57,20 +85,31 @@ async fn send_bounded(out: Outbound<'_>, max_bytes: usize, signal: &worker::Abor
     let mut body = Vec::new();
     // Key documents are read only on 200; a cloud's error answers carry their error codes.
     if status == 200 || out.post.is_some() {
-        let mut stream = resp.stream().map_err(|_| FetchError::Network)?;
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|_| FetchError::Network)?;
-            if body.len() + chunk.len() > max_bytes {
-                return Err(FetchError::TooLarge);
+        if let Some(stream) = resp.body() {
+            let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
+            loop {
+                let chunk = JsFuture::from(reader.read()).await.map_err(|_| FetchError::Network)?;
+                if js_sys::Reflect::get(&chunk, &JsValue::from_str("done")).is_ok_and(|d| d.is_truthy()) {
+                    break;
+                }
+                let value = js_sys::Reflect::get(&chunk, &JsValue::from_str("value")).map_err(|_| FetchError::Network)?;
+                let chunk: js_sys::Uint8Array = value.dyn_into().map_err(|_| FetchError::Network)?;
+                let n = chunk.length() as usize;
+                if body.len() + n > max_bytes {
+                    let _ = reader.cancel();
+                    return Err(FetchError::TooLarge);
+                }
+                let at = body.len();
+                body.resize(at + n, 0);
+                chunk.copy_to(&mut body[at..]);
             }
-            body.extend_from_slice(&chunk);
         }
     }
-    Ok(HttpResponse { status, body, cache_control, content_type })
+    Ok(HttpResponse { status: status as u16, body, cache_control, content_type })
 }
 
 async fn with_timeout(out: Outbound<'_>, max_bytes: usize, timeout_ms: u64) -> Result<HttpResponse, FetchError> {
-    let ctrl = AbortController::default();
+    let ctrl = web_sys::AbortController::new().map_err(|_| FetchError::Network)?;
     let signal = ctrl.signal();
     let work = Box::pin(send_bounded(out, max_bytes, &signal));
     let timer = Delay::from(Duration::from_millis(timeout_ms));
@@ -98,18 +137,22 @@ impl Fetch for RuntimeIo<'_> {
     }
 
     async fn load(&self, key: &str) -> Option<Vec<u8>> {
-        let kv = self.env.kv(KV_BINDING).ok()?;
-        kv.get(key).bytes().await.ok().flatten()
+        let kv = kv_namespace(self.env)?;
+        let value = JsFuture::from(kv.get(key, "arrayBuffer").ok()?).await.ok()?;
+        (!value.is_null() && !value.is_undefined()).then(|| js_sys::Uint8Array::new(&value).to_vec())
     }
 
     async fn store(&self, key: &str, value: Vec<u8>, ttl_secs: u64) {
-        let Ok(kv) = self.env.kv(KV_BINDING) else {
+        let Some(kv) = kv_namespace(self.env) else {
             return;
         };
         let key = key.to_owned();
         self.ctx.wait_until(async move {
-            if let Ok(put) = kv.put_bytes(&key, &value) {
-                let _ = put.expiration_ttl(ttl_secs.max(60)).execute().await;
+            let options = js_sys::Object::new();
+            let _ = js_sys::Reflect::set(&options, &JsValue::from_str("expirationTtl"), &JsValue::from_f64(ttl_secs.max(60) as f64));
+            // `From<&[u8]>` copies the bytes out of wasm memory.
+            if let Ok(put) = kv.put(&key, &js_sys::Uint8Array::from(&value[..]), &options) {
+                let _ = JsFuture::from(put).await;
             }
         });
     }

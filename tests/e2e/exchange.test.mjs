@@ -466,6 +466,11 @@ describe("issuer outages", () => {
         assert.ok(Number(res.headers.get("retry-after")) >= 1);
         await sleep(1100); // let the failure back-off (1 s in tests) lapse
       }
+      // Without content-length the Worker counts the streamed bytes: the padded discovery
+      // document (about 260 KB, otherwise valid) is refused at the cap, not parsed.
+      iss2.setFault("huge", { only: "discovery", chunked: true });
+      assertError(await exchange(w2.url, { subject_token: t }), 503, "temporarily_unavailable", [t]);
+      await sleep(1100);
       iss2.setFault("slow", { ms: 4000 });
       const started = Date.now();
       assertError(await exchange(w2.url, { subject_token: t }), 503, "temporarily_unavailable");

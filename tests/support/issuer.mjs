@@ -44,7 +44,8 @@
 //   iss.keyclaims(id)            Keycloak-shaped claims (exp = now + 300) to tweak before sign()
 //   iss.privateJwks / iss.publicJwks() / iss.currentKids()
 //   iss.counters                 live { jwks, discovery, token, moved } (moved = "redirect" targets)
-//   iss.setFault(kind, { ms, only: "jwks" | "discovery" })  none|down|500|slow|html|redirect|huge|dupkids
+//   iss.setFault(kind, { ms, only: "jwks" | "discovery", chunked })  none|down|500|slow|html|redirect|huge|dupkids
+//                                (chunked: a "huge" discovery document without content-length)
 //   iss.setCacheControl(value)   Cache-Control of the certs endpoint (default "no-cache"; null omits)
 //   await iss.rotate({ keepOld = true })   new RS256 + ES256 keys (rsa-2, ec-2, ...) become current
 //   await iss.dropOldKeys()      unpublish every non-current signing key
@@ -253,14 +254,17 @@ export async function startIssuer({ port = 0, realm = "demo", host = "127.0.0.1"
     keys: [encKey.publicJwk, ...sigKeys.map((k) => k.publicJwk)].map((k) => ({ ...k })),
   });
 
-  function sendJson(res, status, body, headers = {}) {
+  // `chunked`: no content-length, the body in 16 KiB writes (a reader must count the bytes itself).
+  function sendJson(res, status, body, headers = {}, chunked = false) {
     const text = typeof body === "string" ? body : JSON.stringify(body);
     res.writeHead(status, {
       "content-type": "application/json",
-      "content-length": Buffer.byteLength(text),
+      ...(chunked ? {} : { "content-length": Buffer.byteLength(text) }),
       ...headers,
     });
-    res.end(text);
+    if (!chunked) return res.end(text);
+    for (let i = 0; i < text.length; i += 16384) res.write(text.slice(i, i + 16384));
+    res.end();
   }
 
   // Keycloak's CORS headers for discovery and certs (see the header comment).
@@ -376,7 +380,7 @@ export async function startIssuer({ port = 0, realm = "demo", host = "127.0.0.1"
     if (fault.kind === "huge" && (!fault.opts.only || fault.opts.only === "discovery")) {
       const doc = await (await fetch(`${issuerUrl}${DISCOVERY_PATH}`, { headers: { "x-internal": "1" } })).json();
       doc.x_padding = Array.from({ length: 4000 }, (_, i) => `padding-${i}-${"x".repeat(48)}`);
-      return sendJson(res, 200, doc, corsHeaders(req));
+      return sendJson(res, 200, doc, corsHeaders(req), Boolean(fault.opts.chunked));
     }
     // Keycloak's CORS headers, not oidc-provider's (which answers `*` to a request without Origin).
     const setHeader = res.setHeader.bind(res);

@@ -1,6 +1,6 @@
 //! Configuration: one JSON schema (raw, serde) validated once into an immutable [`Config`].
 //! Every error names the field by its JSON path (`targets.orders.scopes`, `trusted_issuers[0]`)
-//! and how to fix it, type errors included. The CLI lints the same file the Worker loads, and
+//! and how to fix it, type errors included (serde's own errors only with `config-paths`). The CLI lints the same file the Worker loads, and
 //! both resolve the secrets it names through [`resolve_secrets`].
 //!
 //! One submodule per section, each holding its raw (serde) shape, its validation and its
@@ -160,6 +160,7 @@ pub fn load(text: &str) -> Result<Config, ConfigError> {
 
 /// The document into its raw shape. A type error, a missing field or an unknown field names its
 /// JSON path (`serde_path_to_error`); text that is not a JSON object is a `(document)` error.
+#[cfg(feature = "config-paths")]
 fn parse(text: &str) -> Result<RawConfig, ConfigError> {
     let mut de = serde_json::Deserializer::from_str(text);
     let raw: Result<RawConfig, _> = serde_path_to_error::deserialize(&mut de);
@@ -180,6 +181,32 @@ fn parse(text: &str) -> Result<RawConfig, ConfigError> {
     })?;
     de.end().map_err(|e| cerr(DOCUMENT, e.to_string(), SCHEMA_FIX))?;
     Ok(raw)
+}
+
+/// The document into its raw shape, without `config-paths` (the Worker's build): serde's own
+/// errors keep serde's message and its line and column, as a `(document)` error.
+#[cfg(not(feature = "config-paths"))]
+fn parse(text: &str) -> Result<RawConfig, ConfigError> {
+    parse_pathless(text)
+}
+
+#[cfg_attr(feature = "config-paths", allow(dead_code))]
+fn parse_pathless(text: &str) -> Result<RawConfig, ConfigError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let raw = RawConfig::deserialize(&mut de).map_err(pathless_error)?;
+    de.end().map_err(pathless_error)?;
+    Ok(raw)
+}
+
+/// Fix of a serde error without its path: the CLI, which has the path, is one command away.
+const PATHLESS_FIX: &str = "`edge-sts check FILE` names the field's JSON path; compare with the configuration reference, docs/configuration.md (unknown fields are refused to catch typos)";
+
+/// A serde error as a `(document)` error: serde's text as it is (it names the field for a
+/// missing or unknown field, and the line and column always), and [`PATHLESS_FIX`].
+#[cfg_attr(feature = "config-paths", allow(dead_code))]
+fn pathless_error(e: serde_json::Error) -> ConfigError {
+    let fix = if e.is_syntax() || e.is_eof() { SCHEMA_FIX } else { PATHLESS_FIX };
+    cerr(DOCUMENT, e.to_string(), fix)
 }
 
 /// The JSON Schema of the configuration document, from the types above (the docs test walks it).

@@ -164,6 +164,36 @@ fn type_errors_name_the_field_by_its_path() {
 }
 
 #[test]
+fn without_config_paths_serde_errors_keep_serdes_text_and_point_at_the_cli() {
+    // The Worker's build (no `config-paths`): the same documents parse, and serde's own errors
+    // are `(document)` errors with serde's message, its position, and the CLI as the fix.
+    assert!(parse_pathless(&patched(&[]).to_string()).is_ok());
+    let cases: &[(&str, Patch<'_>, &str)] = &[
+        (
+            "lifetime a string",
+            &[("/targets/orders/lifetime_secs", Some(json!("300")))],
+            "invalid type: string \"300\", expected u64 at line 1 column ",
+        ),
+        ("missing nested field", &[("/targets/orders/scopes", None)], "missing field `scopes` at line 1 column "),
+        (
+            "unknown nested field",
+            &[("/trusted_issuers/0/audience", Some(json!("edge-sts")))],
+            "unknown field `audience`, expected one of `issuer`",
+        ),
+    ];
+    for (name, patch, problem) in cases {
+        let e = parse_pathless(&patched(patch).to_string()).err().unwrap_or_else(|| panic!("{name}: accepted"));
+        assert_eq!((e.field.as_str(), e.fix.as_str()), (DOCUMENT, PATHLESS_FIX), "{name}");
+        assert!(e.problem.starts_with(problem) && e.problem.contains(" at line 1 column "), "{name}: {}", e.problem);
+    }
+    let e = parse_pathless("{\"issuer\": ").expect_err("truncated text");
+    assert_eq!(
+        (e.field.as_str(), e.problem.as_str(), e.fix.as_str()),
+        (DOCUMENT, "EOF while parsing a value at line 1 column 11", SCHEMA_FIX)
+    );
+}
+
+#[test]
 fn text_that_is_not_a_json_object_is_a_document_error() {
     for (text, problem) in [
         ("", "EOF while parsing a value at line 1 column 0"),
