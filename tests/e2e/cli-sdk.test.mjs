@@ -24,7 +24,7 @@ import { promisify } from "node:util";
 import { after, before, test } from "node:test";
 import { createLocalJWKSet, jwtVerify } from "jose";
 import { startIssuer } from "../support/issuer.mjs";
-import { startGoogleFake } from "../support/clouds.mjs";
+import { startGoogleFake, entraRefusal } from "../support/clouds.mjs";
 import { startWorkerAsIssuer, devConfig, generateSigningKey } from "../support/worker.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -65,6 +65,10 @@ async function startHttpsEntra(pki) {
       if (f.grant_type !== "client_credentials" || f.client_id !== APP || f.client_assertion_type !== "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" || !f.scope?.endsWith("/.default")) {
         return send(400, { error: "invalid_request", error_description: "AADSTS900144: bad request", error_codes: [900144] });
       }
+      // The assertion is verified as the other fakes do (discovery, JWKS, typ, aud, sub, exp).
+      const refused = await entraRefusal(f.client_assertion, f.client_id);
+      requests.at(-1).refused = refused?.[0];
+      if (refused) return send(400, { error: "invalid_client", error_description: `AADSTS${refused[1]}: ${refused[2]}`, error_codes: [refused[1]] });
       return send(200, { token_type: "Bearer", expires_in: 3599, ext_expires_in: 3599, access_token: `entra-token-${requests.length}` });
     }
     send(404, { error: "not_found" });
@@ -209,5 +213,6 @@ print(c.get_token("https://management.azure.com/.default").token)
   const tokenReq = entra.requests.find((r) => r.method === "POST");
   const f = Object.fromEntries(new URLSearchParams(tokenReq.body));
   assert.equal(f.client_assertion, readFileSync(file, "utf8"), "the SDK sent the file's assertion");
+  assert.equal(tokenReq.refused, undefined, "the stand-in verified the assertion through edge-sts's discovery and JWKS");
   assert.equal(f.scope, "https://management.azure.com/.default");
 });

@@ -85,7 +85,7 @@ export async function startGoogleFake({ issuers, allowedAudiences } = {}) {
 }
 
 /** Entra's AADSTS code and text for a client assertion it does not accept, or null. */
-async function entraRefusal(assertion, clientId, credentials) {
+export async function entraRefusal(assertion, clientId, credentials) {
   const v = await verifyAssertion(assertion, { issuers: credentials?.map((c) => c.issuer) });
   if (!v.ok) {
     const iss = v.payload?.iss;
