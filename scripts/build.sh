@@ -37,6 +37,8 @@ if [ "$mode" = profile ]; then names=(-g); else names=(--strip-debug); fi
 "$WASM_OPT_BIN" -Oz "${names[@]}" --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int \
   --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
   "$out/index_bg.wasm" -o "$out/index_bg.wasm"
+# The module entry: a plain `fetch` handler over worker-build's output (src/entry.js).
+scripts/wrap-entry.sh "$out"
 # The embedded configuration goes in after worker-build (which writes index.js); one from an
 # earlier build is removed first.
 rm -f "$out/edge-sts-config.js"

@@ -1,5 +1,6 @@
 //! Test-only routes (feature `test-routes`, never in release builds): run the core's signature
-//! vector suite through WebCrypto inside workerd, so both backends answer the same vectors.
+//! vector suite through WebCrypto inside workerd, so both backends answer the same vectors;
+//! `/__test/panic` traps the instance, so a test sees the Worker recover from a bug.
 use crate::isolate::Isolate;
 use crate::respond::{json_response, Cors};
 use edge_sts_core::b64;
@@ -17,6 +18,10 @@ async fn body(req: &Request) -> Option<Value> {
 }
 
 pub async fn handle(path: &str, req: &Request, iso: &Isolate) -> Response {
+    if path == "/__test/panic" {
+        // A bug's stand-in: the instance traps (panic = abort) and must come back on the next request.
+        panic!("test-only panic");
+    }
     let Some(doc) = body(req).await else {
         return json_response(400, &json!({"error": "bad json"}), Cors::No, "no-store");
     };
