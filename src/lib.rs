@@ -40,6 +40,15 @@ fn base_path(iso: &isolate::Isolate) -> &str {
     iso.state.as_ref().map_or("", |s| s.config.base_path())
 }
 
+/// A future kept out of its caller: boxed behind a vtable by a function LLVM may not inline,
+/// so its `poll` stays a function of its own instead of being inlined into the request future.
+/// V8 compiles a wasm function whole on its first call, so an isolate's first request then
+/// compiles the code of the route it runs, not every route's.
+#[inline(never)]
+pub(crate) fn apart<'a, T>(f: impl std::future::Future<Output = T> + 'a) -> std::pin::Pin<Box<dyn std::future::Future<Output = T> + 'a>> {
+    Box::pin(f)
+}
+
 #[event(fetch)]
 async fn main(req: Request, env: Env, ctx: worker::Context) -> worker::Result<Response> {
     let started = js_sys::Date::now();
@@ -67,9 +76,9 @@ async fn route(
 ) -> Response {
     use edge_sts_core::routes::{dispatch_under, Dispatch, RouteId};
     match dispatch_under(base_path(iso), path, method) {
-        Dispatch::Handle(RouteId::Token) => token(req, env, iso, ctx, line).await,
-        Dispatch::Handle(RouteId::Explain) => explain(req, env, iso, ctx, line).await,
-        Dispatch::Handle(id @ (RouteId::GcpSubjectToken | RouteId::GcpExternalAccount)) => gcp(req, env, iso, ctx, id, line).await,
+        Dispatch::Handle(RouteId::Token) => apart(token(req, env, iso, ctx, line)).await,
+        Dispatch::Handle(RouteId::Explain) => apart(explain(req, env, iso, ctx, line)).await,
+        Dispatch::Handle(id @ (RouteId::GcpSubjectToken | RouteId::GcpExternalAccount)) => apart(gcp(req, env, iso, ctx, id, line)).await,
         Dispatch::MethodNotAllowed => {
             let e = Error::Request(RequestError::MethodNotAllowed).to_oauth(0);
             line.reason(e.reason);
