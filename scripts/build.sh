@@ -4,6 +4,9 @@
 #   scripts/build.sh test       release profile + test-only routes -> build-test/
 #   scripts/build.sh profile    the release build, but the wasm keeps its name section (function
 #                               names for scripts/profile.sh and twiggy) -> build-profile/
+#   scripts/build.sh downstream release profile without the `clouds` feature: a downstream-only
+#                               Worker (edge-sts's own tokens; a cloud block is a configuration
+#                               error) -> build-downstream/
 # EDGE_STS_CONFIG_FILE=path embeds that configuration in the Worker (any mode): it is validated
 # first with the Worker's own loader (`edge-sts check`; an invalid file fails the build before
 # anything is compiled), then written beside index.js (scripts/embed-config.mjs). The Worker reads
@@ -22,6 +25,10 @@ if [ "$mode" = test ]; then
   # A separate target dir keeps the two feature sets from invalidating each other's cache.
   out=build-test
   CARGO_TARGET_DIR=target/test-routes worker-build --release --out-dir "$out" --features test-routes
+elif [ "$mode" = downstream ]; then
+  # Its own target dir too, so the release build's cache survives (same reason as test).
+  out=build-downstream
+  CARGO_TARGET_DIR=target/downstream worker-build --release --out-dir "$out" --no-default-features
 elif [ "$mode" = profile ]; then
   # Same features and target dir as the release build (cargo reuses its artefacts); only the
   # final wasm-opt pass below differs.

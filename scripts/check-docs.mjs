@@ -22,7 +22,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 // Directories never searched: dependencies, build output, local state.
 const SKIP_NAMES = new Set(["node_modules", "target", ".git", ".venv-moto", ".wrangler"]);
-const SKIP_PATHS = new Set(["build", "build-test", "www/dist", "www/pkg", "bench/out", "tests/artifacts", "fuzz/corpus", "fuzz/artifacts"]);
+const SKIP_PATHS = new Set(["build", "build-test", "build-profile", "build-downstream", "www/dist", "www/pkg", "bench/out", "tests/artifacts", "fuzz/corpus", "fuzz/artifacts"]);
 
 /** Every `*.md` file under `root`, as paths relative to it (forward slashes), sorted. */
 export function markdownFiles(root) {

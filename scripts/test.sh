@@ -14,13 +14,18 @@ node scripts/check-docs.mjs
 
 step "native: cargo test (core with the pure-Rust backend; CLI golden tests)"
 cargo test -p edge-sts-core -p edge-sts-cli --quiet
+# The core without the `clouds` feature (what the downstream-only Worker compiles): its non-cloud
+# tests, and the refusal of every cloud block.
+cargo test -p edge-sts-core --no-default-features --features pure-crypto,pem,config-paths --quiet
 # The credential helper the e2e tests hand to the clouds' SDKs (tests/e2e/cli-*.test.mjs).
 cargo build -p edge-sts-cli --quiet
 
-step "wasm: release build (build/) and test-routes build (build-test/)"
+step "wasm: release build (build/), test-routes build (build-test/), downstream-only build (build-downstream/)"
 scripts/build.sh
 scripts/build.sh test
+scripts/build.sh downstream
 node scripts/size.mjs
+node scripts/size.mjs build-downstream
 scripts/build-www.sh
 
 step "end to end: Worker in workerd (Miniflare) + oidc-provider + jose"

@@ -78,6 +78,7 @@ async fn route(
     match dispatch_under(base_path(iso), path, method) {
         Dispatch::Handle(RouteId::Token) => apart(token(req, env, iso, ctx, line)).await,
         Dispatch::Handle(RouteId::Explain) => apart(explain(req, env, iso, ctx, line)).await,
+        #[cfg(feature = "clouds")]
         Dispatch::Handle(id @ (RouteId::GcpSubjectToken | RouteId::GcpExternalAccount)) => apart(gcp(req, env, iso, ctx, id, line)).await,
         Dispatch::MethodNotAllowed => {
             let e = Error::Request(RequestError::MethodNotAllowed).to_oauth(0);
@@ -223,11 +224,12 @@ async fn explain(req: &Request, env: &Env, iso: &isolate::Isolate, ctx: &worker:
     }
 }
 
-/// Google `external_account` support, for `gcp` targets in assertion mode only:
+/// Google `external_account` support (feature `clouds`), for `gcp` targets in assertion mode only:
 /// `GET /gcp/subject-token?target=` (edge-sts's assertion for the target, as `/token` answers)
 /// and `GET /gcp/external-account?target=` (the configuration with an `executable` source that
 /// runs the CLI's credential helper). Both need the caller's Keycloak token as
 /// `Authorization: Bearer` and the same policy as `/token`.
+#[cfg(feature = "clouds")]
 async fn gcp(
     req: &Request,
     env: &Env,

@@ -185,7 +185,12 @@ fn the_routes_http_md_lists_are_the_route_table() {
             }
         }
     }
-    let code: BTreeSet<String> = ROUTES.iter().map(|r| format!("{} {}", r.methods[0], r.path)).collect();
+    #[allow(unused_mut)]
+    let mut code: BTreeSet<String> = ROUTES.iter().map(|r| format!("{} {}", r.methods[0], r.path)).collect();
+    // The docs describe the default build; without the `clouds` feature it lacks the `/gcp/*`
+    // routes, and only those.
+    #[cfg(not(feature = "clouds"))]
+    code.extend(["GET /gcp/external-account", "GET /gcp/subject-token"].map(String::from));
     let problems = diff("route", &code, &documented, "docs/http.md's route table");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
@@ -277,10 +282,19 @@ fn documented_fields(doc: &str) -> BTreeSet<String> {
 fn every_config_field_is_documented_and_every_documented_field_exists() {
     let schema = serde_json::to_value(crate::config::raw_schema()).unwrap();
     let code = schema_fields(&schema);
-    for must in ["issuer", "limits.max_body_bytes", "trusted_issuers[].audiences", "targets.{name}.aws.role_arn", "clients[].client"] {
+    for must in ["issuer", "limits.max_body_bytes", "trusted_issuers[].audiences", "targets.{name}.aws", "clients[].client"] {
         assert!(code.contains(must), "the schema walk finds `{must}`: {code:?}");
     }
+    #[cfg(feature = "clouds")]
+    assert!(code.contains("targets.{name}.aws.role_arn"), "the schema walk finds the fields of a cloud block");
     let documented = documented_fields(&read("docs/configuration.md"));
+    // The docs describe the default build; without the `clouds` feature the schema has the cloud
+    // blocks (the loader refuses them by name) but none of their fields.
+    #[cfg(not(feature = "clouds"))]
+    let documented: BTreeSet<String> = documented
+        .into_iter()
+        .filter(|f| !["aws.", "gcp.", "azure."].iter().any(|b| f.starts_with(&format!("targets.{{name}}.{b}"))))
+        .collect();
     let problems = diff("configuration field", &code, &documented, "docs/configuration.md");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

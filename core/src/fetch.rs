@@ -19,6 +19,7 @@ pub struct HttpRequest {
 }
 
 impl HttpRequest {
+    #[cfg_attr(not(feature = "clouds"), allow(dead_code))]
     pub(crate) fn post(url: String, content_type: &str, body: String) -> HttpRequest {
         HttpRequest { method: "POST", url, headers: vec![("content-type".into(), content_type.into())], body }
     }

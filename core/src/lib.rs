@@ -35,6 +35,12 @@ pub mod request;
 pub mod routes;
 pub mod signing;
 pub mod single_flight;
+// Cloud STS exchanges (AWS, Google, Entra): feature `clouds`, on by default. Without it, `sts`
+// holds only the names the rest of the core uses, with no cloud (sts/off.rs).
+#[cfg(feature = "clouds")]
+pub mod sts;
+#[cfg(not(feature = "clouds"))]
+#[path = "sts/off.rs"]
 pub mod sts;
 pub mod token;
 pub mod url;

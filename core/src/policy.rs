@@ -410,6 +410,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "clouds")]
     #[test]
     fn a_resource_uri_shared_by_cloud_targets_is_ambiguous_and_names_still_select() {
         let entra = |app: &str, resource: &str| {
@@ -442,6 +443,7 @@ mod tests {
         assert_eq!((e.status, e.error, e.reason), (400, "invalid_target", "policy.ambiguous_target"));
     }
 
+    #[cfg(feature = "clouds")]
     #[test]
     fn an_assertion_lifetime_is_the_grants_lifetime_and_outlives_the_subject_token() {
         let entra = |extra: Value| {

@@ -12,7 +12,9 @@ pub enum RouteId {
     Explain,
     Discovery,
     Jwks,
+    #[cfg(feature = "clouds")]
     GcpExternalAccount,
+    #[cfg(feature = "clouds")]
     GcpSubjectToken,
     Healthz,
 }
@@ -42,12 +44,16 @@ const fn route(id: RouteId, path: &'static str, methods: &'static [&'static str]
 }
 
 /// Every route the Worker's code answers (the playground's static files are served before it).
+/// The `/gcp/*` routes serve assertion-mode Google targets: without the `clouds` feature they are
+/// not routes (404).
 pub const ROUTES: &[Route] = &[
     Route { other_methods: OtherMethods::NotAllowed, ..route(RouteId::Token, "/token", &["POST"]) },
     route(RouteId::Explain, "/explain", &["POST"]),
     Route { preflight: true, ..route(RouteId::Discovery, "/.well-known/openid-configuration", &["GET", "HEAD"]) },
     Route { preflight: true, ..route(RouteId::Jwks, "/.well-known/jwks.json", &["GET", "HEAD"]) },
+    #[cfg(feature = "clouds")]
     route(RouteId::GcpExternalAccount, "/gcp/external-account", &["GET"]),
+    #[cfg(feature = "clouds")]
     route(RouteId::GcpSubjectToken, "/gcp/subject-token", &["GET"]),
     route(RouteId::Healthz, "/healthz", &["GET", "HEAD"]),
 ];
@@ -162,7 +168,10 @@ mod tests {
             ("/.well-known/jwks.json", "OPTIONS", Preflight),
             ("/.well-known/openid-configuration", "GET", Handle(RouteId::Discovery)),
             ("/.well-known/openid-configuration", "POST", NotFound),
+            #[cfg(feature = "clouds")]
             ("/gcp/subject-token", "GET", Handle(RouteId::GcpSubjectToken)),
+            #[cfg(not(feature = "clouds"))]
+            ("/gcp/subject-token", "GET", NotFound),
             ("/gcp/external-account", "HEAD", NotFound),
             ("/healthz", "HEAD", Handle(RouteId::Healthz)),
             ("/healthz", "OPTIONS", NotFound),
@@ -195,8 +204,14 @@ mod tests {
             ("/tenant-a/.well-known/openid-configuration", "OPTIONS", Preflight),
             ("/tenant-a/.well-known/jwks.json", "GET", Handle(RouteId::Jwks)),
             ("/tenant-a/explain", "POST", Handle(RouteId::Explain)),
+            #[cfg(feature = "clouds")]
             ("/tenant-a/gcp/subject-token", "GET", Handle(RouteId::GcpSubjectToken)),
+            #[cfg(feature = "clouds")]
             ("/tenant-a/gcp/external-account", "GET", Handle(RouteId::GcpExternalAccount)),
+            #[cfg(not(feature = "clouds"))]
+            ("/tenant-a/gcp/subject-token", "GET", NotFound),
+            #[cfg(not(feature = "clouds"))]
+            ("/tenant-a/gcp/external-account", "GET", NotFound),
             ("/tenant-a/healthz", "GET", Handle(RouteId::Healthz)),
             // percent-encoding in the base is decoded per segment
             ("/tenant%2Da/token", "POST", Handle(RouteId::Token)),

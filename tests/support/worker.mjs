@@ -51,12 +51,14 @@ export function devConfig(issuerUrl, overrides = {}) {
 }
 
 /**
- * Starts the Worker. `build` is "build" (release) or "build-test" (with /__test routes).
+ * Starts the Worker. `build` is "build" (release), "build-test" (with /__test routes) or
+ * "build-downstream" (without the `clouds` feature).
  * Returns { url, mf, logs, dispatch(path, init), stop() }.
  */
 export async function startWorker({ config, secrets = {}, build = "build-test", port = 0, kvPersist = false, extraVars = {}, playground = false } = {}) {
   const script = path.join(root, build, "index.js");
-  if (!existsSync(script)) throw new Error(`${build}/index.js is missing: run scripts/build.sh${build === "build-test" ? " test" : ""}`);
+  const mode = { "build-test": " test", "build-downstream": " downstream" }[build] ?? "";
+  if (!existsSync(script)) throw new Error(`${build}/index.js is missing: run scripts/build.sh${mode}`);
   const logs = [];
   const mf = new Miniflare({
     host: "127.0.0.1",

@@ -15,6 +15,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 pub mod clients;
+// The cloud blocks of a target; without the `clouds` feature, their refusal.
+#[cfg(feature = "clouds")]
+mod clouds;
+#[cfg(not(feature = "clouds"))]
+#[path = "clouds_off.rs"]
+mod clouds;
 pub mod issuers;
 pub mod keys;
 pub mod limits;
@@ -149,7 +155,7 @@ pub fn load(text: &str) -> Result<Config, ConfigError> {
     let trusted = issuers::load(raw.trusted_issuers, dev)?;
     let targets = targets::load(raw.targets, &issuer, dev)?;
     let clients = clients::load(raw.clients, &targets, &trusted)?;
-    targets::check_aws_session_names(&targets, &clients, trusted.len())?;
+    clouds::check_aws_session_names(&targets, &clients, trusted.len())?;
     let key_refs = keys::load(raw.signing_keys, dev)?;
     if let Some(name) = &raw.explain_secret {
         keys::check_secret_name("explain_secret", name)?;

@@ -1,9 +1,10 @@
 //! `targets`: the tokens edge-sts mints (audience, scopes, lifetime, claims, algorithm) and the
 //! optional cloud block (`aws`, `gcp`, `azure`) that exchanges the minted token at a cloud's STS.
+use super::clouds::{self, RawAws, RawAzure, RawGcp};
 use super::{cerr, ConfigError};
 use crate::alg::Alg;
-use crate::policy::{ClientPattern, ClientRule, Target, PROTECTED_CLAIMS};
-use crate::sts::{aws, azure, gcp, CloudMode, CloudTarget, StsError, CLOUD_PROTECTED_CLAIMS, MAX_ASSERTION_LIFETIME_SECS};
+use crate::policy::{Target, PROTECTED_CLAIMS};
+use crate::sts::CLOUD_PROTECTED_CLAIMS;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -44,80 +45,6 @@ pub(super) struct RawTarget {
     azure: Option<RawAzure>,
 }
 
-#[derive(Debug, Deserialize)]
-#[cfg_attr(test, derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields)]
-struct RawAws {
-    role_arn: String,
-    #[serde(default)]
-    region: Option<String>,
-    /// Explicit STS endpoint (e.g. a local emulator in dev mode); overrides `region`.
-    #[serde(default)]
-    endpoint: Option<String>,
-    #[serde(default)]
-    duration_secs: Option<u32>,
-    /// Inline session policy (an IAM policy document object).
-    #[serde(default)]
-    session_policy: Option<Value>,
-    #[serde(default)]
-    policy_arns: Vec<String>,
-    /// How the `RoleSessionName` is formed: `"client_id"` (default) or `"hashed"`.
-    #[serde(default)]
-    session_name: Option<String>,
-    /// `"brokered"` (default: edge-sts calls the cloud) or `"assertion"` (edge-sts answers with
-    /// its assertion and the caller's SDK calls the cloud).
-    #[serde(default)]
-    mode: Option<String>,
-    /// Assertion mode only: the assertion's lifetime, `1..=3600` s, not capped at the subject
-    /// token's expiry.
-    #[serde(default)]
-    assertion_lifetime_secs: Option<u64>,
-}
-
-#[derive(Debug, Deserialize)]
-#[cfg_attr(test, derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields)]
-struct RawGcp {
-    /// `projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>`
-    workload_identity_provider: String,
-    #[serde(default)]
-    service_account: Option<String>,
-    #[serde(default)]
-    token_lifetime_secs: Option<u32>,
-    #[serde(default)]
-    sts_url: Option<String>,
-    #[serde(default)]
-    iam_credentials_url: Option<String>,
-    /// `"brokered"` (default: edge-sts calls the cloud) or `"assertion"` (edge-sts answers with
-    /// its assertion and the caller's SDK calls the cloud).
-    #[serde(default)]
-    mode: Option<String>,
-    /// Assertion mode only: the assertion's lifetime, `1..=3600` s, not capped at the subject
-    /// token's expiry.
-    #[serde(default)]
-    assertion_lifetime_secs: Option<u64>,
-}
-
-#[derive(Debug, Deserialize)]
-#[cfg_attr(test, derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields)]
-struct RawAzure {
-    tenant: String,
-    client_id: String,
-    /// e.g. `https://management.azure.com`; the scope asked for is `<resource>/.default`.
-    resource: String,
-    #[serde(default)]
-    authority_host: Option<String>,
-    /// `"brokered"` (default: edge-sts calls the cloud) or `"assertion"` (edge-sts answers with
-    /// its assertion and the caller's SDK calls the cloud).
-    #[serde(default)]
-    mode: Option<String>,
-    /// Assertion mode only: the assertion's lifetime, `1..=3600` s, not capped at the subject
-    /// token's expiry.
-    #[serde(default)]
-    assertion_lifetime_secs: Option<u64>,
-}
-
 /// All targets; `issuer` is edge-sts's own (a cloud must reach it for discovery).
 pub(super) fn load(raw: BTreeMap<String, RawTarget>, issuer: &str, dev: bool) -> Result<BTreeMap<String, Target>, ConfigError> {
     let mut targets = BTreeMap::new();
@@ -149,6 +76,7 @@ pub(super) fn load(raw: BTreeMap<String, RawTarget>, issuer: &str, dev: bool) ->
 /// One `targets.<name>` entry.
 fn target(name: &str, t: RawTarget, issuer: &str, dev: bool) -> Result<Target, ConfigError> {
     let f = |n: &str| format!("targets.{name}.{n}");
+    clouds::check_blocks(&f, [("aws", t.aws.is_some()), ("gcp", t.gcp.is_some()), ("azure", t.azure.is_some())])?;
     if t.audience.is_empty() {
         return Err(cerr(f("audience"), "empty audience", "set the URI the downstream API expects in `aud`"));
     }
@@ -184,43 +112,7 @@ fn target(name: &str, t: RawTarget, issuer: &str, dev: bool) -> Result<Target, C
             )
         })?,
     };
-    let clouds = usize::from(t.aws.is_some()) + usize::from(t.gcp.is_some()) + usize::from(t.azure.is_some());
-    if clouds > 1 {
-        return Err(cerr(f("aws"), "a target brokers at most one cloud", "split it into one target per cloud"));
-    }
-    let (cloud, cloud_mode) = if let Some(mut a) = t.aws {
-        let mode = cloud_mode(&f, "aws", a.mode.take(), a.assertion_lifetime_secs.take())?;
-        (Some(aws_target(&f, a, mode, dev)?), mode)
-    } else if let Some(mut g) = t.gcp {
-        let mode = cloud_mode(&f, "gcp", g.mode.take(), g.assertion_lifetime_secs.take())?;
-        if mode.is_assertion() && !command_safe(name) {
-            return Err(cerr(
-                f("gcp.mode"),
-                "an assertion-mode Google target's name goes into the external_account command line, which Google's libraries split on spaces",
-                "rename the target to letters, digits, `.`, `_` and `-`",
-            ));
-        }
-        (Some(gcp_target(&f, g, &t.scopes, signing_alg, lifetime, dev)?), mode)
-    } else if let Some(mut z) = t.azure {
-        let mode = cloud_mode(&f, "azure", z.mode.take(), z.assertion_lifetime_secs.take())?;
-        (Some(azure_target(&f, z, &t.audience, dev)?), mode)
-    } else {
-        (None, CloudMode::Brokered)
-    };
-    if let Some(c) = &cloud {
-        let which = c.cloud();
-        which.check_alg(signing_alg).map_err(|e| match e {
-            StsError::Invalid { problem, fix, .. } => cerr(f("signing_alg"), problem, fix),
-            other => cerr(f("signing_alg"), other.to_string(), "use RS256"),
-        })?;
-        which.check_issuer(issuer, dev).map_err(|_| {
-            cerr(
-                "issuer",
-                "a cloud needs an https issuer URL it can reach for discovery",
-                "serve edge-sts on an https custom domain and set `issuer` to it",
-            )
-        })?;
-    }
+    let (cloud, cloud_mode) = clouds::block(&f, name, (t.aws, t.gcp, t.azure), &t.scopes, &t.audience, signing_alg, lifetime, issuer, dev)?;
     Ok(Target {
         cloud,
         name: name.to_owned(),
@@ -234,168 +126,4 @@ fn target(name: &str, t: RawTarget, issuer: &str, dev: bool) -> Result<Target, C
         signing_alg,
         cloud_mode,
     })
-}
-
-/// A cloud block's `mode` and `assertion_lifetime_secs` (`block` is `aws`, `gcp` or `azure`).
-fn cloud_mode(f: &impl Fn(&str) -> String, block: &str, mode: Option<String>, lifetime: Option<u64>) -> Result<CloudMode, ConfigError> {
-    match mode.as_deref() {
-        None | Some("brokered") => match lifetime {
-            None => Ok(CloudMode::Brokered),
-            Some(_) => Err(cerr(
-                f(&format!("{block}.assertion_lifetime_secs")),
-                "only an assertion-mode target hands out its assertion",
-                "remove it, or set `mode` to \"assertion\"",
-            )),
-        },
-        Some("assertion") => {
-            if lifetime.is_some_and(|l| l == 0 || l > MAX_ASSERTION_LIFETIME_SECS) {
-                return Err(cerr(
-                    f(&format!("{block}.assertion_lifetime_secs")),
-                    "out of range",
-                    format!("use 1..={MAX_ASSERTION_LIFETIME_SECS}"),
-                ));
-            }
-            Ok(CloudMode::Assertion { lifetime_secs: lifetime })
-        }
-        Some(other) => {
-            Err(cerr(f(&format!("{block}.mode")), format!("unknown mode `{other}`"), "use \"brokered\" (default) or \"assertion\""))
-        }
-    }
-}
-
-/// Safe as one word of a command line that is split on whitespace without quoting.
-fn command_safe(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-}
-
-/// A cloud's own validation error, placed under the target (`targets.<name>.cloud.<field>`).
-fn sts_err(f: &impl Fn(&str) -> String, e: StsError) -> ConfigError {
-    match e {
-        StsError::Invalid { field, problem, fix, .. } => cerr(f(&format!("cloud.{field}")), problem, fix),
-        other => cerr(f("cloud"), other.to_string(), "see docs/configuration.md, the cloud blocks"),
-    }
-}
-
-fn aws_target(f: &impl Fn(&str) -> String, a: RawAws, mode: CloudMode, dev: bool) -> Result<CloudTarget, ConfigError> {
-    if mode.is_assertion() {
-        // What edge-sts would enforce when brokering: in assertion mode the caller's SDK calls
-        // AWS STS itself, so these would only look like limits.
-        let brokered_only = [
-            ("duration_secs", a.duration_secs.is_some()),
-            ("session_policy", a.session_policy.is_some()),
-            ("policy_arns", !a.policy_arns.is_empty()),
-            ("session_name", a.session_name.is_some()),
-        ];
-        if let Some((field, _)) = brokered_only.iter().find(|(_, set)| *set) {
-            return Err(cerr(
-                f(&format!("aws.{field}")),
-                "not enforced in assertion mode: the caller's SDK calls AWS STS itself, and the role's trust policy decides",
-                "remove it (limit the role itself), or use mode \"brokered\"",
-            ));
-        }
-    }
-    let mut role = aws::AwsRole::new(a.role_arn);
-    if let Some(r) = &a.region {
-        role.endpoint = aws::regional_endpoint(r)
-            .ok_or_else(|| cerr(f("aws.region"), format!("`{r}` is not an AWS region name"), "use e.g. \"eu-central-1\""))?;
-    }
-    if let Some(e) = a.endpoint {
-        role.endpoint = e;
-    }
-    if let Some(d) = a.duration_secs {
-        role.duration_secs = d;
-    }
-    if let Some(m) = &a.session_name {
-        role.session_name = aws::SessionName::parse(m)
-            .ok_or_else(|| cerr(f("aws.session_name"), format!("unknown value `{m}`"), "use \"client_id\" (default) or \"hashed\""))?;
-    }
-    role.policy = a.session_policy.map(|p| p.to_string());
-    role.policy_arns = a.policy_arns;
-    role.validate(dev).map_err(|e| sts_err(f, e))?;
-    Ok(CloudTarget::Aws(role))
-}
-
-fn gcp_target(
-    f: &impl Fn(&str) -> String,
-    g: RawGcp,
-    scopes: &[String],
-    signing_alg: Alg,
-    lifetime: u64,
-    dev: bool,
-) -> Result<CloudTarget, ConfigError> {
-    let provider = gcp::WorkloadIdentityProvider::parse(&g.workload_identity_provider).map_err(|e| sts_err(f, e))?;
-    let mut target = gcp::GcpTarget::new(provider);
-    if let Some(u) = g.sts_url {
-        target.sts_url = u;
-    }
-    if let Some(sa) = g.service_account {
-        let mut imp = gcp::ServiceAccountImpersonation::new(sa);
-        if let Some(u) = g.iam_credentials_url {
-            imp.iam_credentials_url = u;
-        }
-        if let Some(l) = g.token_lifetime_secs {
-            imp.lifetime_secs = l;
-        }
-        target.impersonation = Some(imp);
-    }
-    if !scopes.is_empty() {
-        target.scopes = scopes.to_vec();
-    }
-    target.validate(dev).map_err(|e| sts_err(f, e))?;
-    gcp::check_assertion_config(signing_alg, lifetime, "").map_err(|e| sts_err(f, e))?;
-    Ok(CloudTarget::Gcp(target))
-}
-
-fn azure_target(f: &impl Fn(&str) -> String, z: RawAzure, audience: &str, dev: bool) -> Result<CloudTarget, ConfigError> {
-    let mut app = azure::AzureApp::new(z.tenant, z.client_id, &z.resource);
-    if let Some(h) = z.authority_host {
-        app.authority_host = h;
-    }
-    app.validate(dev).map_err(|e| sts_err(f, e))?;
-    azure::check_assertion_audience(audience).map_err(|e| sts_err(f, e))?;
-    Ok(CloudTarget::Azure(app))
-}
-
-/// What an AWS target's `RoleSessionName` needs from the rest of the configuration. In
-/// `"client_id"` mode the name is the client id as it is, so: only one trusted issuer (the name
-/// carries no realm), and every client rule listing the target is an exact client id that is
-/// already a session name (a glob may match ids that are not). `"hashed"` needs nothing.
-pub(super) fn check_aws_session_names(
-    targets: &BTreeMap<String, Target>,
-    clients: &[ClientRule],
-    issuers: usize,
-) -> Result<(), ConfigError> {
-    // Assertion-mode targets are skipped: the caller's SDK names its own session.
-    let client_id_mode = |name: &str| {
-        targets.get(name).is_some_and(|t| {
-            !t.cloud_mode.is_assertion() && matches!(&t.cloud, Some(CloudTarget::Aws(r)) if r.session_name == aws::SessionName::ClientId)
-        })
-    };
-    if issuers > 1 {
-        if let Some(name) = targets.keys().find(|n| client_id_mode(n)) {
-            return Err(cerr(
-                format!("targets.{name}.aws.session_name"),
-                "with more than one trusted issuer the session name must carry the realm, and a client id alone does not",
-                "set it to \"hashed\"",
-            ));
-        }
-    }
-    for (i, rule) in clients.iter().enumerate() {
-        let Some(name) = rule.targets.iter().chain(rule.default_target.iter()).find(|n| client_id_mode(n)) else {
-            continue;
-        };
-        let problem = match &rule.pattern {
-            ClientPattern::Glob(..) => format!("a glob may match client ids that cannot be an AWS RoleSessionName (target `{name}`)"),
-            ClientPattern::Exact(id) if !aws::is_session_name(id) => {
-                format!("the client id cannot be an AWS RoleSessionName as it is (target `{name}`)")
-            }
-            ClientPattern::Exact(_) => continue,
-        };
-        return Err(cerr(
-            format!("clients[{i}].client"),
-            problem,
-            format!("use exact client ids of 2 to 64 characters from [A-Za-z0-9_+=,.@-], or set `targets.{name}.aws.session_name` to \"hashed\""),
-        ));
-    }
-    Ok(())
 }

@@ -50,6 +50,55 @@ fn the_base_configuration_is_valid() {
     assert_eq!(cfg.policy.targets["orders"].lifetime_secs, DEFAULT_LIFETIME_SECS);
 }
 
+/// What loading `v` fails with: `case` (field, problem, fix); without the `clouds` feature, a
+/// configuration with a cloud block fails on that block instead, whatever else it says (the
+/// first target by name with one, as `load` reads them).
+fn expected(v: &Value, case: (&str, &str, &str)) -> (String, String, String) {
+    #[cfg(not(feature = "clouds"))]
+    if let Some(field) = cloud_block(v) {
+        return (field, clouds::PROBLEM.into(), clouds::FIX.into());
+    }
+    let _ = v;
+    (case.0.into(), case.1.into(), case.2.into())
+}
+
+/// `targets.<name>.<block>` of the first cloud block of `v`'s targets, by target name.
+#[cfg(not(feature = "clouds"))]
+fn cloud_block(v: &Value) -> Option<String> {
+    let mut names: Vec<&String> = v["targets"].as_object()?.keys().collect();
+    names.sort();
+    names.into_iter().find_map(|name| {
+        let block = ["aws", "gcp", "azure"].into_iter().find(|b| v["targets"][name].get(b).is_some())?;
+        Some(format!("targets.{name}.{block}"))
+    })
+}
+
+#[cfg(not(feature = "clouds"))]
+#[test]
+fn without_the_clouds_feature_a_cloud_block_does_not_load() {
+    let blocks = [
+        ("aws", json!({"role_arn": "arn:aws:iam::123456789012:role/edge-sts-orders"})),
+        ("gcp", json!({"workload_identity_provider": "projects/123/locations/global/workloadIdentityPools/pool/providers/prov"})),
+        (
+            "azure",
+            json!({"tenant": "11111111-2222-3333-4444-555555555555", "client_id": "66666666-7777-8888-9999-000000000000", "resource": "https://management.azure.com"}),
+        ),
+    ];
+    for (block, value) in blocks {
+        // A block the default build accepts, and one it would refuse: both are refused by name.
+        for value in [value, json!({"not": "a cloud block"})] {
+            let target = json!({"audience": "https://cloud.test", "scopes": [], "signing_alg": "RS256", block: value});
+            let e = load(&patched(&[("/targets/cloud", Some(target))]).to_string()).expect_err(block);
+            assert_eq!(e.field, format!("targets.cloud.{block}"));
+            assert!(e.problem.contains("without the `clouds` feature"), "{e}");
+            assert!(e.fix.contains("default features (`scripts/build.sh`)") && e.fix.contains("remove the cloud block"), "{e}");
+        }
+    }
+    // Without a cloud block the same build loads, and mints for its downstream targets.
+    let (cfg, _) = load_all(&patched(&[])).unwrap();
+    assert!(cfg.policy.targets.values().all(|t| t.cloud.is_none()));
+}
+
 const CLOUD_CLAIMS_FIX: &str =
     "use another claim name (a cloud target writes none of azp, amr, https://aws.amazon.com/tags, https://aws.amazon.com/source_identity)";
 
@@ -133,8 +182,9 @@ fn bad_configurations() {
     ];
     assert!(cases.len() >= 40);
     for (name, patch, field, problem, fix) in cases {
-        let e = load_all(&patched(patch)).err().unwrap_or_else(|| panic!("{name}: accepted"));
-        assert_eq!((e.field.as_str(), e.problem.as_str(), e.fix.as_str()), (*field, *problem, *fix), "{name}");
+        let v = patched(patch);
+        let e = load_all(&v).err().unwrap_or_else(|| panic!("{name}: accepted"));
+        assert_eq!((e.field, e.problem, e.fix), expected(&v, (field, problem, fix)), "{name}");
     }
 }
 
@@ -157,8 +207,9 @@ fn type_errors_name_the_field_by_its_path() {
         ("unknown field in a cloud block", &[("/targets/gcp", Some(json!({"audience": "https://gcp", "scopes": [], "gcp": {"workload_identity_provider": "p", "service_acount": "x"}})))], "targets.gcp.gcp.service_acount", "unknown field `service_acount`, expected one of `workload_identity_provider`, `service_account`, `token_lifetime_secs`, `sts_url`, `iam_credentials_url`, `mode`, `assertion_lifetime_secs`"),
     ];
     for (name, patch, field, problem) in cases {
-        let e = load(&patched(patch).to_string()).err().unwrap_or_else(|| panic!("{name}: accepted"));
-        assert_eq!((e.field.as_str(), e.problem.as_str(), e.fix.as_str()), (*field, *problem, SCHEMA_FIX), "{name}");
+        let v = patched(patch);
+        let e = load(&v.to_string()).err().unwrap_or_else(|| panic!("{name}: accepted"));
+        assert_eq!((e.field.clone(), e.problem.clone(), e.fix.clone()), expected(&v, (field, problem, SCHEMA_FIX)), "{name}");
         assert!(!e.problem.contains(" at line "), "{name}: no position once the path is known");
     }
 }
@@ -313,6 +364,7 @@ fn realms_apart_accepts_distinct_prefixes_and_one_issuer_without_one() {
     assert_eq!(cfg.trusted.len(), 2);
 }
 
+#[cfg(feature = "clouds")]
 #[test]
 fn aws_session_names_that_load() {
     use crate::sts::{aws::SessionName, CloudTarget};
@@ -348,6 +400,7 @@ fn aws_session_names_that_load() {
     assert!(load(&patched(&[("/targets/plain", Some(plain))]).to_string()).is_ok());
 }
 
+#[cfg(feature = "clouds")]
 #[test]
 fn cloud_targets_may_share_an_audience_and_opt_into_assertion_mode() {
     use crate::sts::{CloudMode, CloudTarget};

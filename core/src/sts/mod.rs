@@ -32,14 +32,14 @@ use std::fmt;
 pub mod aws;
 pub mod azure;
 pub mod gcp;
+mod shared;
 mod target;
-pub use target::{CloudMode, CloudTarget, CLOUD_PROTECTED_CLAIMS, MAX_ASSERTION_LIFETIME_SECS};
+pub use shared::{Blame, CloudMode, CLOUD_PROTECTED_CLAIMS, MAX_ASSERTION_LIFETIME_SECS, THROTTLE_RETRY_AFTER_SECS};
+pub use target::CloudTarget;
 
 /// Body cap the adapter should pass when reading an STS answer. Real answers are 1-8 KB (an
 /// Entra access token with many groups is the largest); errors are smaller.
 pub const MAX_RESPONSE_BYTES: usize = 64 * 1024;
-/// `Retry-After` suggested for [`Blame::Throttled`]. No cloud here sends one on the STS call.
-pub const THROTTLE_RETRY_AFTER_SECS: u64 = 5;
 /// Nesting bound for STS JSON answers (Google's error `details` are the deepest, about 5).
 pub(crate) const JSON_DEPTH: usize = 16;
 
@@ -242,40 +242,6 @@ pub(crate) fn seconds_left(expires_at: f64, now: f64) -> u64 {
     } else {
         0
     }
-}
-
-/// Who is to blame for an [`StsError`], which decides the answer to the caller
-/// (`Error::to_oauth` maps each to its status, as below).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Blame {
-    /// The caller's identity cannot be carried to this cloud (e.g. its client id makes a
-    /// Google subject over 127 bytes). Nothing is wrong with its token and retrying cannot
-    /// help: **400 `invalid_target`** (RFC 8693 §2.2.2: "unable to issue a token for the
-    /// target").
-    Caller,
-    /// edge-sts's own cloud-target configuration is invalid, found before any request was sent.
-    /// The config lints catch these at load; at request time it is **503 `server_error`**, the
-    /// same answer as an invalid configuration (like `Error::Config`).
-    Config,
-    /// The cloud refused or failed, and not because of the caller's token: **502
-    /// `server_error`** (a cloud STS failure not caused by the caller's token).
-    ///
-    /// This includes every refusal of edge-sts's assertion and every trust-policy denial
-    /// (AWS `AccessDenied`, Google's attribute condition, Entra's federated credential
-    /// mismatch). The cloud only ever sees what edge-sts minted after its own policy allowed
-    /// the caller, so such a refusal means edge-sts's configuration and the cloud's trust setup
-    /// disagree: an operator problem to surface, not a caller error to hide among 400s.
-    Upstream,
-    /// The cloud throttled edge-sts: **503 `temporarily_unavailable` + `Retry-After`**
-    /// ([`THROTTLE_RETRY_AFTER_SECS`]).
-    ///
-    /// Why 503 and not 502: nothing failed, the request is valid and will succeed later, and
-    /// RFC 6749 defines `temporarily_unavailable` for exactly "temporary overloading". It is
-    /// also how edge-sts already answers when its other upstream (the issuer's JWKS) cannot be
-    /// reached, so clients need one retry rule for both. A throttle is shared by every caller
-    /// of the same role/provider, so the caller must back off rather than retry at once, which
-    /// a 502 does not say.
-    Throttled,
 }
 
 /// Every way a cloud exchange can fail. `Display` is a fixed short phrase, safe for

@@ -1,0 +1,89 @@
+//! What the rest of the core names about clouds whether or not the `clouds` feature is on: how
+//! a cloud target serves its caller, the claims it may not write, and who is to blame for a
+//! failed exchange (the one mapping to the wire is `Error::to_oauth`). Without the feature,
+//! `sts/off.rs` pairs these with uninhabited `CloudTarget` and `StsError`.
+
+/// How a cloud target serves its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CloudMode {
+    /// edge-sts calls the cloud and answers with the cloud's credentials; the target's role,
+    /// scopes, service account and lifetime are enforced by edge-sts.
+    #[default]
+    Brokered,
+    /// edge-sts answers with the assertion it mints for the cloud and calls no cloud: the
+    /// caller's SDK does the cloud exchange itself, so the cloud's own trust configuration, not
+    /// edge-sts, limits what the caller can do. `lifetime_secs` is the explicit
+    /// `assertion_lifetime_secs` (not capped at the subject token's expiry), if set.
+    Assertion { lifetime_secs: Option<u64> },
+}
+
+impl CloudMode {
+    pub fn is_assertion(self) -> bool {
+        matches!(self, CloudMode::Assertion { .. })
+    }
+
+    /// `"brokered"` or `"assertion"`, as configured.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloudMode::Brokered => "brokered",
+            CloudMode::Assertion { .. } => "assertion",
+        }
+    }
+}
+
+/// The longest `assertion_lifetime_secs` the configuration accepts.
+pub const MAX_ASSERTION_LIFETIME_SECS: u64 = 3600;
+
+/// `Retry-After` suggested for [`Blame::Throttled`]. No cloud here sends one on the STS call.
+pub const THROTTLE_RETRY_AFTER_SECS: u64 = 5;
+
+/// Who is to blame for an `StsError`, which decides the answer to the caller
+/// (`Error::to_oauth` maps each to its status, as below).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Blame {
+    /// The caller's identity cannot be carried to this cloud (e.g. its client id makes a
+    /// Google subject over 127 bytes). Nothing is wrong with its token and retrying cannot
+    /// help: **400 `invalid_target`** (RFC 8693 §2.2.2: "unable to issue a token for the
+    /// target").
+    Caller,
+    /// edge-sts's own cloud-target configuration is invalid, found before any request was sent.
+    /// The config lints catch these at load; at request time it is **503 `server_error`**, the
+    /// same answer as an invalid configuration (like `Error::Config`).
+    Config,
+    /// The cloud refused or failed, and not because of the caller's token: **502
+    /// `server_error`** (a cloud STS failure not caused by the caller's token).
+    ///
+    /// This includes every refusal of edge-sts's assertion and every trust-policy denial
+    /// (AWS `AccessDenied`, Google's attribute condition, Entra's federated credential
+    /// mismatch). The cloud only ever sees what edge-sts minted after its own policy allowed
+    /// the caller, so such a refusal means edge-sts's configuration and the cloud's trust setup
+    /// disagree: an operator problem to surface, not a caller error to hide among 400s.
+    Upstream,
+    /// The cloud throttled edge-sts: **503 `temporarily_unavailable` + `Retry-After`**
+    /// ([`THROTTLE_RETRY_AFTER_SECS`]).
+    ///
+    /// Why 503 and not 502: nothing failed, the request is valid and will succeed later, and
+    /// RFC 6749 defines `temporarily_unavailable` for exactly "temporary overloading". It is
+    /// also how edge-sts already answers when its other upstream (the issuer's JWKS) cannot be
+    /// reached, so clients need one retry rule for both. A throttle is shared by every caller
+    /// of the same role/provider, so the caller must back off rather than retry at once, which
+    /// a 502 does not say.
+    Throttled,
+}
+
+/// Claims a cloud reads on its own to decide trust, so a cloud target's `copy_claims` and
+/// `static_claims` may not write them (on top of `policy::PROTECTED_CLAIMS`, which edge-sts
+/// itself sets):
+///
+/// - `azp`: AWS evaluates `<issuer host>:aud` against `azp` when the token carries it;
+/// - `amr`: authentication methods, an AWS web identity condition key;
+/// - `https://aws.amazon.com/tags`: AWS session tags (principal and transitive tag keys), which
+///   attribute-based access control trusts;
+/// - `https://aws.amazon.com/source_identity`: the AWS source identity, kept across role chains.
+///
+/// One list for every cloud: which claims a cloud reads is the cloud's definition, not the
+/// target's, and a target moves between clouds by editing its block. Entra's federated
+/// credentials read `iss`, `sub` and `aud` (protected anyway); Google reads whatever its
+/// provider's attribute mapping names, so on a Google target every copied or static claim can
+/// be part of what Google trusts.
+pub const CLOUD_PROTECTED_CLAIMS: [&str; 4] = ["azp", "amr", "https://aws.amazon.com/tags", "https://aws.amazon.com/source_identity"];
