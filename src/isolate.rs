@@ -42,7 +42,7 @@ pub async fn get(env: &Env) -> Rc<Isolate> {
     if let Some(i) = ISOLATE.with(|c| c.borrow().clone()) {
         return i;
     }
-    let built = Rc::new(crate::apart(build(env)).await);
+    let built = Rc::new(edge_sts_core::apart(build(env)).await);
     // Two first requests may race through `build`; keep whichever finished first.
     ISOLATE.with(|c| c.borrow_mut().get_or_insert_with(|| built.clone()).clone())
 }

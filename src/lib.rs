@@ -14,6 +14,7 @@ mod respond;
 mod test_routes;
 mod webcrypto;
 
+use edge_sts_core::apart;
 use edge_sts_core::exchange::{self, Context};
 use edge_sts_core::reason;
 use edge_sts_core::request::{self, RequestError};
@@ -38,15 +39,6 @@ fn path_of(url: &str) -> &str {
 /// Every route is served under the issuer's path; without a configuration, at the root.
 fn base_path(iso: &isolate::Isolate) -> &str {
     iso.state.as_ref().map_or("", |s| s.config.base_path())
-}
-
-/// A future kept out of its caller: boxed behind a vtable by a function LLVM may not inline,
-/// so its `poll` stays a function of its own instead of being inlined into the request future.
-/// V8 compiles a wasm function whole on its first call, so an isolate's first request then
-/// compiles the code of the route it runs, not every route's.
-#[inline(never)]
-pub(crate) fn apart<'a, T>(f: impl std::future::Future<Output = T> + 'a) -> std::pin::Pin<Box<dyn std::future::Future<Output = T> + 'a>> {
-    Box::pin(f)
 }
 
 #[event(fetch)]

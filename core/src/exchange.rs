@@ -128,7 +128,7 @@ pub async fn exchange<F: Fetch, B: SignatureBackend>(
             return Err(Error::Request(crate::request::RequestError::AssertionTokenType));
         }
         let outcome = Outcome { client_id: v.caller.client_id.clone(), targets: vec![grant.targets[0].name.clone()] };
-        return Ok((cloud::mint_assertion(ctx, &v, &grant, now, jti).await?, outcome));
+        return Ok((crate::apart(cloud::mint_assertion(ctx, &v, &grant, now, jti)).await?, outcome));
     }
     let now_s = now.floor() as u64;
     let lifetime = mint::lifetime(&grant, &v.caller, now_s).ok_or(Error::SubjectExpiresTooSoon)?;
@@ -138,7 +138,7 @@ pub async fn exchange<F: Fetch, B: SignatureBackend>(
     let outcome = Outcome { client_id: v.caller.client_id.clone(), targets: grant.targets.iter().map(|t| t.name.clone()).collect() };
     #[cfg(feature = "clouds")]
     if let Some(cloud) = &grant.targets[0].cloud {
-        let body = cloud::cloud_exchange(ctx, req, &v, cloud, &grant.targets[0].name, scope, claims, key, now, jti).await?;
+        let body = crate::apart(cloud::cloud_exchange(ctx, req, &v, cloud, &grant.targets[0].name, scope, claims, key, now, jti)).await?;
         return Ok((body, outcome));
     }
     if req.credential_process() {
