@@ -10,17 +10,20 @@
 # EDGE_STS_CONFIG_FILE=path embeds that configuration in the Worker (any mode): it is validated
 # first with the Worker's own loader (`edge-sts check`; an invalid file fails the build before
 # anything is compiled), then written beside index.js (scripts/embed-config.mjs). The Worker reads
-# it when the EDGE_STS_CONFIG variable is absent; both present is a configuration error.
+# it when the EDGE_STS_CONFIG variable is absent; both present is a configuration error. For the
+# downstream build, a cloud block fails the build too (`edge-sts check --without-clouds`).
 set -euo pipefail
 config_file="${EDGE_STS_CONFIG_FILE:+$(realpath "$EDGE_STS_CONFIG_FILE")}"
 cd "$(dirname "$0")/.."
+mode="${1:-release}"
+check_flags=()
+if [ "$mode" = downstream ]; then check_flags=(--without-clouds); fi
 if [ -n "$config_file" ]; then
-  node scripts/embed-config.mjs "$config_file"
+  node scripts/embed-config.mjs "$config_file" "${check_flags[@]}"
 fi
 export WASM_BINDGEN_BIN="${WASM_BINDGEN_BIN:-$HOME/.cargo/bin/wasm-bindgen}"
 export WASM_OPT_BIN="$PWD/node_modules/.bin/wasm-opt"
 export ESBUILD_BIN="$PWD/node_modules/@esbuild/linux-x64/bin/esbuild"
-mode="${1:-release}"
 if [ "$mode" = test ]; then
   # A separate target dir keeps the two feature sets from invalidating each other's cache.
   out=build-test
@@ -51,5 +54,5 @@ scripts/wrap-entry.sh "$out"
 rm -f "$out/edge-sts-config.js"
 sed -i '1{/^import"\.\/edge-sts-config\.js";$/d}' "$out/index.js"
 if [ -n "$config_file" ]; then
-  node scripts/embed-config.mjs "$config_file" "$out"
+  node scripts/embed-config.mjs "$config_file" "$out" "${check_flags[@]}"
 fi

@@ -1,7 +1,9 @@
 // Embeds a configuration file in a built Worker (scripts/build.sh with EDGE_STS_CONFIG_FILE).
 //   node scripts/embed-config.mjs FILE            validate only (exit 1 with field/problem/fix)
 //   node scripts/embed-config.mjs FILE DIR        validate, then embed into DIR (build/, build-test/)
-// Validation is `edge-sts check FILE`: the loader the Worker runs (config::load), built natively.
+//   --without-clouds (either form)                for build-downstream/: cloud blocks are refused
+// Validation is `edge-sts check FILE`: the loader the Worker runs (config::load), built natively
+// (with `--without-clouds`, the rule of a Worker built without the `clouds` feature).
 // Embedding writes DIR/edge-sts-config.js, one statement setting the global the Worker reads when
 // the EDGE_STS_CONFIG variable is absent (src/isolate.rs), and imports it first in DIR/index.js;
 // wrangler bundles it with the rest. The text is embedded byte for byte as validated. The wasm is
@@ -19,9 +21,10 @@ export const MODULE = "edge-sts-config.js";
 const IMPORT = `import"./${MODULE}";\n`;
 
 /** Runs `edge-sts check FILE`; returns null when valid, else the CLI's error lines. */
-export function check(file) {
+export function check(file, { withoutClouds = false } = {}) {
   try {
-    execFileSync("cargo", ["run", "-q", "-p", "edge-sts-cli", "--", "check", file], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    const args = ["run", "-q", "-p", "edge-sts-cli", "--", "check", file, ...(withoutClouds ? ["--without-clouds"] : [])];
+    execFileSync("cargo", args, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
     return null;
   } catch (e) {
     const out = `${e.stdout ?? ""}${e.stderr ?? ""}`.trim();
@@ -40,10 +43,11 @@ export function embed(file, dir) {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const [file, dir] = process.argv.slice(2);
+  const withoutClouds = process.argv.includes("--without-clouds");
+  const [file, dir] = process.argv.slice(2).filter((a) => a !== "--without-clouds");
   if (!file) { console.error("usage: node scripts/embed-config.mjs FILE [DIR]"); process.exit(2); }
   if (!existsSync(file)) { console.error(`EDGE_STS_CONFIG_FILE: ${file}: no such file`); process.exit(2); }
-  const problem = check(path.resolve(file));
+  const problem = check(path.resolve(file), { withoutClouds });
   if (problem) {
     console.error(`EDGE_STS_CONFIG_FILE=${file} is not a valid configuration; nothing was built or embedded:\n${problem}`);
     process.exit(1);

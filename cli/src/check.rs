@@ -24,6 +24,10 @@ pub struct CheckArgs {
     /// Exit 1 on warnings too
     #[arg(long)]
     pub strict: bool,
+    /// Refuse cloud blocks, as a Worker built without the `clouds` feature does
+    /// (`scripts/build.sh downstream`)
+    #[arg(long)]
+    pub without_clouds: bool,
 }
 
 /// Reads the secret `name` from `dir/name` or `dir/name.json`. Names that could leave the
@@ -307,6 +311,13 @@ pub fn run(a: CheckArgs) -> Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
+    if a.without_clouds {
+        if let Err(e) = config::check_without_clouds(&cfg) {
+            print_config_error(&e);
+            println!("{}: invalid", a.config);
+            return Ok(ExitCode::from(1));
+        }
+    }
     let (ring, note) = match &a.secrets_dir {
         Some(dir) => match config::resolve_secrets(&cfg, |name| secret_lookup(dir, name)) {
             Ok(r) => (Some(r), format!("secrets read from {dir}")),

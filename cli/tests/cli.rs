@@ -464,6 +464,23 @@ fn check_explain_secret() {
     }
 }
 
+#[test]
+fn check_without_clouds() {
+    // The downstream-only Worker's rule, for `scripts/build.sh downstream`: the first cloud
+    // target by name is refused, in that Worker's words; a configuration without one passes.
+    let o = run(&["check", "configs/clouds.json", "--without-clouds"]);
+    assert_eq!(o.code, 1, "{}", o.stdout);
+    assert!(
+        o.stdout.starts_with("error: targets.s3-reader.aws\n  problem: this Worker was built without the `clouds` feature: it mints edge-sts's own tokens only\n  fix:     rebuild with the default features (`scripts/build.sh`), or remove the cloud block\n"),
+        "{}",
+        o.stdout
+    );
+    let o = run(&["check", "configs/clouds.json"]);
+    assert_eq!(o.code, 0, "valid with the clouds: {}", o.stdout);
+    let o = run(&["check", "configs/edge-sts.json", "--without-clouds"]);
+    assert_eq!(o.code, 0, "{}", o.stdout);
+}
+
 // ---- decode -------------------------------------------------------------------------------------
 
 #[test]

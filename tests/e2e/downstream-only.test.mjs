@@ -3,6 +3,10 @@
 // configuration with a cloud block (503, /healthz names the block and the feature), and has no
 // `/gcp/*` routes.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { after, before, test } from "node:test";
 import { createLocalJWKSet, jwtVerify } from "jose";
 import { startIssuer } from "../support/issuer.mjs";
@@ -69,5 +73,19 @@ test("a configuration with an aws block: /healthz 503 names the block and the fe
     assert.equal(res.status, 503, res.text);
     assert.equal(res.json.error, "server_error");
     assert.equal(res.json.error_description, "edge-sts is not configured correctly");
+
+    // Embedded at build time (`EDGE_STS_CONFIG_FILE=… scripts/build.sh downstream`), the same
+    // file fails the build with the Worker's own field, problem and fix; the default build takes it.
+    const dir = mkdtempSync(path.join(tmpdir(), "edge-sts-downstream-"));
+    try {
+      const file = path.join(dir, "aws.json");
+      writeFileSync(file, JSON.stringify(cfg));
+      const embed = (...flags) => spawnSync("node", ["scripts/embed-config.mjs", file, ...flags], { cwd: new URL("../..", import.meta.url), encoding: "utf8" });
+      const r = embed("--without-clouds");
+      assert.equal(r.status, 1, r.stderr);
+      assert.ok(r.stderr.includes(`error: ${body.field}\n  problem: ${body.problem}\n  fix:     ${body.fix}\n`), r.stderr);
+      const ok = embed();
+      assert.equal(ok.status, 0, ok.stderr + ok.stdout);
+    } finally { rmSync(dir, { recursive: true, force: true }); }
   } finally { await w2.stop(); }
 });

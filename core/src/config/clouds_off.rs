@@ -22,8 +22,7 @@ pub(super) type RawGcp = Unsupported;
 pub(super) type RawAzure = Unsupported;
 
 /// What a configuration error says about a cloud block in this build.
-pub const PROBLEM: &str = "this Worker was built without the `clouds` feature: it mints edge-sts's own tokens only";
-pub const FIX: &str = "rebuild with the default features (`scripts/build.sh`), or remove the cloud block";
+pub use super::targets::{WITHOUT_CLOUDS_FIX as FIX, WITHOUT_CLOUDS_PROBLEM as PROBLEM};
 
 /// No cloud block at all: the first present one (`blocks` says which of `aws`, `gcp`, `azure`
 /// are) is refused by its path.
