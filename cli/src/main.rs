@@ -1,7 +1,7 @@
 //! `edge-sts`: the operator CLI of edge-sts, built from the same core as the Worker.
 //!
 //! Exit codes: 0 success (valid, allowed); 1 a negative verdict (invalid token or
-//! configuration, denied); 2 a usage or I/O problem.
+//! configuration, denied); 2 a usage or I/O problem; 141 when stdout was closed by its reader.
 #![forbid(unsafe_code)]
 
 mod backend;
@@ -54,6 +54,7 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
+    quiet_on_closed_stdout();
     let cli = Cli::parse();
     let result = match cli.cmd {
         Cmd::Keys(c) => keys::run(c),
@@ -72,4 +73,19 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `edge-sts check … | head`: once the reader has gone, `println!` fails with a broken pipe and
+/// panics. Exit quietly with the status a shell gives a process killed by SIGPIPE (128 + 13)
+/// instead of printing a panic; every other panic keeps the default report.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let msg = payload.downcast_ref::<String>().map(String::as_str).or_else(|| payload.downcast_ref::<&str>().copied()).unwrap_or("");
+        if msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info)
+    }));
 }

@@ -465,6 +465,24 @@ fn check_explain_secret() {
 }
 
 #[test]
+fn closed_stdout_is_no_panic() {
+    // `edge-sts check … | head`: the reader is gone before the CLI writes. The pipe's read end is
+    // closed before the process starts, so every write fails with EPIPE.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_edge-sts"))
+        .args(["check", "configs/edge-sts.json"])
+        .current_dir(fixtures())
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+}
+
+#[test]
 fn check_without_clouds() {
     // The downstream-only Worker's rule, for `scripts/build.sh downstream`: the first cloud
     // target by name is refused, in that Worker's words; a configuration without one passes.
