@@ -205,8 +205,10 @@ pub enum AadstsCode {
     /// 7000272: the assertion's `kid` is not in the JWKS Entra found through the issuer's
     /// discovery (a key used before it was published, or a JWKS Entra still has cached).
     KeyNotFound,
-    /// 50166: Entra could not fetch the issuer's discovery document or JWKS.
-    ExternalOidcRequestFailed,
+    /// 50166 (also seen as 90061 and 501661, the same "Request to External OIDC endpoint
+    /// failed"): Entra could not fetch the issuer's discovery document or JWKS. Holds the number
+    /// Entra sent, for the log.
+    ExternalOidcRequestFailed(u64),
     /// 700027: the assertion's signature does not verify with the published key of its `kid`.
     InvalidSignature,
 }
@@ -226,7 +228,7 @@ impl AadstsCode {
             70011 => AadstsCode::InvalidScope,
             500011 => AadstsCode::ResourceNotFound,
             7000272 => AadstsCode::KeyNotFound,
-            50166 => AadstsCode::ExternalOidcRequestFailed,
+            50166 | 90061 | 501661 => AadstsCode::ExternalOidcRequestFailed(n),
             700027 => AadstsCode::InvalidSignature,
             _ => return None,
         })
@@ -246,7 +248,7 @@ impl AadstsCode {
             AadstsCode::InvalidScope => 70011,
             AadstsCode::ResourceNotFound => 500011,
             AadstsCode::KeyNotFound => 7000272,
-            AadstsCode::ExternalOidcRequestFailed => 50166,
+            AadstsCode::ExternalOidcRequestFailed(n) => n,
             AadstsCode::InvalidSignature => 700027,
         }
     }
@@ -265,7 +267,7 @@ impl AadstsCode {
             AadstsCode::InvalidScope => reason::STS_AZURE_INVALID_SCOPE,
             AadstsCode::ResourceNotFound => reason::STS_AZURE_RESOURCE_NOT_FOUND,
             AadstsCode::KeyNotFound => reason::STS_AZURE_KEY_NOT_FOUND,
-            AadstsCode::ExternalOidcRequestFailed => reason::STS_AZURE_IDP_COMMUNICATION,
+            AadstsCode::ExternalOidcRequestFailed(_) => reason::STS_AZURE_IDP_COMMUNICATION,
             AadstsCode::InvalidSignature => reason::STS_AZURE_INVALID_SIGNATURE,
         }
     }
@@ -288,7 +290,7 @@ impl fmt::Display for AadstsCode {
             AadstsCode::InvalidScope => "Entra ID refused the scope",
             AadstsCode::ResourceNotFound => "Entra ID does not know the resource",
             AadstsCode::KeyNotFound => "Entra ID did not find the assertion's signing key in edge-sts's JWKS",
-            AadstsCode::ExternalOidcRequestFailed => "Entra ID could not fetch edge-sts's discovery document or JWKS",
+            AadstsCode::ExternalOidcRequestFailed(_) => "Entra ID could not fetch edge-sts's discovery document or JWKS",
             AadstsCode::InvalidSignature => "Entra ID found the assertion's signature invalid",
         })
     }
@@ -504,7 +506,8 @@ mod tests {
             ("aadsts70011", 400, az(InvalidScope, 400), "sts.azure.invalid_scope"),
             ("aadsts500011", 400, az(ResourceNotFound, 400), "sts.azure.resource_not_found"),
             ("aadsts7000272", 401, az(KeyNotFound, 401), "sts.azure.key_not_found"),
-            ("aadsts50166", 400, az(ExternalOidcRequestFailed, 400), "sts.azure.idp_communication"),
+            ("aadsts50166", 400, az(ExternalOidcRequestFailed(50166), 400), "sts.azure.idp_communication"),
+            ("aadsts90061", 400, az(ExternalOidcRequestFailed(90061), 400), "sts.azure.idp_communication"),
             ("aadsts700027", 401, az(InvalidSignature, 401), "sts.azure.invalid_signature"),
             // No error_codes: the description's AADSTS prefix still identifies it.
             ("aadsts700213_no_error_codes", 401, az(FederatedSubjectMismatch, 401), "sts.azure.subject_mismatch"),
@@ -550,6 +553,7 @@ mod tests {
         for (name, status, code, retryable) in [
             ("aadsts7000272", 401, "AADSTS7000272", false),
             ("aadsts50166", 400, "AADSTS50166", true),
+            ("aadsts90061", 400, "AADSTS90061", true),
             ("aadsts700027", 401, "AADSTS700027", false),
         ] {
             let e = parse_response(status, &fixture(&format!("azure/{name}.json")), NOW).unwrap_err();

@@ -337,7 +337,7 @@ impl StsError {
                 | StsError::Unavailable { .. }
                 | StsError::BadResponse { .. }
                 | StsError::Aws { code: aws::AwsErrorCode::IdpCommunicationError, .. }
-                | StsError::Azure { code: azure::AadstsCode::ExternalOidcRequestFailed, .. }
+                | StsError::Azure { code: azure::AadstsCode::ExternalOidcRequestFailed(_), .. }
         )
     }
 
