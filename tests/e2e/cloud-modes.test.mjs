@@ -35,8 +35,11 @@ function config() {
     "gcp-brokered": gcpTarget(),
     "gcp-exec": gcpTarget({ mode: "assertion" }),
     "aws-file": { audience: "sts.amazonaws.com", scopes: [], aws: { role_arn: ROLE, mode: "assertion", assertion_lifetime_secs: 900 } },
+    // An assertion past the 20,000 characters AWS takes as a WebIdentityToken.
+    "aws-file-big": { audience: "sts.amazonaws.com", scopes: [], static_claims: { blob: "x".repeat(15_000) },
+      aws: { role_arn: ROLE, mode: "assertion" } },
   });
-  c.clients = [{ client: "orders-service", targets: ["orders", "entra-graph", "entra-vault", "entra-file", "gcp-brokered", "gcp-exec", "aws-file"] }];
+  c.clients = [{ client: "orders-service", targets: ["orders", "entra-graph", "entra-vault", "entra-file", "gcp-brokered", "gcp-exec", "aws-file", "aws-file-big"] }];
   return c;
 }
 
@@ -137,6 +140,15 @@ test("assertion mode: each cloud's target answers with a verifiable assertion an
   assert.equal(brokered.status, 200, brokered.text);
   assert.equal(brokered.json.token_type, "Bearer");
   assert.match(brokered.json.access_token, /^ya29\./);
+});
+
+test("assertion mode, AWS: an assertion longer than AWS accepts is refused here, not handed to the SDK", async () => {
+  const res = await exchange(w.url, { subject_token: await token(), audience: "aws-file-big" });
+  assert.equal(res.status, 503, res.text);
+  assert.equal(res.json.error, "server_error");
+  assert.ok(!res.text.includes("xxxx"), "the assertion is not echoed");
+  const line = await logLine((l) => l.reason === "sts.aws.config");
+  assert.deepEqual(line.targets, []);
 });
 
 test("GET /gcp/subject-token: served for an assertion-mode Google target only", async () => {

@@ -143,6 +143,9 @@ pub(super) async fn mint_assertion<F: Fetch, B: SignatureBackend>(
         crate::sts::gcp::check_assertion(key.alg(), Some(key.kid()), now_s, now_s + lifetime, &sub).map_err(Error::Sts)?;
     }
     let token = mint::sign_assertion(ctx.crypto, key, &claims).await?;
+    if let Some(crate::sts::CloudTarget::Aws(_)) = &grant.targets[0].cloud {
+        crate::sts::aws::check_web_identity_token(&token).map_err(Error::Sts)?;
+    }
     Ok(serde_json::json!({"access_token": token, "issued_token_type": TT_JWT, "token_type": TOKEN_TYPE_NA, "expires_in": lifetime}))
 }
 

@@ -231,6 +231,20 @@ pub fn role_session_name(mode: SessionName, issuer: &str, client_id: &str) -> Re
     }
 }
 
+/// The length AWS accepts for a `WebIdentityToken` (4..=20000 characters): checked before the
+/// brokered call, and before an assertion-mode AWS target's assertion is handed to the caller,
+/// whose SDK would otherwise fail at AWS with a less telling error.
+pub fn check_web_identity_token(token: &str) -> Result<(), StsError> {
+    if !(MIN_TOKEN_LEN..=MAX_TOKEN_LEN).contains(&token.len()) {
+        return Err(invalid(
+            "web_identity_token",
+            "the minted token is outside the 4..=20000 characters AWS accepts",
+            "mint fewer claims for this target",
+        ));
+    }
+    Ok(())
+}
+
 /// The `AssumeRoleWithWebIdentity` request for the caller (`issuer`, `client_id`): an unsigned
 /// form POST to `role.endpoint` with `Action`, `Version`, `RoleArn`, `RoleSessionName` (from
 /// [`role_session_name`] under `role.session_name`), `WebIdentityToken`, `DurationSeconds`,
@@ -242,13 +256,7 @@ pub fn assume_role_with_web_identity(
     web_identity_token: &str,
 ) -> Result<HttpRequest, StsError> {
     role.check_params()?;
-    if !(MIN_TOKEN_LEN..=MAX_TOKEN_LEN).contains(&web_identity_token.len()) {
-        return Err(invalid(
-            "web_identity_token",
-            "the minted token is outside the 4..=20000 characters AWS accepts",
-            "mint fewer claims for this target",
-        ));
-    }
+    check_web_identity_token(web_identity_token)?;
     let session = role_session_name(role.session_name, issuer, client_id)?;
     let duration = role.duration_secs.to_string();
     let arn_keys: Vec<String> = (1..=role.policy_arns.len()).map(|i| format!("PolicyArns.member.{i}.arn")).collect();
