@@ -255,6 +255,14 @@ pub fn print_policy(cfg: &Config, ring: Option<&KeyRing>, secrets_note: &str) {
             .collect();
         println!("{}", table(&["name", "audience", "scopes", "default_scopes", "lifetime", "alg"], &rows));
         for t in cfg.policy.targets.values() {
+            if let Some(c) = &t.cloud {
+                let how = if t.cloud_mode.is_assertion() {
+                    "the caller gets the assertion; its SDK calls the cloud, whose trust configuration limits it"
+                } else {
+                    "edge-sts calls the cloud and answers with its credentials"
+                };
+                println!("  {}: cloud {}, mode {} ({how})", t.name, c.cloud().as_str(), t.cloud_mode.as_str());
+            }
             if !t.copy_claims.is_empty() {
                 let c: Vec<String> = t.copy_claims.iter().map(|(s, d)| format!("{s} -> {d}")).collect();
                 println!("  {}: copy_claims {}", t.name, c.join(", "));

@@ -489,12 +489,22 @@ fn check_without_clouds() {
     let o = run(&["check", "configs/clouds.json", "--without-clouds"]);
     assert_eq!(o.code, 1, "{}", o.stdout);
     assert!(
-        o.stdout.starts_with("error: targets.s3-reader.aws\n  problem: this Worker was built without the `clouds` feature: it mints edge-sts's own tokens only\n  fix:     rebuild with the default features (`scripts/build.sh`), or remove the cloud block\n"),
+        o.stdout.starts_with("error: targets.s3-file.aws\n  problem: this Worker was built without the `clouds` feature: it mints edge-sts's own tokens only\n  fix:     rebuild with the default features (`scripts/build.sh`), or remove the cloud block\n"),
         "{}",
         o.stdout
     );
     let o = run(&["check", "configs/clouds.json"]);
     assert_eq!(o.code, 0, "valid with the clouds: {}", o.stdout);
+    assert!(
+        o.stdout.contains("\n  s3-reader: cloud aws, mode brokered (edge-sts calls the cloud and answers with its credentials)\n"),
+        "the policy names each cloud target's mode: {}",
+        o.stdout
+    );
+    assert!(
+        o.stdout.contains("\n  s3-file: cloud aws, mode assertion (the caller gets the assertion; its SDK calls the cloud"),
+        "{}",
+        o.stdout
+    );
     let o = run(&["check", "configs/edge-sts.json", "--without-clouds"]);
     assert_eq!(o.code, 0, "{}", o.stdout);
 }
