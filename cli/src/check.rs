@@ -309,33 +309,29 @@ pub fn print_policy(cfg: &Config, ring: Option<&KeyRing>, secrets_note: &str) {
     }
 }
 
+/// The Worker's loading of the file: the configuration, the cloud rule of a downstream-only
+/// build (`--without-clouds`) and, with `--secrets-dir`, the secrets.
+fn load(a: &CheckArgs, text: &str) -> std::result::Result<(Config, Option<KeyRing>, String), ConfigError> {
+    let cfg = config::load(text)?;
+    if a.without_clouds {
+        config::check_without_clouds(&cfg)?;
+    }
+    let (ring, note) = match &a.secrets_dir {
+        Some(dir) => (Some(config::resolve_secrets(&cfg, |name| secret_lookup(dir, name))?), format!("secrets read from {dir}")),
+        None => (None, "secrets not checked: pass --secrets-dir".to_owned()),
+    };
+    Ok((cfg, ring, note))
+}
+
 pub fn run(a: CheckArgs) -> Result<ExitCode> {
     let text = read_file(&a.config)?;
-    let cfg = match config::load(&text) {
-        Ok(c) => c,
+    let (cfg, ring, note) = match load(&a, &text) {
+        Ok(loaded) => loaded,
         Err(e) => {
             print_config_error(&e);
             println!("{}: invalid", a.config);
             return Ok(ExitCode::from(1));
         }
-    };
-    if a.without_clouds {
-        if let Err(e) = config::check_without_clouds(&cfg) {
-            print_config_error(&e);
-            println!("{}: invalid", a.config);
-            return Ok(ExitCode::from(1));
-        }
-    }
-    let (ring, note) = match &a.secrets_dir {
-        Some(dir) => match config::resolve_secrets(&cfg, |name| secret_lookup(dir, name)) {
-            Ok(r) => (Some(r), format!("secrets read from {dir}")),
-            Err(e) => {
-                print_config_error(&e);
-                println!("{}: invalid", a.config);
-                return Ok(ExitCode::from(1));
-            }
-        },
-        None => (None, "secrets not checked: pass --secrets-dir".to_owned()),
     };
     let mode = if cfg.dev { "dev" } else { "production" };
     println!("{}: valid ({mode} mode)\n", a.config);

@@ -1,7 +1,7 @@
 //! The cloud blocks of a target (`aws`, `gcp`, `azure`, feature `clouds`): their raw (serde)
 //! shape, their validation into a [`CloudTarget`], and the checks across the configuration that
 //! they need. Without the feature, `clouds_off.rs` takes this module's place and refuses them.
-use super::{cerr, ConfigError};
+use super::{cerr, Config, ConfigError, WITHOUT_CLOUDS_FIX, WITHOUT_CLOUDS_PROBLEM};
 use crate::alg::Alg;
 use crate::policy::{ClientPattern, ClientRule, Target};
 use crate::sts::{aws, azure, gcp, CloudMode, CloudTarget, StsError, MAX_ASSERTION_LIFETIME_SECS};
@@ -304,4 +304,15 @@ pub(super) fn check_aws_session_names(
         ));
     }
     Ok(())
+}
+
+/// Refuses a valid configuration that a Worker built without the `clouds` feature would refuse:
+/// its first target (by name) with a cloud block, by that block's path, in that Worker's words.
+/// `scripts/build.sh downstream` runs it (`edge-sts check --without-clouds`) on an embedded
+/// configuration, so the build fails instead of the deployed Worker.
+pub fn check_without_clouds(cfg: &Config) -> Result<(), ConfigError> {
+    match cfg.policy.targets.iter().find_map(|(name, t)| t.cloud.as_ref().map(|c| (name, c.cloud().as_str()))) {
+        Some((name, block)) => Err(cerr(format!("targets.{name}.{block}"), WITHOUT_CLOUDS_PROBLEM, WITHOUT_CLOUDS_FIX)),
+        None => Ok(()),
+    }
 }

@@ -1,7 +1,7 @@
 //! The cloud blocks of a target in a build without the `clouds` feature (a downstream-only
 //! Worker): serde still accepts `aws`, `gcp` and `azure` (as anything) only so that the loader can
 //! refuse them by their path, naming the feature, instead of serde's "unknown field".
-use super::{cerr, ConfigError};
+use super::{cerr, Config, ConfigError};
 use crate::alg::Alg;
 use crate::policy::{ClientRule, Target};
 use crate::sts::{CloudMode, CloudTarget};
@@ -51,5 +51,10 @@ pub(super) fn block(
 
 /// Nothing to check: no target is an AWS target.
 pub(super) fn check_aws_session_names(_: &BTreeMap<String, Target>, _: &[ClientRule], _: usize) -> Result<(), ConfigError> {
+    Ok(())
+}
+
+/// Nothing to refuse: the loader already refused every cloud block.
+pub fn check_without_clouds(_: &Config) -> Result<(), ConfigError> {
     Ok(())
 }

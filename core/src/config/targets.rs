@@ -132,18 +132,3 @@ fn target(name: &str, t: RawTarget, issuer: &str, dev: bool) -> Result<Target, C
 /// feature (a downstream-only Worker), at load or from `edge-sts check --without-clouds`.
 pub const WITHOUT_CLOUDS_PROBLEM: &str = "this Worker was built without the `clouds` feature: it mints edge-sts's own tokens only";
 pub const WITHOUT_CLOUDS_FIX: &str = "rebuild with the default features (`scripts/build.sh`), or remove the cloud block";
-
-/// Refuses a valid configuration that a Worker built without the `clouds` feature would refuse:
-/// its first target (by name) with a cloud block, by that block's path, as that Worker's loader
-/// words it. `scripts/build.sh downstream` runs it (`edge-sts check --without-clouds`) on an
-/// embedded configuration, so the build fails instead of the deployed Worker.
-pub fn check_without_clouds(cfg: &super::Config) -> Result<(), ConfigError> {
-    #[cfg(feature = "clouds")]
-    let block = |c: &crate::sts::CloudTarget| c.cloud().as_str();
-    #[cfg(not(feature = "clouds"))]
-    let block = |c: &crate::sts::CloudTarget| -> &'static str { match *c {} };
-    match cfg.policy.targets.iter().find_map(|(name, t)| t.cloud.as_ref().map(|c| (name, block(c)))) {
-        Some((name, block)) => Err(cerr(format!("targets.{name}.{block}"), WITHOUT_CLOUDS_PROBLEM, WITHOUT_CLOUDS_FIX)),
-        None => Ok(()),
-    }
-}
