@@ -6,7 +6,6 @@ use futures_util::future::{select, Either};
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use worker::{Delay, Env};
 
 pub const KV_BINDING: &str = "JWKS_CACHE";
@@ -74,7 +73,8 @@ async fn send_bounded(out: Outbound<'_>, max_bytes: usize, signal: &web_sys::Abo
     }
     init.set_headers(&headers);
     let req = web_sys::Request::new_with_str_and_init(out.url, &init).map_err(|_| FetchError::Network)?;
-    let resp: web_sys::Response = JsFuture::from(global_fetch(&req)).await.and_then(|r| r.dyn_into()).map_err(|_| FetchError::Network)?;
+    let resp: web_sys::Response =
+        crate::exec::settled(&global_fetch(&req)).await.and_then(|r| r.dyn_into()).map_err(|_| FetchError::Network)?;
     let status = resp.status();
     let header = |n: &str| resp.headers().get(n).ok().flatten();
     let cache_control = header("cache-control");
@@ -88,7 +88,7 @@ async fn send_bounded(out: Outbound<'_>, max_bytes: usize, signal: &web_sys::Abo
         if let Some(stream) = resp.body() {
             let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
             loop {
-                let chunk = JsFuture::from(reader.read()).await.map_err(|_| FetchError::Network)?;
+                let chunk = crate::exec::settled(&reader.read()).await.map_err(|_| FetchError::Network)?;
                 if js_sys::Reflect::get(&chunk, &JsValue::from_str("done")).is_ok_and(|d| d.is_truthy()) {
                     break;
                 }
@@ -138,7 +138,7 @@ impl Fetch for RuntimeIo<'_> {
 
     async fn load(&self, key: &str) -> Option<Vec<u8>> {
         let kv = kv_namespace(self.env)?;
-        let value = JsFuture::from(kv.get(key, "arrayBuffer").ok()?).await.ok()?;
+        let value = crate::exec::settled(&kv.get(key, "arrayBuffer").ok()?).await.ok()?;
         (!value.is_null() && !value.is_undefined()).then(|| js_sys::Uint8Array::new(&value).to_vec())
     }
 
@@ -147,13 +147,13 @@ impl Fetch for RuntimeIo<'_> {
             return;
         };
         let key = key.to_owned();
-        self.ctx.wait_until(async move {
+        let _ = self.ctx.as_ref().wait_until(&crate::exec::promise(async move {
             let options = js_sys::Object::new();
             let _ = js_sys::Reflect::set(&options, &JsValue::from_str("expirationTtl"), &JsValue::from_f64(ttl_secs.max(60) as f64));
             // `From<&[u8]>` copies the bytes out of wasm memory.
             if let Ok(put) = kv.put(&key, &js_sys::Uint8Array::from(&value[..]), &options) {
-                let _ = JsFuture::from(put).await;
+                let _ = crate::exec::settled(&put).await;
             }
-        });
+        }));
     }
 }

@@ -6,6 +6,7 @@
 //! randomness, and the per-isolate state (`isolate`).
 #![allow(async_fn_in_trait)]
 
+mod exec;
 mod fetch;
 mod isolate;
 mod log;
@@ -20,10 +21,10 @@ use edge_sts_core::reason;
 use edge_sts_core::request::{self, RequestError};
 use edge_sts_core::Error;
 use respond::{json_response, oauth_error, Cors};
+use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, Response};
-use worker::{event, Env};
+use worker::Env;
 
 fn now_secs() -> f64 {
     js_sys::Date::now() / 1000.0
@@ -41,8 +42,22 @@ fn base_path(iso: &isolate::Isolate) -> &str {
     iso.state.as_ref().map_or("", |s| s.config.base_path())
 }
 
-#[event(fetch)]
-async fn main(req: Request, env: Env, ctx: worker::Context) -> worker::Result<Response> {
+/// The Worker's `fetch` export, called by the module entry (`src/entry.js`): the request's future
+/// runs on this crate's executor (`exec`), its answer resolves the returned promise.
+#[wasm_bindgen]
+pub fn fetch(req: Request, env: Env, ctx: worker::worker_sys::Context) -> js_sys::Promise {
+    let mut args = Some((req, env, ctx));
+    js_sys::Promise::new(&mut |resolve, reject| {
+        let Some((req, env, ctx)) = args.take() else { return };
+        let answer = async move {
+            let resp = main(req, env, worker::Context::new(ctx)).await;
+            let _ = resolve.call1(&JsValue::UNDEFINED, &resp);
+        };
+        exec::spawn(answer, reject.into());
+    })
+}
+
+async fn main(req: Request, env: Env, ctx: worker::Context) -> Response {
     let started = js_sys::Date::now();
     let url = req.url();
     let path = path_of(&url);
@@ -54,7 +69,7 @@ async fn main(req: Request, env: Env, ctx: worker::Context) -> worker::Result<Re
     if log_all || resp.status() >= 400 {
         line.finish(resp.status(), js_sys::Date::now() - started);
     }
-    Ok(resp)
+    resp
 }
 
 async fn route(
@@ -131,7 +146,7 @@ async fn read_body(req: &Request, max: usize) -> Result<Vec<u8>, RequestError> {
         return Err(RequestError::BodyTooLarge);
     }
     let promise = req.array_buffer().map_err(|_| RequestError::Missing("body"))?;
-    let buf = JsFuture::from(promise).await.map_err(|_| RequestError::Missing("body"))?;
+    let buf = exec::settled(&promise).await.map_err(|_| RequestError::Missing("body"))?;
     let arr = js_sys::Uint8Array::new(buf.unchecked_ref());
     if arr.length() as usize > max {
         return Err(RequestError::BodyTooLarge);

@@ -8,12 +8,11 @@ use edge_sts_core::json;
 use edge_sts_core::signing::SigningKey;
 use serde_json::{json, Value};
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, Response};
 
 async fn body(req: &Request) -> Option<Value> {
     let p = req.array_buffer().ok()?;
-    let buf = JsFuture::from(p).await.ok()?;
+    let buf = crate::exec::settled(&p).await.ok()?;
     json::parse_strict(&js_sys::Uint8Array::new(buf.unchecked_ref()).to_vec(), 64).ok()
 }
 

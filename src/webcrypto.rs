@@ -10,7 +10,6 @@ use serde_json::{Map, Value};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{CryptoKey, SubtleCrypto};
 
 pub struct WebCrypto {
@@ -77,7 +76,7 @@ async fn import(jwk: &Value, alg: Alg, usage: &str) -> Result<CryptoKey, CryptoE
     let usages = Array::of1(&s(usage));
     let promise =
         subtle()?.import_key_with_object("jwk", &to_js_json(jwk)?, &import_params, false, &usages).map_err(|_| err("import rejected"))?;
-    let key = JsFuture::from(promise).await.map_err(|_| err("import failed"))?;
+    let key = crate::exec::settled(&promise).await.map_err(|_| err("import failed"))?;
     Ok(key.unchecked_into())
 }
 
@@ -127,10 +126,10 @@ impl WebCrypto {
         }
         let usages = Array::of2(&s("sign"), &s("verify"));
         let p = subtle()?.generate_key_with_object(&gen, true, &usages).map_err(|_| err("generate"))?;
-        let pair = JsFuture::from(p).await.map_err(|_| err("generate"))?;
+        let pair = crate::exec::settled(&p).await.map_err(|_| err("generate"))?;
         let private = Reflect::get(&pair, &s("privateKey")).map_err(|_| err("generate"))?;
         let p = subtle()?.export_key("jwk", private.unchecked_ref()).map_err(|_| err("export"))?;
-        let jwk = JsFuture::from(p).await.map_err(|_| err("export"))?;
+        let jwk = crate::exec::settled(&p).await.map_err(|_| err("export"))?;
         let text: String = js_sys::JSON::stringify(&jwk).map_err(|_| err("export"))?.into();
         let mut m: Map<String, Value> = serde_json::from_str(&text).map_err(|_| err("export"))?;
         m.insert("alg".into(), Value::String(alg.as_str().into()));
@@ -147,14 +146,14 @@ impl SignatureBackend for WebCrypto {
         let alg = self.op(key.alg);
         let p = subtle()?.verify_with_object_and_u8_array_and_u8_array(&alg, &k, sig, msg).map_err(|_| err("verify rejected"))?;
         // A rejected promise means malformed input for this key: not a valid signature.
-        Ok(JsFuture::from(p).await.map(|v| v.as_bool() == Some(true)).unwrap_or(false))
+        Ok(crate::exec::settled(&p).await.map(|v| v.as_bool() == Some(true)).unwrap_or(false))
     }
 
     async fn sign(&self, key: &SigningKey, msg: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let k = self.sign_key(key).await?;
         let alg = self.op(key.alg());
         let p = subtle()?.sign_with_object_and_u8_array(&alg, &k, msg).map_err(|_| err("sign rejected"))?;
-        let buf = JsFuture::from(p).await.map_err(|_| err("sign failed"))?;
+        let buf = crate::exec::settled(&p).await.map_err(|_| err("sign failed"))?;
         Ok(Uint8Array::new(&buf).to_vec())
     }
 }

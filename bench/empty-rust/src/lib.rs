@@ -1,17 +1,29 @@
 //! The Rust worker's ceiling: same `worker` version, same profile, same raw web-sys request and
-//! response types as edge-sts; it reads the body (as the JS baseline does) and does nothing else.
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{Request, Response, ResponseInit};
-use worker::event;
+//! response types as edge-sts, and the same `fetch` export over edge-sts's own executor
+//! (`src/exec.rs`); it reads the body (as the JS baseline does) and does nothing else.
+#[path = "../../../src/exec.rs"]
+mod exec;
 
-#[event(fetch)]
-async fn main(req: Request, _env: worker::Env, _ctx: worker::Context) -> worker::Result<Response> {
-    if req.method() == "POST" {
-        if let Ok(p) = req.array_buffer() {
-            let _ = JsFuture::from(p).await;
-        }
-    }
-    let init = ResponseInit::new();
-    init.set_status(200);
-    Response::new_with_opt_str_and_init(Some(r#"{"ok":true}"#), &init).map_err(|_| worker::Error::RustError("response".into()))
+use wasm_bindgen::prelude::*;
+use web_sys::{Request, Response, ResponseInit};
+
+#[wasm_bindgen]
+pub fn fetch(req: Request, _env: worker::Env, _ctx: worker::worker_sys::Context) -> js_sys::Promise {
+    let mut req = Some(req);
+    js_sys::Promise::new(&mut |resolve, reject| {
+        let Some(req) = req.take() else { return };
+        let answer = async move {
+            if req.method() == "POST" {
+                if let Ok(p) = req.array_buffer() {
+                    let _ = exec::settled(&p).await;
+                }
+            }
+            let init = ResponseInit::new();
+            init.set_status(200);
+            if let Ok(resp) = Response::new_with_opt_str_and_init(Some(r#"{"ok":true}"#), &init) {
+                let _ = resolve.call1(&JsValue::UNDEFINED, &resp);
+            }
+        };
+        exec::spawn(answer, reject.into());
+    })
 }
