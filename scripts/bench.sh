@@ -11,9 +11,9 @@ scripts/setup.sh
 scripts/build.sh
 export WASM_BINDGEN_BIN="${WASM_BINDGEN_BIN:-$HOME/.cargo/bin/wasm-bindgen}"
 export WASM_OPT_BIN="$PWD/node_modules/.bin/wasm-opt" ESBUILD_BIN="$PWD/node_modules/@esbuild/linux-x64/bin/esbuild"
-(cd bench/empty-rust && worker-build --release --out-dir ../out/empty-rust)
-# The same module entry as the Worker's (scripts/build.sh), so the entry-glue ratio measures it.
-scripts/wrap-entry.sh bench/out/empty-rust
+# Built the Worker's way (same profile, executor, glue and module entry), so the entry-glue ratio
+# measures them.
+scripts/worker-bundle.sh edge-sts-bench-empty bench/out/empty-rust
 "$ESBUILD_BIN" bench/workers/jose/index.js --bundle --format=esm --platform=neutral --main-fields=module,main --outfile=bench/out/jose.js --log-level=warning
 node scripts/size.mjs build
 gzip -9 -c bench/out/jose.js | wc -c | awk '{printf "jose reference worker: gzip %.1f KiB\n", $1/1024}'

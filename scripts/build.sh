@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the Worker with worker-build, fully offline.
+# Builds the Worker (scripts/worker-bundle.sh: cargo, wasm-bindgen, wasm-opt, esbuild), fully offline.
 #   scripts/build.sh            release build -> build/
 #   scripts/build.sh test       release profile + test-only routes -> build-test/
 #   scripts/build.sh profile    the release build, but the wasm keeps its name section (function
@@ -24,32 +24,25 @@ fi
 export WASM_BINDGEN_BIN="${WASM_BINDGEN_BIN:-$HOME/.cargo/bin/wasm-bindgen}"
 export WASM_OPT_BIN="$PWD/node_modules/.bin/wasm-opt"
 export ESBUILD_BIN="$PWD/node_modules/@esbuild/linux-x64/bin/esbuild"
+# cargo, wasm-bindgen, wasm-opt -Oz and the module entry: scripts/worker-bundle.sh.
 if [ "$mode" = test ]; then
   # A separate target dir keeps the two feature sets from invalidating each other's cache.
   out=build-test
-  CARGO_TARGET_DIR=target/test-routes worker-build --release --out-dir "$out" --features test-routes
+  CARGO_TARGET_DIR=target/test-routes scripts/worker-bundle.sh edge-sts "$out" --features test-routes
 elif [ "$mode" = downstream ]; then
   # Its own target dir too, so the release build's cache survives (same reason as test).
   out=build-downstream
-  CARGO_TARGET_DIR=target/downstream worker-build --release --out-dir "$out" --no-default-features
+  CARGO_TARGET_DIR=target/downstream scripts/worker-bundle.sh edge-sts "$out" --no-default-features
 elif [ "$mode" = profile ]; then
   # Same features and target dir as the release build (cargo reuses its artefacts); only the
-  # final wasm-opt pass below differs.
+  # wasm-opt pass differs: it keeps the name section (-g instead of --strip-debug).
   out=build-profile
-  worker-build --release --out-dir "$out"
+  WASM_OPT_NAMES=-g scripts/worker-bundle.sh edge-sts "$out"
 else
   out=build
-  worker-build --release
+  scripts/worker-bundle.sh edge-sts "$out"
 fi
-# worker-build's own wasm-opt pass is not -Oz; this one takes the upload ~15% smaller.
-# The profile build keeps the name section (-g, no --strip-debug); the code is otherwise the same.
-if [ "$mode" = profile ]; then names=(-g); else names=(--strip-debug); fi
-"$WASM_OPT_BIN" -Oz "${names[@]}" --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int \
-  --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
-  "$out/index_bg.wasm" -o "$out/index_bg.wasm"
-# The module entry: a plain `fetch` handler over worker-build's output (src/entry.js).
-scripts/wrap-entry.sh "$out"
-# The embedded configuration goes in after worker-build (which writes index.js); one from an
+# The embedded configuration goes in after the bundle (which writes index.js); one from an
 # earlier build is removed first.
 rm -f "$out/edge-sts-config.js"
 sed -i '1{/^import"\.\/edge-sts-config\.js";$/d}' "$out/index.js"

@@ -22,15 +22,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 use wasm_bindgen::prelude::*;
 
-#[wasm_bindgen(inline_js = "export function settle_on(p, slot, cb, reject) {
-  const on = (ok) => (v) => { try { cb(slot, v, ok); } catch (e) { if (reject) reject(e); else throw e; } };
-  p.then(on(true), on(false));
-}
-export function queue_run(f) { queueMicrotask(f); }")]
-extern "C" {
-    fn settle_on(p: &Promise, slot: u32, cb: &JsValue, reject: &JsValue);
-    fn queue_run(f: &JsValue);
-}
+use crate::host::{clear_timeout, queue_run, settle_on, sleep_on};
 
 /// A future of the isolate, polled by [`run_queued`].
 struct Task {
@@ -41,19 +33,55 @@ struct Task {
     reject: JsValue,
 }
 
-/// The awaited promises' results, by slot; a slot is reused only once its promise has settled.
+/// What awaited promises and timers settled with, by slot. A slot's id carries a generation, so
+/// a callback for a slot whose future was dropped (and the slot perhaps reused) is ignored.
 #[derive(Default)]
 struct Slots {
     slots: Vec<Slot>,
     free: Vec<u32>,
 }
 
-enum Slot {
+struct Slot {
+    generation: u32,
+    state: SlotState,
+}
+
+enum SlotState {
     Free,
     Waiting(Option<Waker>),
     Done(Result<JsValue, JsValue>),
-    /// Its future was dropped before the promise settled; the slot is freed when it does.
-    Abandoned,
+}
+
+const INDEX_BITS: u32 = 20;
+const INDEX_MASK: u32 = (1 << INDEX_BITS) - 1;
+
+impl Slots {
+    fn open(&mut self) -> u32 {
+        let index = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                self.slots.push(Slot { generation: 0, state: SlotState::Free });
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let slot = &mut self.slots[index as usize];
+        slot.generation = (slot.generation + 1) & (u32::MAX >> INDEX_BITS);
+        slot.state = SlotState::Waiting(None);
+        index | (slot.generation << INDEX_BITS)
+    }
+
+    /// The slot of `id` if it is still that id's.
+    fn get(&mut self, id: u32) -> Option<&mut SlotState> {
+        let slot = self.slots.get_mut((id & INDEX_MASK) as usize)?;
+        (slot.generation == id >> INDEX_BITS && !matches!(slot.state, SlotState::Free)).then_some(&mut slot.state)
+    }
+
+    fn close(&mut self, id: u32) {
+        if let Some(state) = self.get(id) {
+            *state = SlotState::Free;
+            self.free.push(id & INDEX_MASK);
+        }
+    }
 }
 
 thread_local! {
@@ -97,98 +125,94 @@ pub fn promise(future: impl Future<Output = ()> + 'static) -> Promise {
 
 /// The result of a JavaScript promise, as a future.
 pub fn settled(promise: &Promise) -> Settled {
-    let slot = SLOTS.with(|s| {
-        let mut s = s.borrow_mut();
-        match s.free.pop() {
-            Some(i) => {
-                s.slots[i as usize] = Slot::Waiting(None);
-                i
-            }
-            None => {
-                s.slots.push(Slot::Waiting(None));
-                (s.slots.len() - 1) as u32
-            }
-        }
-    });
-    ON_SETTLED.with(|cb| {
-        CURRENT.with(|t| match &*t.borrow() {
-            Some(task) => settle_on(promise, slot, cb.as_ref(), &task.reject),
-            None => settle_on(promise, slot, cb.as_ref(), &JsValue::UNDEFINED),
-        })
-    });
-    Settled { slot, done: false }
+    let id = SLOTS.with(|s| s.borrow_mut().open());
+    ON_SETTLED.with(|cb| with_reject(|reject| settle_on(promise, id, cb.as_ref(), reject)));
+    Settled { id }
+}
+
+/// A future that completes after `ms` milliseconds (`setTimeout`); dropped first, it clears the
+/// timer.
+pub fn sleep(ms: f64) -> Sleep {
+    let id = SLOTS.with(|s| s.borrow_mut().open());
+    let timer = ON_SETTLED.with(|cb| with_reject(|reject| sleep_on(ms, id, cb.as_ref(), reject)));
+    Sleep { wait: Settled { id }, timer }
+}
+
+/// Calls `f` with the reject function of the task being polled (`undefined` outside a task).
+fn with_reject<T>(f: impl FnOnce(&JsValue) -> T) -> T {
+    CURRENT.with(|t| match &*t.borrow() {
+        Some(task) => f(&task.reject),
+        None => f(&JsValue::UNDEFINED),
+    })
 }
 
 pub struct Settled {
-    slot: u32,
-    done: bool,
+    id: u32,
 }
 
 impl Future for Settled {
     type Output = Result<JsValue, JsValue>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let i = self.slot as usize;
-        let out = SLOTS.with(|s| {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let id = self.id;
+        SLOTS.with(|s| {
             let mut s = s.borrow_mut();
-            match &mut s.slots[i] {
-                Slot::Waiting(w) => {
+            let done = match s.get(id) {
+                Some(SlotState::Waiting(w)) => {
                     if !w.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
                         *w = Some(cx.waker().clone());
                     }
-                    None
+                    return Poll::Pending;
                 }
-                slot @ Slot::Done(_) => {
-                    let Slot::Done(r) = std::mem::replace(slot, Slot::Free) else { unreachable!() };
-                    s.free.push(i as u32);
-                    Some(r)
-                }
-                Slot::Free | Slot::Abandoned => Some(Err(JsValue::UNDEFINED)),
+                Some(state) => std::mem::replace(state, SlotState::Free),
+                // Polled again after it completed.
+                None => return Poll::Ready(Err(JsValue::UNDEFINED)),
+            };
+            s.close(id);
+            match done {
+                SlotState::Done(r) => Poll::Ready(r),
+                _ => Poll::Ready(Err(JsValue::UNDEFINED)),
             }
-        });
-        match out {
-            Some(r) => {
-                self.done = true;
-                Poll::Ready(r)
-            }
-            None => Poll::Pending,
-        }
+        })
     }
 }
 
 impl Drop for Settled {
     fn drop(&mut self) {
-        if !self.done {
-            SLOTS.with(|s| {
-                let mut s = s.borrow_mut();
-                let i = self.slot as usize;
-                match s.slots[i] {
-                    Slot::Done(_) => {
-                        s.slots[i] = Slot::Free;
-                        s.free.push(self.slot);
-                    }
-                    _ => s.slots[i] = Slot::Abandoned,
-                }
-            });
-        }
+        SLOTS.with(|s| s.borrow_mut().close(self.id));
     }
 }
 
-/// A promise awaited through [`settled`] settled: store its result and run its task now.
-fn on_settled(slot: u32, value: JsValue, ok: bool) {
-    let waker = SLOTS.with(|s| {
-        let mut s = s.borrow_mut();
-        let i = slot as usize;
-        match std::mem::replace(&mut s.slots[i], Slot::Free) {
-            Slot::Waiting(w) => {
-                s.slots[i] = Slot::Done(if ok { Ok(value) } else { Err(value) });
-                w
-            }
-            _ => {
-                s.free.push(slot);
-                None
-            }
+pub struct Sleep {
+    wait: Settled,
+    timer: JsValue,
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        Pin::new(&mut self.wait).poll(cx).map(|_| ())
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        clear_timeout(&self.timer);
+    }
+}
+
+/// A promise awaited through [`settled`] settled, or a [`sleep`] timer fired: store the result
+/// and run the waiting task now.
+fn on_settled(id: u32, value: JsValue, ok: bool) {
+    let waker = SLOTS.with(|s| match s.borrow_mut().get(id) {
+        Some(state) => {
+            let SlotState::Waiting(w) = state else { return None };
+            let w = w.take();
+            *state = SlotState::Done(if ok { Ok(value) } else { Err(value) });
+            w
         }
+        None => None,
     });
     if let Some(w) = waker {
         RUNNING.with(|r| r.set(true));

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Compiles a Worker crate into DIR (index.js + index_bg.wasm), offline:
+#   1. cargo, wasm32-unknown-unknown, release profile (panic = abort);
+#   2. wasm-bindgen --target module, with its abort handler: after a trap the next call runs on a
+#      fresh wasm instance (the crate's start function hooks `schedule_reinit`, src/host.rs);
+#   3. wasm-opt -Oz (the name section stripped, or kept with WASM_OPT_NAMES=-g for profiling);
+#   4. esbuild bundles the module entry (src/entry.js) with wasm-bindgen's glue into DIR/index.js.
+#   scripts/worker-bundle.sh PACKAGE DIR [cargo build options...]
+# CARGO_TARGET_DIR is honoured (each feature set keeps its own cache).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+package="$1"
+dir="$2"
+shift 2
+wasm_bindgen="${WASM_BINDGEN_BIN:-$HOME/.cargo/bin/wasm-bindgen}"
+wasm_opt="${WASM_OPT_BIN:-$PWD/node_modules/.bin/wasm-opt}"
+esbuild="${ESBUILD_BIN:-$PWD/node_modules/@esbuild/linux-x64/bin/esbuild}"
+cargo build --release --locked --target wasm32-unknown-unknown -p "$package" --lib "$@"
+wasm="${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/release/${package//-/_}.wasm"
+mkdir -p "$dir"
+rm -rf "$dir/.tmp" "$dir/index.js" "$dir/index_bg.wasm" "$dir/worker" "$dir/package.json"
+tmp="$dir/.tmp"
+"$wasm_bindgen" --target module --out-dir "$tmp" --out-name index --no-typescript --force-enable-abort-handler "$wasm"
+# shellcheck disable=SC2086 # WASM_OPT_NAMES is one flag or none
+"$wasm_opt" -Oz ${WASM_OPT_NAMES:---strip-debug} --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int \
+  --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue --enable-exception-handling \
+  "$tmp/index_bg.wasm" -o "$dir/index_bg.wasm"
+# workerd imports a .wasm module as a WebAssembly.Module with a plain import (the CompiledWasm
+# rule); the module target writes a source-phase import.
+sed -i 's/^import source \([A-Za-z_$][A-Za-z0-9_$]*\) from "\.\/index_bg\.wasm";$/import \1 from ".\/index_bg.wasm";/' "$tmp/index.js"
+grep -q '^import [A-Za-z_$][A-Za-z0-9_$]* from "./index_bg.wasm";$' "$tmp/index.js"
+cp src/entry.js "$tmp/entry.js"
+"$esbuild" "$tmp/entry.js" --bundle --format=esm --minify --log-level=warning \
+  --external:./index_bg.wasm --outfile="$dir/index.js"
+rm -rf "$tmp"
