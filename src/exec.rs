@@ -22,7 +22,19 @@ use std::rc::Rc;
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 use wasm_bindgen::prelude::*;
 
-use crate::host::{clear_timeout, queue_run, settle_on, sleep_on};
+// An awaited promise calls `cb` (one persistent closure) with its slot id; if that call traps,
+// `reject` fails the request it belongs to.
+#[wasm_bindgen(inline_js = "const call = (cb, id, v, ok, reject) => {
+  try { cb(id, v, ok); } catch (e) { if (reject) reject(e); else throw e; }
+};
+export function settle_on(p, id, cb, reject) {
+  p.then((v) => call(cb, id, v, true, reject), (e) => call(cb, id, e, false, reject));
+}
+export function queue_run(f) { queueMicrotask(f); }")]
+extern "C" {
+    fn settle_on(p: &Promise, id: u32, cb: &JsValue, reject: &JsValue);
+    fn queue_run(f: &JsValue);
+}
 
 /// A future of the isolate, polled by [`run_queued`].
 struct Task {
@@ -33,7 +45,7 @@ struct Task {
     reject: JsValue,
 }
 
-/// What awaited promises and timers settled with, by slot. A slot's id carries a generation, so
+/// What awaited promises settled with, by slot. A slot's id carries a generation, so
 /// a callback for a slot whose future was dropped (and the slot perhaps reused) is ignored.
 #[derive(Default)]
 struct Slots {
@@ -130,14 +142,6 @@ pub fn settled(promise: &Promise) -> Settled {
     Settled { id }
 }
 
-/// A future that completes after `ms` milliseconds (`setTimeout`); dropped first, it clears the
-/// timer.
-pub fn sleep(ms: f64) -> Sleep {
-    let id = SLOTS.with(|s| s.borrow_mut().open());
-    let timer = ON_SETTLED.with(|cb| with_reject(|reject| sleep_on(ms, id, cb.as_ref(), reject)));
-    Sleep { wait: Settled { id }, timer }
-}
-
 /// Calls `f` with the reject function of the task being polled (`undefined` outside a task).
 fn with_reject<T>(f: impl FnOnce(&JsValue) -> T) -> T {
     CURRENT.with(|t| match &*t.borrow() {
@@ -183,27 +187,7 @@ impl Drop for Settled {
     }
 }
 
-pub struct Sleep {
-    wait: Settled,
-    timer: JsValue,
-}
-
-impl Future for Sleep {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        Pin::new(&mut self.wait).poll(cx).map(|_| ())
-    }
-}
-
-impl Drop for Sleep {
-    fn drop(&mut self) {
-        clear_timeout(&self.timer);
-    }
-}
-
-/// A promise awaited through [`settled`] settled, or a [`sleep`] timer fired: store the result
-/// and run the waiting task now.
+/// A promise awaited through [`settled`] settled: store its result and run the waiting task now.
 fn on_settled(id: u32, value: JsValue, ok: bool) {
     let waker = SLOTS.with(|s| match s.borrow_mut().get(id) {
         Some(state) => {

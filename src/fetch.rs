@@ -1,21 +1,22 @@
 //! The core's I/O seam over the runtime: `fetch` with a timeout (abort), no redirects and a
 //! streamed body cap; `setTimeout` as a timer; KV (binding `JWKS_CACHE`, optional) to persist
 //! parsed-JWKS records across isolates. KV writes go through `waitUntil`, off the hot path.
-use crate::host::{Context, Env};
 use edge_sts_core::fetch::{Fetch, FetchError, HttpRequest, HttpResponse};
 use futures_util::future::{select, Either};
+use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use worker::{Delay, Env};
 
 pub const KV_BINDING: &str = "JWKS_CACHE";
 
 pub struct RuntimeIo<'a> {
     env: &'a Env,
-    ctx: &'a Context,
+    ctx: &'a worker::Context,
 }
 
 impl<'a> RuntimeIo<'a> {
-    pub fn new(env: &'a Env, ctx: &'a Context) -> Self {
+    pub fn new(env: &'a Env, ctx: &'a worker::Context) -> Self {
         RuntimeIo { env, ctx }
     }
 }
@@ -111,7 +112,7 @@ async fn with_timeout(out: Outbound<'_>, max_bytes: usize, timeout_ms: u64) -> R
     let ctrl = web_sys::AbortController::new().map_err(|_| FetchError::Network)?;
     let signal = ctrl.signal();
     let work = Box::pin(send_bounded(out, max_bytes, &signal));
-    let timer = crate::exec::sleep(timeout_ms as f64);
+    let timer = Delay::from(Duration::from_millis(timeout_ms));
     let outcome = match select(work, timer).await {
         Either::Left((r, _)) => r,
         Either::Right(_) => {
@@ -132,7 +133,7 @@ impl Fetch for RuntimeIo<'_> {
     }
 
     async fn sleep(&self, ms: u64) {
-        crate::exec::sleep(ms as f64).await
+        Delay::from(Duration::from_millis(ms)).await
     }
 
     async fn load(&self, key: &str) -> Option<Vec<u8>> {
@@ -146,7 +147,7 @@ impl Fetch for RuntimeIo<'_> {
             return;
         };
         let key = key.to_owned();
-        let _ = self.ctx.wait_until(&crate::exec::promise(async move {
+        let _ = self.ctx.as_ref().wait_until(&crate::exec::promise(async move {
             let options = js_sys::Object::new();
             let _ = js_sys::Reflect::set(&options, &JsValue::from_str("expirationTtl"), &JsValue::from_f64(ttl_secs.max(60) as f64));
             // `From<&[u8]>` copies the bytes out of wasm memory.

@@ -1,7 +1,6 @@
 //! Per-isolate state, built once on the first request (env is not available earlier):
 //! the validated config, the signing key ring, the JWKS key store and the WebCrypto key cache.
 //! Invalid configuration is kept as an error: every request then answers 503.
-use crate::host::{self, Env};
 use crate::webcrypto::WebCrypto;
 use edge_sts_core::cache::{CacheLimits, TokenCaches};
 use edge_sts_core::config::{self, Config, ConfigError};
@@ -10,6 +9,7 @@ use edge_sts_core::signing::KeyRing;
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::JsValue;
+use worker::Env;
 
 pub const CONFIG_VAR: &str = "EDGE_STS_CONFIG";
 
@@ -51,9 +51,9 @@ async fn build(env: &Env) -> Isolate {
     let crypto = WebCrypto::new();
     let state = load(env, &crypto).await;
     if let Err(e) = &state {
-        host::console_error(
-            &serde_json::json!({"level": "error", "msg": "configuration invalid", "field": e.field, "problem": e.problem, "fix": e.fix})
-                .to_string(),
+        worker::console_error!(
+            "{}",
+            serde_json::json!({"level": "error", "msg": "configuration invalid", "field": e.field, "problem": e.problem, "fix": e.fix})
         );
     }
     let policy = state.as_ref().map(|s| s.config.cache).unwrap_or_default();
@@ -66,9 +66,9 @@ async fn load(env: &Env, crypto: &WebCrypto) -> Result<State, ConfigError> {
     let config = config::load(&config_text(env)?)?;
     let mut ring = config::resolve_secrets(&config, |name| binding_text(env, name))?;
     for (kid, alg) in config::add_dev_keys(&config, &mut ring, |alg| crypto.generate_dev_key(alg)).await? {
-        host::console_warn(
-            &serde_json::json!({"level": "warn", "msg": "DEV MODE: generated an ephemeral signing key; tokens will not verify after a restart. Never use mode=dev in production.", "kid": kid, "alg": alg.as_str()})
-                .to_string(),
+        worker::console_warn!(
+            "{}",
+            serde_json::json!({"level": "warn", "msg": "DEV MODE: generated an ephemeral signing key; tokens will not verify after a restart. Never use mode=dev in production.", "kid": kid, "alg": alg.as_str()})
         );
     }
     Ok(State { config, ring })

@@ -8,7 +8,6 @@
 
 mod exec;
 mod fetch;
-mod host;
 mod isolate;
 mod log;
 mod respond;
@@ -21,11 +20,11 @@ use edge_sts_core::exchange::{self, Context};
 use edge_sts_core::reason;
 use edge_sts_core::request::{self, RequestError};
 use edge_sts_core::Error;
-use host::Env;
 use respond::{json_response, oauth_error, Cors};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Request, Response};
+use worker::Env;
 
 fn now_secs() -> f64 {
     js_sys::Date::now() / 1000.0
@@ -46,19 +45,19 @@ fn base_path(iso: &isolate::Isolate) -> &str {
 /// The Worker's `fetch` export, called by the module entry (`src/entry.js`): the request's future
 /// runs on this crate's executor (`exec`), its answer resolves the returned promise.
 #[wasm_bindgen]
-pub fn fetch(req: Request, env: Env, ctx: host::Context) -> js_sys::Promise {
+pub fn fetch(req: Request, env: Env, ctx: worker::worker_sys::Context) -> js_sys::Promise {
     let mut args = Some((req, env, ctx));
     js_sys::Promise::new(&mut |resolve, reject| {
         let Some((req, env, ctx)) = args.take() else { return };
         let answer = async move {
-            let resp = main(req, env, ctx).await;
+            let resp = main(req, env, worker::Context::new(ctx)).await;
             let _ = resolve.call1(&JsValue::UNDEFINED, &resp);
         };
         exec::spawn(answer, reject.into());
     })
 }
 
-async fn main(req: Request, env: Env, ctx: host::Context) -> Response {
+async fn main(req: Request, env: Env, ctx: worker::Context) -> Response {
     let started = js_sys::Date::now();
     let url = req.url();
     let path = path_of(&url);
@@ -77,7 +76,7 @@ async fn route(
     req: &Request,
     env: &Env,
     iso: &isolate::Isolate,
-    ctx: &host::Context,
+    ctx: &worker::Context,
     path: &str,
     method: &str,
     line: &mut log::Line,
@@ -155,13 +154,11 @@ async fn read_body(req: &Request, max: usize) -> Result<Vec<u8>, RequestError> {
     Ok(arr.to_vec())
 }
 
-async fn token(req: &Request, env: &Env, iso: &isolate::Isolate, ctx: &host::Context, line: &mut log::Line) -> Response {
+async fn token(req: &Request, env: &Env, iso: &isolate::Isolate, ctx: &worker::Context, line: &mut log::Line) -> Response {
     let state = match &iso.state {
         Ok(s) => s,
         Err(e) => {
-            host::console_error(
-                &serde_json::json!({"level": "error", "msg": "configuration invalid", "detail": e.to_string()}).to_string(),
-            );
+            worker::console_error!("{}", serde_json::json!({"level": "error", "msg": "configuration invalid", "detail": e.to_string()}));
             let err = Error::Config(e.to_string()).to_oauth(0);
             line.reason(err.reason);
             return oauth_error(&err);
@@ -191,7 +188,7 @@ async fn token(req: &Request, env: &Env, iso: &isolate::Isolate, ctx: &host::Con
 /// `POST /explain`: policy dry-run (off unless `explain_secret` is configured). Takes the same
 /// form as `/token` plus the operator's key in `x-edge-sts-explain-key`; verifies the subject
 /// token exactly as `/token` does, then answers allow/deny and why, minting nothing.
-async fn explain(req: &Request, env: &Env, iso: &isolate::Isolate, ctx: &host::Context, line: &mut log::Line) -> Response {
+async fn explain(req: &Request, env: &Env, iso: &isolate::Isolate, ctx: &worker::Context, line: &mut log::Line) -> Response {
     let not_found = || json_response(404, &serde_json::json!({"error": "not_found"}), Cors::No, "no-store");
     let Ok(state) = &iso.state else { return not_found() };
     let cfg = &state.config;
@@ -244,7 +241,7 @@ async fn gcp(
     req: &Request,
     env: &Env,
     iso: &isolate::Isolate,
-    ctx: &host::Context,
+    ctx: &worker::Context,
     id: edge_sts_core::routes::RouteId,
     line: &mut log::Line,
 ) -> Response {

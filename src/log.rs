@@ -69,6 +69,6 @@ impl Line {
             line["cloud_status"] = json!(self.cloud_status);
             line["cloud_code"] = json!(self.cloud_code);
         }
-        crate::host::console_log(&line.to_string());
+        worker::console_log!("{}", line);
     }
 }

@@ -1,17 +1,16 @@
-//! The Rust worker's ceiling: the same profile, raw web-sys request and response types, runtime
-//! declarations (`src/host.rs`) and `fetch` export over the same executor (`src/exec.rs`) as
-//! edge-sts; it reads the body (as the JS baseline does) and does nothing else.
-#[allow(dead_code)] // the timer and waitUntil parts are edge-sts's
+//! The Rust worker's ceiling: same `worker` version, same profile, same raw web-sys request and
+//! response types as edge-sts, the same `fetch` export over edge-sts's own executor
+//! (`src/exec.rs`) and the same build (`scripts/worker-bundle.sh`); it reads the body (as the JS
+//! baseline does) and does nothing else.
+#[allow(dead_code)] // `promise` (waitUntil) is edge-sts's
 #[path = "../../../src/exec.rs"]
 mod exec;
-#[path = "../../../src/host.rs"]
-mod host;
 
 use wasm_bindgen::prelude::*;
 use web_sys::{Request, Response, ResponseInit};
 
 #[wasm_bindgen]
-pub fn fetch(req: Request, _env: host::Env, _ctx: host::Context) -> js_sys::Promise {
+pub fn fetch(req: Request, _env: worker::Env, _ctx: worker::worker_sys::Context) -> js_sys::Promise {
     let mut req = Some(req);
     js_sys::Promise::new(&mut |resolve, reject| {
         let Some(req) = req.take() else { return };
