@@ -1,6 +1,6 @@
-// The Worker's module entry (src/entry.js, bundled by scripts/wrap-entry.sh): a plain `fetch`
-// handler, and a trap in the wasm (a panic: the build aborts on panic) still leaves the Worker
-// answering, on a fresh wasm instance.
+// The Worker's module entry (src/entry.js, bundled by scripts/worker-bundle.sh): a plain `fetch`
+// handler, and a trap in the wasm (a panic: the build aborts on panic) fails only that request;
+// the Worker goes on answering, on a fresh wasm instance.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
@@ -17,7 +17,7 @@ after(async () => { await w?.stop(); await iss?.close(); });
 
 const kids = async () => (await (await fetch(`${w.url}/.well-known/jwks.json`)).json()).keys.map((k) => k.kid).sort();
 
-test("both builds export the module entry, not worker-build's per-request proxy", () => {
+test("both builds export the module entry (src/entry.js) as their default", () => {
   for (const build of ["build", "build-test"]) {
     const js = readFileSync(new URL(`../../${build}/index.js`, import.meta.url), "utf8");
     assert.match(js, /edge-sts module entry/, build);
