@@ -22,19 +22,30 @@ use std::rc::Rc;
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 use wasm_bindgen::prelude::*;
 
-// An awaited promise calls `cb` (one persistent closure) with its slot id; if that call traps,
-// `reject` fails the request it belongs to.
-#[wasm_bindgen(inline_js = "const call = (cb, id, v, ok, reject) => {
-  try { cb(id, v, ok); } catch (e) { if (reject) reject(e); else throw e; }
+// An awaited promise calls `cb` (one persistent closure) with its slot id and how it settled;
+// if that call traps, `reject` fails the request it belongs to. A promise that can no longer
+// settle (its request torn down, workerd dropped it) is collected: the registry then reports it
+// lost, so its slot and the task's waker are freed (wasm-bindgen's `JsFuture` gets the same from
+// its closures' registry).
+#[wasm_bindgen(inline_js = "const lost = new FinalizationRegistry(({ cb, id }) => { try { cb(id, undefined, 2); } catch {} });
+const call = (cb, id, v, how, reject, token) => {
+  lost.unregister(token);
+  try { cb(id, v, how); } catch (e) { if (reject) reject(e); else throw e; }
 };
 export function settle_on(p, id, cb, reject) {
-  p.then((v) => call(cb, id, v, true, reject), (e) => call(cb, id, e, false, reject));
+  const token = {};
+  lost.register(p, { cb, id }, token);
+  p.then((v) => call(cb, id, v, 1, reject, token), (e) => call(cb, id, e, 0, reject, token));
 }
 export function queue_run(f) { queueMicrotask(f); }")]
 extern "C" {
     fn settle_on(p: &Promise, id: u32, cb: &JsValue, reject: &JsValue);
     fn queue_run(f: &JsValue);
 }
+
+/// How an awaited promise ended, as `settle_on` reports it (0: rejected).
+const FULFILLED: u32 = 1;
+const LOST: u32 = 2;
 
 /// A future of the isolate, polled by [`run_queued`].
 struct Task {
@@ -88,11 +99,14 @@ impl Slots {
         (slot.generation == id >> INDEX_BITS && !matches!(slot.state, SlotState::Free)).then_some(&mut slot.state)
     }
 
-    fn close(&mut self, id: u32) {
-        if let Some(state) = self.get(id) {
-            *state = SlotState::Free;
-            self.free.push(id & INDEX_MASK);
-        }
+    /// Frees the slot of `id`. What it held (a waker, a result) is returned, to be dropped once
+    /// the slots are no longer borrowed: dropping a task's last waker drops its future, whose
+    /// own `Settled`s close their slots.
+    fn close(&mut self, id: u32) -> Option<SlotState> {
+        let state = self.get(id)?;
+        let old = std::mem::replace(state, SlotState::Free);
+        self.free.push(id & INDEX_MASK);
+        Some(old)
     }
 }
 
@@ -105,7 +119,7 @@ thread_local! {
     /// The task being polled.
     static CURRENT: RefCell<Option<Rc<Task>>> = const { RefCell::new(None) };
     static SLOTS: RefCell<Slots> = RefCell::new(Slots::default());
-    static ON_SETTLED: Closure<dyn FnMut(u32, JsValue, bool)> = Closure::new(on_settled);
+    static ON_SETTLED: Closure<dyn FnMut(u32, JsValue, u32)> = Closure::new(on_settled);
     static ON_MICROTASK: Closure<dyn FnMut()> = Closure::new(|| {
         SCHEDULED.with(|s| s.set(false));
         run_queued();
@@ -161,20 +175,15 @@ impl Future for Settled {
         let id = self.id;
         SLOTS.with(|s| {
             let mut s = s.borrow_mut();
-            let done = match s.get(id) {
-                Some(SlotState::Waiting(w)) => {
-                    if !w.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                        *w = Some(cx.waker().clone());
-                    }
-                    return Poll::Pending;
+            if let Some(SlotState::Waiting(w)) = s.get(id) {
+                if !w.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    *w = Some(cx.waker().clone());
                 }
-                Some(state) => std::mem::replace(state, SlotState::Free),
-                // Polled again after it completed.
-                None => return Poll::Ready(Err(JsValue::UNDEFINED)),
-            };
-            s.close(id);
-            match done {
-                SlotState::Done(r) => Poll::Ready(r),
+                return Poll::Pending;
+            }
+            // Done (or polled again after it completed): the slot is freed either way.
+            match s.close(id) {
+                Some(SlotState::Done(r)) => Poll::Ready(r),
                 _ => Poll::Ready(Err(JsValue::UNDEFINED)),
             }
         })
@@ -183,26 +192,44 @@ impl Future for Settled {
 
 impl Drop for Settled {
     fn drop(&mut self) {
-        SLOTS.with(|s| s.borrow_mut().close(self.id));
+        let held = SLOTS.with(|s| s.borrow_mut().close(self.id));
+        drop(held);
     }
 }
 
+/// The slot table's size and how many of its slots are free (`/__test/exec`): at rest every
+/// slot is free, and the table is as large as the most awaits ever pending at once.
+#[cfg(feature = "test-routes")]
+pub fn slot_counts() -> (usize, usize) {
+    SLOTS.with(|s| {
+        let s = s.borrow();
+        (s.slots.len(), s.free.len())
+    })
+}
+
 /// A promise awaited through [`settled`] settled: store its result and run the waiting task now.
-fn on_settled(id: u32, value: JsValue, ok: bool) {
-    let waker = SLOTS.with(|s| match s.borrow_mut().get(id) {
-        Some(state) => {
-            let SlotState::Waiting(w) = state else { return None };
-            let w = w.take();
-            *state = SlotState::Done(if ok { Ok(value) } else { Err(value) });
-            w
-        }
-        None => None,
+/// A lost one only frees its slot (and with it the task's waker): its task can never go on.
+fn on_settled(id: u32, value: JsValue, how: u32) {
+    if how == LOST {
+        let held = SLOTS.with(|s| s.borrow_mut().close(id));
+        drop(held);
+        return;
+    }
+    let waker = SLOTS.with(|s| {
+        let mut s = s.borrow_mut();
+        let state = s.get(id)?;
+        let SlotState::Waiting(w) = state else { return None };
+        let w = w.take();
+        *state = SlotState::Done(if how == FULFILLED { Ok(value) } else { Err(value) });
+        w
     });
     if let Some(w) = waker {
-        RUNNING.with(|r| r.set(true));
+        let outer = RUNNING.with(|r| r.replace(true));
         w.wake();
-        RUNNING.with(|r| r.set(false));
-        run_queued();
+        RUNNING.with(|r| r.set(outer));
+        if !outer {
+            run_queued();
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! Test-only routes (feature `test-routes`, never in release builds): run the core's signature
 //! vector suite through WebCrypto inside workerd, so both backends answer the same vectors;
-//! `/__test/panic` traps the instance, so a test sees the Worker recover from a bug.
+//! `/__test/panic` traps the instance, so a test sees the Worker recover from a bug;
+//! `/__test/exec` reports the executor's slot table (a leak there grows with every request).
 use crate::isolate::Isolate;
 use crate::respond::{json_response, Cors};
 use edge_sts_core::b64;
@@ -25,6 +26,11 @@ pub async fn handle(path: &str, req: &Request, iso: &Isolate) -> Response {
         return json_response(400, &json!({"error": "bad json"}), Cors::No, "no-store");
     };
     match path {
+        "/__test/exec" => {
+            // The executor's slot table, once this request's own await (the body) is over.
+            let (slots, free) = crate::exec::slot_counts();
+            json_response(200, &json!({"slots": slots, "free": free}), Cors::No, "no-store")
+        }
         "/__test/verify" => {
             let cases = doc.get("cases").and_then(Value::as_array).cloned().unwrap_or_default();
             let mut out = Vec::new();

@@ -40,3 +40,17 @@ test("after a panic the next requests run on a fresh instance and succeed", asyn
   assert.equal(afterKids.length, before.length);
   assert.notDeepEqual(afterKids, before, "dev keys regenerated: the instance was reset");
 });
+
+test("the executor frees what each await used: at rest every slot is free, and the table stays small", async () => {
+  const slots = async () => (await fetch(`${w.url}/__test/exec`, { method: "POST", body: "{}" })).json();
+  const token = await iss.getToken("orders-service");
+  for (let i = 0; i < 40; i++) assert.equal((await exchange(w.url, { subject_token: token })).status, 200);
+  const fresh = [];
+  for (let i = 0; i < 10; i++) fresh.push(await iss.getToken("orders-service"));
+  const answers = await Promise.all(fresh.map((t) => exchange(w.url, { subject_token: t })));
+  assert.deepEqual(answers.map((a) => a.status), Array(10).fill(200));
+  const s = await slots();
+  assert.equal(s.free, s.slots, `every slot free at rest: ${JSON.stringify(s)}`);
+  // 50 requests of two or three awaits each: a slot kept per await would pass 100.
+  assert.ok(s.slots <= 40, `the table is as large as the awaits pending at once: ${JSON.stringify(s)}`);
+});
