@@ -2,7 +2,7 @@
 # Compiles a Worker crate into DIR (index.js + index_bg.wasm), offline:
 #   1. cargo, wasm32-unknown-unknown, release profile (panic = abort);
 #   2. wasm-bindgen --target module, with its abort handler: after a trap the next call runs on a
-#      fresh wasm instance (the crate's start function hooks `schedule_reinit`, src/host.rs);
+#      fresh wasm instance (the `worker` crate's start function hooks `schedule_reinit`);
 #   3. wasm-opt -Oz (the name section stripped, or kept with WASM_OPT_NAMES=-g for profiling);
 #   4. esbuild bundles the module entry (src/entry.js) with wasm-bindgen's glue into DIR/index.js.
 #   scripts/worker-bundle.sh PACKAGE DIR [cargo build options...]
@@ -18,7 +18,7 @@ esbuild="${ESBUILD_BIN:-$PWD/node_modules/@esbuild/linux-x64/bin/esbuild}"
 cargo build --release --locked --target wasm32-unknown-unknown -p "$package" --lib "$@"
 wasm="${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/release/${package//-/_}.wasm"
 mkdir -p "$dir"
-rm -rf "$dir/.tmp" "$dir/index.js" "$dir/index_bg.wasm" "$dir/worker" "$dir/package.json"
+rm -rf "$dir/.tmp" "$dir/index.js" "$dir/index_bg.wasm"
 tmp="$dir/.tmp"
 "$wasm_bindgen" --target module --out-dir "$tmp" --out-name index --no-typescript --force-enable-abort-handler "$wasm"
 # shellcheck disable=SC2086 # WASM_OPT_NAMES is one flag or none

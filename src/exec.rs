@@ -128,21 +128,22 @@ thread_local! {
 
 /// Starts `future` and polls it once before returning. `reject` is called with the exception if
 /// the instance traps while the future runs.
-pub fn spawn(future: impl Future<Output = ()> + 'static, reject: JsValue) {
+fn spawn(future: impl Future<Output = ()> + 'static, reject: JsValue) {
     let task = Rc::new(Task { future: RefCell::new(Some(Box::pin(future))), queued: Cell::new(true), reject });
     QUEUE.with(|q| q.borrow_mut().push_back(task));
     run_queued();
 }
 
-/// A promise of `future`'s completion, for `waitUntil`.
-pub fn promise(future: impl Future<Output = ()> + 'static) -> Promise {
+/// `future` as a promise that resolves with its output (a request's `Response`, or `undefined`
+/// for `waitUntil` work); the future starts at once, on this executor, and is polled once before
+/// this returns.
+pub fn promise(future: impl Future<Output = JsValue> + 'static) -> Promise {
     let mut future = Some(future);
     Promise::new(&mut |resolve, reject| {
         let Some(future) = future.take() else { return };
         spawn(
             async move {
-                future.await;
-                let _ = resolve.call0(&JsValue::UNDEFINED);
+                let _ = resolve.call1(&JsValue::UNDEFINED, &future.await);
             },
             reject.into(),
         );

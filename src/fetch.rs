@@ -154,6 +154,7 @@ impl Fetch for RuntimeIo<'_> {
             if let Ok(put) = kv.put(&key, &js_sys::Uint8Array::from(&value[..]), &options) {
                 let _ = crate::exec::settled(&put).await;
             }
+            JsValue::UNDEFINED
         }));
     }
 }

@@ -46,15 +46,7 @@ fn base_path(iso: &isolate::Isolate) -> &str {
 /// runs on this crate's executor (`exec`), its answer resolves the returned promise.
 #[wasm_bindgen]
 pub fn fetch(req: Request, env: Env, ctx: worker::worker_sys::Context) -> js_sys::Promise {
-    let mut args = Some((req, env, ctx));
-    js_sys::Promise::new(&mut |resolve, reject| {
-        let Some((req, env, ctx)) = args.take() else { return };
-        let answer = async move {
-            let resp = main(req, env, worker::Context::new(ctx)).await;
-            let _ = resolve.call1(&JsValue::UNDEFINED, &resp);
-        };
-        exec::spawn(answer, reject.into());
-    })
+    exec::promise(async move { main(req, env, worker::Context::new(ctx)).await.into() })
 }
 
 async fn main(req: Request, env: Env, ctx: worker::Context) -> Response {

@@ -2,7 +2,6 @@
 //! response types as edge-sts, the same `fetch` export over edge-sts's own executor
 //! (`src/exec.rs`) and the same build (`scripts/worker-bundle.sh`); it reads the body (as the JS
 //! baseline does) and does nothing else.
-#[allow(dead_code)] // `promise` (waitUntil) is edge-sts's
 #[path = "../../../src/exec.rs"]
 mod exec;
 
@@ -11,21 +10,14 @@ use web_sys::{Request, Response, ResponseInit};
 
 #[wasm_bindgen]
 pub fn fetch(req: Request, _env: worker::Env, _ctx: worker::worker_sys::Context) -> js_sys::Promise {
-    let mut req = Some(req);
-    js_sys::Promise::new(&mut |resolve, reject| {
-        let Some(req) = req.take() else { return };
-        let answer = async move {
-            if req.method() == "POST" {
-                if let Ok(p) = req.array_buffer() {
-                    let _ = exec::settled(&p).await;
-                }
+    exec::promise(async move {
+        if req.method() == "POST" {
+            if let Ok(p) = req.array_buffer() {
+                let _ = exec::settled(&p).await;
             }
-            let init = ResponseInit::new();
-            init.set_status(200);
-            if let Ok(resp) = Response::new_with_opt_str_and_init(Some(r#"{"ok":true}"#), &init) {
-                let _ = resolve.call1(&JsValue::UNDEFINED, &resp);
-            }
-        };
-        exec::spawn(answer, reject.into());
+        }
+        let init = ResponseInit::new();
+        init.set_status(200);
+        Response::new_with_opt_str_and_init(Some(r#"{"ok":true}"#), &init).map_or(JsValue::UNDEFINED, JsValue::from)
     })
 }

@@ -1,7 +1,7 @@
 //! The cloud blocks of a target in a build without the `clouds` feature (a downstream-only
 //! Worker): serde still accepts `aws`, `gcp` and `azure` (as anything) only so that the loader can
 //! refuse them by their path, naming the feature, instead of serde's "unknown field".
-use super::{cerr, Config, ConfigError};
+use super::{cerr, Config, ConfigError, WITHOUT_CLOUDS_FIX, WITHOUT_CLOUDS_PROBLEM};
 use crate::alg::Alg;
 use crate::policy::{ClientRule, Target};
 use crate::sts::{CloudMode, CloudTarget};
@@ -21,14 +21,11 @@ pub(super) type RawAws = Unsupported;
 pub(super) type RawGcp = Unsupported;
 pub(super) type RawAzure = Unsupported;
 
-/// What a configuration error says about a cloud block in this build.
-pub use super::targets::{WITHOUT_CLOUDS_FIX as FIX, WITHOUT_CLOUDS_PROBLEM as PROBLEM};
-
 /// No cloud block at all: the first present one (`blocks` says which of `aws`, `gcp`, `azure`
 /// are) is refused by its path.
 pub(super) fn check_blocks(f: &impl Fn(&str) -> String, blocks: [(&str, bool); 3]) -> Result<(), ConfigError> {
     match blocks.iter().find(|(_, present)| *present) {
-        Some((block, _)) => Err(cerr(f(block), PROBLEM, FIX)),
+        Some((block, _)) => Err(cerr(f(block), WITHOUT_CLOUDS_PROBLEM, WITHOUT_CLOUDS_FIX)),
         None => Ok(()),
     }
 }

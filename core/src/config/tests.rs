@@ -56,7 +56,7 @@ fn the_base_configuration_is_valid() {
 fn expected(v: &Value, case: (&str, &str, &str)) -> (String, String, String) {
     #[cfg(not(feature = "clouds"))]
     if let Some(field) = cloud_block(v) {
-        return (field, clouds::PROBLEM.into(), clouds::FIX.into());
+        return (field, WITHOUT_CLOUDS_PROBLEM.into(), WITHOUT_CLOUDS_FIX.into());
     }
     let _ = v;
     (case.0.into(), case.1.into(), case.2.into())
