@@ -31,5 +31,5 @@ sed -i 's/^import source \([A-Za-z_$][A-Za-z0-9_$]*\) from "\.\/index_bg\.wasm";
 grep -q '^import [A-Za-z_$][A-Za-z0-9_$]* from "./index_bg.wasm";$' "$tmp/index.js"
 cp src/entry.js "$tmp/entry.js"
 "$esbuild" "$tmp/entry.js" --bundle --format=esm --minify --log-level=warning \
-  --external:./index_bg.wasm --outfile="$dir/index.js"
+  --external:./index_bg.wasm --external:cloudflare:workers --outfile="$dir/index.js"
 rm -rf "$tmp"

@@ -1,6 +1,10 @@
-//! Per-isolate state, built once on the first request (env is not available earlier):
-//! the validated config, the signing key ring, the JWKS key store and the WebCrypto key cache.
-//! Invalid configuration is kept as an error: every request then answers 503.
+//! Per-isolate state, built once on the first request: the validated config, the signing key
+//! ring, the JWKS key store and the WebCrypto key cache. Invalid configuration is kept as an
+//! error: every request then answers 503.
+//!
+//! The configuration's pure part (parse, validate, the key ring from the secrets) can run
+//! earlier, at startup (`prepare`, called by the module entry with the `env` of
+//! `cloudflare:workers`): the first request then takes it instead of loading it again.
 use crate::webcrypto::WebCrypto;
 use edge_sts_core::cache::{CacheLimits, TokenCaches};
 use edge_sts_core::config::{self, Config, ConfigError};
@@ -23,10 +27,27 @@ pub struct Isolate {
     pub keys: KeyStore,
     pub crypto: WebCrypto,
     pub caches: TokenCaches,
+    /// Whether `prepare` loaded the configuration at startup (reported by `/__test/isolate`).
+    pub loaded_at_startup: bool,
 }
 
 thread_local! {
     static ISOLATE: RefCell<Option<Rc<Isolate>>> = const { RefCell::new(None) };
+    /// What `prepare` loaded at startup, taken by the first `build`.
+    static PREPARED: RefCell<Option<Loaded>> = const { RefCell::new(None) };
+}
+
+type Loaded = Result<(Config, KeyRing), ConfigError>;
+
+/// Startup: loads the configuration from `env` before any request, so that parsing and
+/// validating it (and V8 compiling that code) is not part of an isolate's first request. Pure:
+/// no I/O, no randomness (both are refused at a Worker's global scope). The first request's
+/// `build` takes the result; dev-mode keys are still generated there.
+pub fn prepare(env: &Env) {
+    if ISOLATE.with(|c| c.borrow().is_none()) {
+        let loaded = load_config(env);
+        PREPARED.with(|c| *c.borrow_mut() = Some(loaded));
+    }
 }
 
 /// A binding as text: strings as they are, objects (a `[vars]` table) as JSON.
@@ -49,7 +70,9 @@ pub async fn get(env: &Env) -> Rc<Isolate> {
 
 async fn build(env: &Env) -> Isolate {
     let crypto = WebCrypto::new();
-    let state = load(env, &crypto).await;
+    let prepared = PREPARED.with(|c| c.borrow_mut().take());
+    let loaded_at_startup = prepared.is_some();
+    let state = load(env, &crypto, prepared).await;
     if let Err(e) = &state {
         worker::console_error!(
             "{}",
@@ -59,12 +82,11 @@ async fn build(env: &Env) -> Isolate {
     let policy = state.as_ref().map(|s| s.config.cache).unwrap_or_default();
     let entries = state.as_ref().map(|s| s.config.limits.token_cache_entries).unwrap_or(0);
     let caches = TokenCaches::new(CacheLimits { max_entries: entries, ..CacheLimits::default() });
-    Isolate { state, keys: KeyStore::new(policy), crypto, caches }
+    Isolate { state, keys: KeyStore::new(policy), crypto, caches, loaded_at_startup }
 }
 
-async fn load(env: &Env, crypto: &WebCrypto) -> Result<State, ConfigError> {
-    let config = config::load(&config_text(env)?)?;
-    let mut ring = config::resolve_secrets(&config, |name| binding_text(env, name))?;
+async fn load(env: &Env, crypto: &WebCrypto, prepared: Option<Loaded>) -> Result<State, ConfigError> {
+    let (config, mut ring) = prepared.unwrap_or_else(|| load_config(env))?;
     for (kid, alg) in config::add_dev_keys(&config, &mut ring, |alg| crypto.generate_dev_key(alg)).await? {
         worker::console_warn!(
             "{}",
@@ -72,6 +94,16 @@ async fn load(env: &Env, crypto: &WebCrypto) -> Result<State, ConfigError> {
         );
     }
     Ok(State { config, ring })
+}
+
+/// The configuration and the key ring its secrets make. A function of its own (never inlined), so
+/// that `prepare` and `build` share one copy: the code `prepare` ran at startup is the code V8 has
+/// compiled.
+#[inline(never)]
+fn load_config(env: &Env) -> Loaded {
+    let config = config::load(&config_text(env)?)?;
+    let ring = config::resolve_secrets(&config, |name| binding_text(env, name))?;
+    Ok((config, ring))
 }
 
 /// The configuration text: the `EDGE_STS_CONFIG` variable, or the one embedded at build time

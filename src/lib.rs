@@ -49,6 +49,13 @@ pub fn fetch(req: Request, env: Env, ctx: worker::worker_sys::Context) -> js_sys
     exec::promise(async move { main(req, env, worker::Context::new(ctx)).await.into() })
 }
 
+/// The Worker's `prepare` export, called once by the module entry at startup with the `env` of
+/// `cloudflare:workers`: loads the configuration before the first request (`isolate::prepare`).
+#[wasm_bindgen]
+pub fn prepare(env: Env) {
+    isolate::prepare(&env);
+}
+
 async fn main(req: Request, env: Env, ctx: worker::Context) -> Response {
     let started = js_sys::Date::now();
     let url = req.url();

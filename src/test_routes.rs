@@ -1,7 +1,8 @@
 //! Test-only routes (feature `test-routes`, never in release builds): run the core's signature
 //! vector suite through WebCrypto inside workerd, so both backends answer the same vectors;
 //! `/__test/panic` traps the instance, so a test sees the Worker recover from a bug;
-//! `/__test/exec` reports the executor's slot table (a leak there grows with every request).
+//! `/__test/exec` reports the executor's slot table (a leak there grows with every request);
+//! `/__test/isolate` says whether the configuration was loaded at startup (`isolate::prepare`).
 use crate::isolate::Isolate;
 use crate::respond::{json_response, Cors};
 use edge_sts_core::b64;
@@ -31,6 +32,7 @@ pub async fn handle(path: &str, req: &Request, iso: &Isolate) -> Response {
             let (slots, free) = crate::exec::slot_counts();
             json_response(200, &json!({"slots": slots, "free": free}), Cors::No, "no-store")
         }
+        "/__test/isolate" => json_response(200, &json!({"loaded_at_startup": iso.loaded_at_startup}), Cors::No, "no-store"),
         "/__test/verify" => {
             let cases = doc.get("cases").and_then(Value::as_array).cloned().unwrap_or_default();
             let mut out = Vec::new();

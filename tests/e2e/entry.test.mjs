@@ -15,6 +15,7 @@ before(async () => {
 });
 after(async () => { await w?.stop(); await iss?.close(); });
 
+const isolate = async () => (await fetch(`${w.url}/__test/isolate`, { method: "POST", body: "{}" })).json();
 const kids = async () => (await (await fetch(`${w.url}/.well-known/jwks.json`)).json()).keys.map((k) => k.kid).sort();
 
 test("both builds export the module entry (src/entry.js) as their default", () => {
@@ -23,6 +24,12 @@ test("both builds export the module entry (src/entry.js) as their default", () =
     assert.match(js, /edge-sts module entry/, build);
     assert.match(js, /export\{\w+ as default\}/, build);
   }
+});
+
+test("the configuration is loaded at startup (the module entry's prepare), before the first request", async () => {
+  // Without prepare, the first request's isolate set-up loads it (false, as after the reset below).
+  assert.deepEqual(await isolate(), { loaded_at_startup: true });
+  assert.equal((await fetch(`${w.url}/healthz`)).status, 200);
 });
 
 test("after a panic the next requests run on a fresh instance and succeed", async () => {
@@ -34,6 +41,7 @@ test("after a panic the next requests run on a fresh instance and succeed", asyn
   await r.text();
   assert.ok(w.logs.some((l) => l.includes("test-only panic")), "the panic is logged");
   assert.equal((await fetch(`${w.url}/healthz`)).status, 200);
+  assert.deepEqual(await isolate(), { loaded_at_startup: false }, "the fresh instance loaded the configuration on its first call");
   const res = await exchange(w.url, { subject_token: await iss.getToken("orders-service") });
   assert.equal(res.status, 200, res.text);
   const afterKids = await kids();
