@@ -1,6 +1,7 @@
 // Load benchmark: empty JS worker, empty Rust worker, a jose reference worker and edge-sts, each
 // in its own workerd (Miniflare) on 127.0.0.1, driven by autocannon in rounds that interleave
-// the workers so machine noise hits all of them alike; then the first /token of fresh isolates.
+// the workers so machine noise hits all of them alike; then the first /token of fresh isolates,
+// with the CPU each isolate's startup took.
 // Prints the issue-12 figures (ratios and targets), a per-worker table and the upload sizes.
 //   node bench/run.mjs [--seconds 5] [--rounds 2] [--connections 8] [--isolates 15]
 //     [--distinct-rate 5000] [--before DIR]
@@ -78,10 +79,17 @@ async function load(w, bodies, once) {
 // edge-sts must each fetch the JWKS exactly once, which shows the isolate was new. Interleaved.
 const firstNames = ["empty JS", "empty Rust", "jose", "edge-sts", ...(BEFORE ? ["edge-sts, before"] : [])];
 const firstRuns = Object.fromEntries(firstNames.map((n) => [n, []]));
+// Startup: CPU time of workerd's main thread (where the isolate runs) from process start to ready:
+// workerd's own start, loading the module, and whatever the Worker does at global scope (edge-sts
+// loads its configuration there). Work moved out of the first request shows up here.
+const startupRuns = Object.fromEntries(firstNames.map((n) => [n, []]));
+const mainThreadMs = (pid) => Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, "utf8").split(" ")[0]) / 1e6;
 for (let k = 0; k < ISOLATES; k++) {
   for (const name of firstNames) {
     process.stderr.write(`fresh isolate ${k + 1}/${ISOLATES}: ${name}\n`);
     const w = await start(name);
+    if (w.pids.length !== 1) throw new Error(`${name}: expected one workerd process, found ${w.pids.length}`);
+    startupRuns[name].push(mainThreadMs(w.pids[0]));
     const hits = issuer.certsHits();
     const r = await post(w.url, firstBodies[k]);
     await w.mf.dispose();
@@ -94,6 +102,7 @@ for (let k = 0; k < ISOLATES; k++) {
 const quantile = (xs, q) => { const s = [...xs].sort((a, b) => a - b), i = (s.length - 1) * q, lo = Math.floor(i); return s[lo] + (s[Math.ceil(i)] - s[lo]) * (i - lo); };
 const median = (xs) => quantile(xs, 0.5);
 const first = Object.fromEntries(firstNames.map((n) => [n, median(firstRuns[n])]));
+const startup = Object.fromEntries(firstNames.map((n) => [n, median(startupRuns[n])]));
 
 // ---- load, interleaved rounds ----------------------------------------------------------------------
 const workers = {};
@@ -141,6 +150,7 @@ lines.push(`| empty Rust ÷ empty JS, req/s (the entry glue) | ${f2(eRs.rps / eJ
 lines.push(`| first /token of a fresh isolate, over the empty JS Worker's: edge-sts | ${ms(first["edge-sts"] - first["empty JS"])} | ≤ 15 ms |`);
 lines.push(`| first /token of a fresh isolate, over the empty JS Worker's: jose | ${ms(first.jose - first["empty JS"])} | |`);
 lines.push(`| first /token of a fresh isolate, over the empty Rust Worker's: edge-sts / jose | ${ms(first["edge-sts"] - first["empty Rust"])} / ${ms(first.jose - first["empty Rust"])} | |`);
+lines.push(`| startup of a fresh isolate, main-thread CPU to ready, over the empty JS Worker's: edge-sts / jose | ${ms(startup["edge-sts"] - startup["empty JS"])} / ${ms(startup.jose - startup["empty JS"])} | |`);
 lines.push(`| Worker upload, wasm + JS gzip | ${sizes["edge-sts"].gz.toFixed(1)} KiB (${sizes["edge-sts"].wasm.toFixed(0)} KiB wasm) | ≤ 120 KiB |`);
 lines.push("", "| other ratio | value |", "|---|---:|");
 for (const alg of ["RS256", "ES256"]) lines.push(`| repeated ${alg}, req/s, edge-sts ÷ jose | ${f2(row("edge-sts", `repeated ${alg}`).rps / row("jose", `repeated ${alg}`).rps)} |`);
@@ -152,12 +162,13 @@ if (BEFORE) {
     lines.push(`| ${wl}: edge-sts ÷ edge-sts before, req/s / CPU µs/req | ${f2(a.rps / b.rps)} / ${f2(a.cpu / b.cpu)} |`);
   }
   lines.push(`| first /token of a fresh isolate: edge-sts − edge-sts before | ${ms(first["edge-sts"] - first["edge-sts, before"])} |`);
+  lines.push(`| startup of a fresh isolate, main-thread CPU: edge-sts − edge-sts before | ${ms(startup["edge-sts"] - startup["edge-sts, before"])} |`);
 }
 lines.push(`| upload gzip: empty Rust / jose | ${sizes["empty Rust"].gz.toFixed(1)} / ${sizes.jose.gz.toFixed(1)} KiB |`);
 lines.push("", "| worker | workload | req/s | p50 ms | CPU µs/req |", "|---|---|---:|---:|---:|");
 for (const [name, wl] of plan) { const r = row(name, wl); lines.push(`| ${name} | ${wl} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(1)} | ${r.cpu.toFixed(0)} |`); }
-lines.push("", `| first /token of a fresh isolate (${ISOLATES} each) | median ms | quartiles ms | min–max ms |`, "|---|---:|---:|---:|");
-for (const n of firstNames) { const xs = firstRuns[n]; lines.push(`| ${n} | ${median(xs).toFixed(1)} | ${quantile(xs, 0.25).toFixed(1)}–${quantile(xs, 0.75).toFixed(1)} | ${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)} |`); }
+lines.push("", `| first /token of a fresh isolate (${ISOLATES} each) | median ms | quartiles ms | min–max ms | startup CPU ms, median |`, "|---|---:|---:|---:|---:|");
+for (const n of firstNames) { const xs = firstRuns[n]; lines.push(`| ${n} | ${median(xs).toFixed(1)} | ${quantile(xs, 0.25).toFixed(1)}–${quantile(xs, 0.75).toFixed(1)} | ${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)} | ${startup[n].toFixed(1)} |`); }
 const table = lines.join("\n");
 const meta = `${BEFORE ? `edge-sts before = ${path.relative(root, BEFORE)}/; ` : ""}${ROUNDS} rounds x ${SECONDS} s (medians over rounds), ${CONNECTIONS} connections, autocannon, Miniflare/workerd on 127.0.0.1; first request: ${ISOLATES} fresh isolates per worker; ${new Date().toISOString()}`;
 writeFileSync(path.join(out, "results.md"), `${meta}\n\n${table}\n`);

@@ -28,6 +28,7 @@ pub struct Isolate {
     pub crypto: WebCrypto,
     pub caches: TokenCaches,
     /// Whether `prepare` loaded the configuration at startup (reported by `/__test/isolate`).
+    #[cfg_attr(not(feature = "test-routes"), allow(dead_code))]
     pub loaded_at_startup: bool,
 }
 

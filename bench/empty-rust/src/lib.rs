@@ -1,12 +1,16 @@
 //! The Rust worker's ceiling: same `worker` version, same profile, same raw web-sys request and
 //! response types as edge-sts, the same `fetch` export over edge-sts's own executor
-//! (`src/exec.rs`) and the same build (`scripts/worker-bundle.sh`); it reads the body (as the JS
+//! (`src/exec.rs`) and the same build (`scripts/worker-bundle.sh`, with `src/entry.js`); it reads the body (as the JS
 //! baseline does) and does nothing else.
 #[path = "../../../src/exec.rs"]
 mod exec;
 
 use wasm_bindgen::prelude::*;
 use web_sys::{Request, Response, ResponseInit};
+
+/// The module entry calls this at startup (edge-sts loads its configuration there); nothing to do.
+#[wasm_bindgen]
+pub fn prepare(_env: worker::Env) {}
 
 #[wasm_bindgen]
 pub fn fetch(req: Request, _env: worker::Env, _ctx: worker::worker_sys::Context) -> js_sys::Promise {
