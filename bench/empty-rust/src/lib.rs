@@ -1,7 +1,7 @@
 //! The Rust worker's ceiling: same `worker` version, same profile, same raw web-sys request and
 //! response types as edge-sts, the same `fetch` export over edge-sts's own executor
-//! (`src/exec.rs`) and the same build (`scripts/worker-bundle.sh`, with `src/entry.js`); it reads the body (as the JS
-//! baseline does) and does nothing else.
+//! (`src/exec.rs`) and the same build and module entry (`scripts/worker-bundle.sh`,
+//! `src/entry.js`); it reads the body (as the JS baseline does) and does nothing else.
 #[path = "../../../src/exec.rs"]
 mod exec;
 
