@@ -20,6 +20,7 @@ import os from "node:os";
 import path from "node:path";
 import workerdPackage from "workerd";
 import { root, FORM, startBenchIssuer, bodies, benchSigningKey, edgeConfig } from "./harness.mjs";
+import { freePort } from "../tests/support/worker.mjs";
 
 const workerd = workerdPackage.default ?? workerdPackage; // the binary's path (a CommonJS module)
 const arg = (n, d) => { const i = process.argv.indexOf(`--${n}`); return i > 0 ? process.argv[i + 1] : d; };
@@ -48,7 +49,6 @@ function functionNames(bytes) {
   return names;
 }
 
-const freePort = () => new Promise((resolve) => { const s = net.createServer().listen(0, "127.0.0.1", () => { const { port } = s.address(); s.close(() => resolve(port)); }); });
 const listening = async (port) => {
   for (let i = 0; i < 200; i++) {
     const ok = await new Promise((resolve) => { const c = net.connect(port, "127.0.0.1", () => { c.end(); resolve(true); }).on("error", () => resolve(false)); });

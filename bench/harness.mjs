@@ -87,6 +87,9 @@ export function edgeStsWorker({ dir = "build", issuer, signing, config = {}, ext
 
 /** This process's own workerd children (other workerd processes on the machine are not ours). */
 export const workerdPids = () => new Set(execSync(`pgrep -x -P ${process.pid} workerd || true`).toString().split("\n").filter(Boolean).map(Number));
+/** CPU ns of thread `tid` of `pid` (schedstat: ns on CPU; /proc/stat's jiffies are 10 ms coarse); `tid = pid` is
+ * the main thread, where workerd runs its isolates and event loop. 0 once the thread is gone. */
+export const threadCpuNs = (pid, tid = pid) => { try { return Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]); } catch { return 0; } };
 export const cpuSecs = (pid) => { const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" "); return (Number(f[11]) + Number(f[12])) / 100; };
 
 /**

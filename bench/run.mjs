@@ -14,7 +14,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import path from "node:path";
 import { Miniflare } from "miniflare";
-import { root, FORM, startBenchIssuer, bodies, tokenSets, benchSigningKey, common, edgeStsWorker, workerdPids, cpuSecs, drive } from "./harness.mjs";
+import { root, FORM, startBenchIssuer, bodies, tokenSets, benchSigningKey, common, edgeStsWorker, workerdPids, cpuSecs, threadCpuNs, drive } from "./harness.mjs";
 
 const arg = (n, d) => { const i = process.argv.indexOf(`--${n}`); return i > 0 ? Number(process.argv[i + 1]) : d; };
 const SECONDS = arg("seconds", 5), ROUNDS = arg("rounds", 2), CONNECTIONS = arg("connections", 8);
@@ -83,13 +83,12 @@ const firstRuns = Object.fromEntries(firstNames.map((n) => [n, []]));
 // workerd's own start, loading the module, and whatever the Worker does at global scope (edge-sts
 // loads its configuration there). Work moved out of the first request shows up here.
 const startupRuns = Object.fromEntries(firstNames.map((n) => [n, []]));
-const mainThreadMs = (pid) => Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, "utf8").split(" ")[0]) / 1e6;
 for (let k = 0; k < ISOLATES; k++) {
   for (const name of firstNames) {
     process.stderr.write(`fresh isolate ${k + 1}/${ISOLATES}: ${name}\n`);
     const w = await start(name);
     if (w.pids.length !== 1) throw new Error(`${name}: expected one workerd process, found ${w.pids.length}`);
-    startupRuns[name].push(mainThreadMs(w.pids[0]));
+    startupRuns[name].push(threadCpuNs(w.pids[0]) / 1e6);
     const hits = issuer.certsHits();
     const r = await post(w.url, firstBodies[k]);
     await w.mf.dispose();

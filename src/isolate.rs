@@ -45,10 +45,8 @@ type Loaded = Result<(Config, KeyRing), ConfigError>;
 /// no I/O, no randomness (both are refused at a Worker's global scope). The first request's
 /// `build` takes the result; dev-mode keys are still generated there.
 pub fn prepare(env: &Env) {
-    if ISOLATE.with(|c| c.borrow().is_none()) {
-        let loaded = load_config(env);
-        PREPARED.with(|c| *c.borrow_mut() = Some(loaded));
-    }
+    let loaded = load_config(env);
+    PREPARED.with(|c| *c.borrow_mut() = Some(loaded));
 }
 
 /// A binding as text: strings as they are, objects (a `[vars]` table) as JSON.
