@@ -2,7 +2,11 @@
 // (a new Miniflare each), edge-sts in variants that take one cost away at a time, beside the
 // empty JS Worker. Needs build/ (scripts/build.sh); interleaved; medians.
 //   node bench/first-request-parts.mjs [--isolates 9]
+//   Miniflare's KV emulator is started before the timed request (harness.mjs, warmKvEmulator),
+//   as bench/run.mjs does, except in the "emulator cold" variants, which show what it costs.
+//   * JS, one KV read:  the empty JS Worker plus one KV `get` (a miss), emulator warm and cold
 //   * token, KV:        the first POST /token, as bench/run.mjs times it (KV read + JWKS fetch)
+//   * token, KV, emulator cold: the same on a fresh emulator (what bench/run.mjs timed before)
 //   * token, KV hit:    the same, with a KV namespace another isolate has already filled (a
 //                       persisted namespace, seeded once): the read hits, the issuer is not asked
 //   * token, no KV:     the same without the JWKS_CACHE binding (no KV read, no KV write)
@@ -16,17 +20,18 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Miniflare } from "miniflare";
-import { root, FORM, startBenchIssuer, bodies, benchSigningKey, edgeStsWorker, common } from "./harness.mjs";
+import { root, FORM, startBenchIssuer, bodies, benchSigningKey, edgeStsWorker, common, warmKvEmulator } from "./harness.mjs";
 
 const arg = (n, d) => { const i = process.argv.indexOf(`--${n}`); return i > 0 ? Number(process.argv[i + 1]) : d; };
 const N = arg("isolates", 9);
 const issuer = await startBenchIssuer();
-const tokens = await bodies(issuer, "RS256", 0, N * 10 + 1);
+const tokens = await bodies(issuer, "RS256", 0, N * 20 + 1);
 const signing = await benchSigningKey();
 const edge = edgeStsWorker({ issuer, signing, config: { log_requests: "errors" } });
 const noKv = { ...edge, kvNamespaces: [] };
 const kvDir = mkdtempSync(path.join(os.tmpdir(), "edge-sts-kv-"));
 const kvHit = { ...edge, kvPersist: kvDir };
+const kvJs = { ...common, scriptPath: path.join(root, "bench/workers/kv-read-js/index.js"), kvNamespaces: ["JWKS_CACHE"] };
 const noConfig = { ...noKv, bindings: { SIGNING_KEY: edge.bindings.SIGNING_KEY } };
 let next = 0;
 // Seed the persisted namespace: one isolate fetches the JWKS and writes it to KV (waitUntil).
@@ -53,7 +58,10 @@ const get = (base, p, want = 200) => time(`${base}${p}`, {}, want);
 
 const variants = {
   "empty JS: first, second request": [{ ...common, scriptPath: path.join(root, "bench/workers/empty-js/index.js") }, async (b) => [await post(b), await post(b)]],
+  "JS, one KV read: first, second request": [kvJs, async (b) => [await post(b), await post(b)]],
+  "JS, one KV read, emulator cold: first, second request": [{ ...kvJs, cold: true }, async (b) => [await post(b), await post(b)]],
   "edge-sts, token, KV: first /token, second": [edge, async (b) => [await post(b), await post(b)]],
+  "edge-sts, token, KV, emulator cold: first /token, second": [{ ...edge, cold: true }, async (b) => [await post(b), await post(b)]],
   "edge-sts, token, KV hit: first /token, second": [kvHit, async (b) => {
     const hits = issuer.certsHits();
     const r = [await post(b), await post(b)];
@@ -68,8 +76,10 @@ const res = {};
 for (let k = 0; k < N; k++) {
   for (const [name, [def, run]] of Object.entries(variants)) {
     process.stderr.write(`isolate ${k + 1}/${N}: ${name}\n`);
-    const mf = new Miniflare(def);
+    const { cold, ...opts } = def;
+    const mf = new Miniflare(opts);
     const base = (await mf.ready).toString();
+    if (!cold) await warmKvEmulator(mf, opts);
     try { (res[name] ??= []).push(await run(base)); } finally { await mf.dispose(); }
   }
 }

@@ -14,7 +14,7 @@ import { mkdirSync, writeFileSync, existsSync } from "node:fs";
 import path from "node:path";
 import { Miniflare } from "miniflare";
 import WebSocket from "ws";
-import { root, FORM, startBenchIssuer, tokenSets, benchSigningKey, edgeStsWorker, workerdPids, cpuSecs, drive } from "./harness.mjs";
+import { root, FORM, startBenchIssuer, tokenSets, benchSigningKey, edgeStsWorker, workerdPids, cpuSecs, drive, warmKvEmulator } from "./harness.mjs";
 
 const WORKLOADS = {
   distinct: ["RS256", "distinct", "fresh, distinct RS256 subject tokens (each used once)"],
@@ -50,11 +50,13 @@ const signing = await benchSigningKey();
 /** A fresh Miniflare running the profiling build, with workerd's inspector on a free port. */
 async function startWorker() {
   const before = workerdPids();
-  const mf = new Miniflare(edgeStsWorker({
+  const def = edgeStsWorker({
     dir: DIR, issuer, signing, config: { log_requests: "errors" },
     extra: { name: "edge-sts", inspectorPort: 0 }, // workerd's own inspector, on a free port
-  }));
+  });
+  const mf = new Miniflare(def);
   const url = (await mf.ready).toString() + "token";
+  await warmKvEmulator(mf, def);
   const pids = [...workerdPids()].filter((p) => !before.has(p));
   return { mf, url, pids };
 }
