@@ -8,6 +8,9 @@
 //     An experiment instead of the trace: the first and second /token's wall time (median of
 //     fresh workerds) without and with those V8 flags, interleaved. The trace itself slows
 //     compilation down, so its timings are only for comparing functions with each other.
+//   node bench/compile-trace.mjs --dir build --against bench/out/before [--runs 25]
+//     Two builds side by side: the first and second /token's wall time of fresh workerds, no
+//     flags, interleaved (without Miniflare's own Workers in the request's path).
 //
 // Miniflare has no option for V8 flags, so this runs workerd itself, with a config of its own
 // (workerd's `v8Flags` field): the bench issuer and configuration (bench/harness.mjs), no KV
@@ -28,6 +31,7 @@ const dir = path.resolve(root, arg("dir", "build-profile"));
 const TOP = Number(arg("top", 20));
 const EXPERIMENT = (arg("v8-flags", "") ?? "").split(" ").filter(Boolean);
 const RUNS = Number(arg("runs", 7));
+const AGAINST = arg("against", undefined) && path.resolve(root, arg("against"));
 
 /** Function index -> name, from the wasm's `name` custom section (subsection 1). */
 function functionNames(bytes) {
@@ -64,11 +68,11 @@ const tokens = await bodies(issuer, "RS256", 0, 2 * (1 + 2 * RUNS));
 const signing = await benchSigningKey();
 
 /** One fresh workerd with `flags`: what it compiled per phase (with the trace flag) and the two requests' wall ms. */
-async function run(flags) {
+async function run(flags, from = dir) {
   const port = await freePort();
   const tmp = mkdtempSync(path.join(os.tmpdir(), "edge-sts-compile-"));
   // workerd embeds files relative to its config file: the build's two files go beside it.
-  for (const f of ["index.js", "index_bg.wasm"]) copyFileSync(path.join(dir, f), path.join(tmp, f));
+  for (const f of ["index.js", "index_bg.wasm"]) copyFileSync(path.join(from, f), path.join(tmp, f));
   writeFileSync(path.join(tmp, "config.capnp"), `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
   services = [ (name = "main", worker = .edge), (name = "loopback", network = (allow = ["public", "private", "local"])) ],
@@ -124,7 +128,15 @@ const edge :Workerd.Worker = (
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return (s[(s.length - 1) >> 1] + s[s.length >> 1]) / 2; };
 try {
-  if (EXPERIMENT.length) {
+  if (AGAINST) {
+    const res = { [dir]: [], [AGAINST]: [] };
+    for (let i = 0; i < RUNS; i++) for (const d of [dir, AGAINST]) res[d].push((await run([], d)).wall);
+    console.log(`first and second POST /token of fresh workerds, median of ${RUNS} each, interleaved, ${new Date().toISOString()}\n`);
+    console.log("| build | first /token ms | second /token ms |\n|---|---:|---:|");
+    for (const [d, xs] of Object.entries(res)) {
+      console.log(`| ${path.relative(root, d)}/ | ${median(xs.map((w) => w["first /token"])).toFixed(1)} | ${median(xs.map((w) => w["second /token"])).toFixed(1)} |`);
+    }
+  } else if (EXPERIMENT.length) {
     const res = { without: [], with: [] };
     for (let i = 0; i < RUNS; i++) {
       res.without.push((await run([])).wall);

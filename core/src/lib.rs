@@ -32,6 +32,7 @@ pub mod mint;
 pub mod oauth;
 pub mod policy;
 pub mod reason;
+pub mod rehearsal;
 pub mod request;
 pub mod routes;
 pub mod signing;
