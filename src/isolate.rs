@@ -1,11 +1,10 @@
-//! Per-isolate state: the validated config, the signing key ring, the JWKS key store and the
-//! WebCrypto key cache. Invalid configuration is kept as an error: every request then answers 503.
+//! Per-isolate state, built once on the first request: the validated config, the signing key
+//! ring, the JWKS key store and the WebCrypto key cache. Invalid configuration is kept as an
+//! error: every request then answers 503.
 //!
-//! It is built at startup (`prepare`, called by the module entry with the `env` of
-//! `cloudflare:workers`), before any request, unless dev-mode signing keys must be generated:
-//! that needs randomness, which a Worker's global scope refuses. Then `prepare` only loads the
-//! configuration (parse, validate, the key ring from the secrets) and the first request builds
-//! the rest, keys included.
+//! The configuration's pure part (parse, validate, the key ring from the secrets) can run
+//! earlier, at startup (`prepare`, called by the module entry with the `env` of
+//! `cloudflare:workers`): the first request then takes it instead of loading it again.
 use crate::webcrypto::WebCrypto;
 use edge_sts_core::cache::{CacheLimits, TokenCaches};
 use edge_sts_core::config::{self, Config, ConfigError};
@@ -28,65 +27,26 @@ pub struct Isolate {
     pub keys: KeyStore,
     pub crypto: WebCrypto,
     pub caches: TokenCaches,
-    /// How much of it startup made (reported by `/__test/isolate`).
+    /// Whether `prepare` loaded the configuration at startup (reported by `/__test/isolate`).
     #[cfg_attr(not(feature = "test-routes"), allow(dead_code))]
-    pub startup: Startup,
-}
-
-/// What `prepare` did before the first request.
-#[derive(Clone, Copy)]
-pub enum Startup {
-    /// The whole isolate (no dev-mode key to generate).
-    Built,
-    /// The configuration and key ring; the first request generated the dev-mode keys.
-    Loaded,
-    /// Nothing: a fresh instance after a trap loads everything on its first call.
-    Nothing,
-}
-
-impl Startup {
-    #[cfg_attr(not(feature = "test-routes"), allow(dead_code))]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Startup::Built => "built",
-            Startup::Loaded => "loaded",
-            Startup::Nothing => "nothing",
-        }
-    }
+    pub loaded_at_startup: bool,
 }
 
 thread_local! {
     static ISOLATE: RefCell<Option<Rc<Isolate>>> = const { RefCell::new(None) };
-    /// What `prepare` loaded at startup when dev-mode keys are still to be generated, taken by
-    /// the first `build`.
+    /// What `prepare` loaded at startup, taken by the first `build`.
     static PREPARED: RefCell<Option<Loaded>> = const { RefCell::new(None) };
 }
 
 type Loaded = Result<(Config, KeyRing), ConfigError>;
 
-/// Startup: builds the isolate from `env` before any request, so that loading the configuration
-/// and setting up the caches (and V8 compiling that code, and the code a rehearsal of `/token`'s
-/// pure steps runs) is not part of an isolate's first request. Pure: no I/O, no randomness (both are refused at a Worker's global scope), so with
-/// dev-mode keys to generate it stops after loading, and the first request's `build` goes on.
+/// Startup: loads the configuration from `env` before any request, so that parsing and
+/// validating it (and V8 compiling that code) is not part of an isolate's first request. Pure:
+/// no I/O, no randomness (both are refused at a Worker's global scope). The first request's
+/// `build` takes the result; dev-mode keys are still generated there.
 pub fn prepare(env: &Env) {
     let loaded = load_config(env);
-    if let Ok((config, ring)) = &loaded {
-        rehearse(config, ring);
-    }
-    if matches!(&loaded, Ok((config, ring)) if config::dev_keys_needed(config, ring)) {
-        PREPARED.with(|c| *c.borrow_mut() = Some(loaded));
-        return;
-    }
-    let iso = assemble(loaded.map(|(config, ring)| State { config, ring }), WebCrypto::new(), Startup::Built);
-    ISOLATE.with(|c| *c.borrow_mut() = Some(Rc::new(iso)));
-}
-
-/// `/token`'s pure steps, once, on made-up input (`edge_sts_core::rehearsal`), and its answer
-/// rendered as a real one is: V8 compiles those functions now rather than on the first request.
-fn rehearse(config: &Config, ring: &KeyRing) {
-    if let Some(answer) = edge_sts_core::rehearsal::rehearse(config, ring, crate::now_secs()) {
-        let _ = crate::respond::json_response(200, &answer, crate::respond::Cors::No, "no-store");
-    }
+    PREPARED.with(|c| *c.borrow_mut() = Some(loaded));
 }
 
 /// A binding as text: strings as they are, objects (a `[vars]` table) as JSON.
@@ -110,13 +70,8 @@ pub async fn get(env: &Env) -> Rc<Isolate> {
 async fn build(env: &Env) -> Isolate {
     let crypto = WebCrypto::new();
     let prepared = PREPARED.with(|c| c.borrow_mut().take());
-    let startup = if prepared.is_some() { Startup::Loaded } else { Startup::Nothing };
+    let loaded_at_startup = prepared.is_some();
     let state = load(env, &crypto, prepared).await;
-    assemble(state, crypto, startup)
-}
-
-/// The isolate around a loaded configuration (or its error, logged once here).
-fn assemble(state: Result<State, ConfigError>, crypto: WebCrypto, startup: Startup) -> Isolate {
     if let Err(e) = &state {
         worker::console_error!(
             "{}",
@@ -126,7 +81,7 @@ fn assemble(state: Result<State, ConfigError>, crypto: WebCrypto, startup: Start
     let policy = state.as_ref().map(|s| s.config.cache).unwrap_or_default();
     let entries = state.as_ref().map(|s| s.config.limits.token_cache_entries).unwrap_or(0);
     let caches = TokenCaches::new(CacheLimits { max_entries: entries, ..CacheLimits::default() });
-    Isolate { state, keys: KeyStore::new(policy), crypto, caches, startup }
+    Isolate { state, keys: KeyStore::new(policy), crypto, caches, loaded_at_startup }
 }
 
 async fn load(env: &Env, crypto: &WebCrypto, prepared: Option<Loaded>) -> Result<State, ConfigError> {

@@ -2,8 +2,7 @@
 //! vector suite through WebCrypto inside workerd, so both backends answer the same vectors;
 //! `/__test/panic` traps the instance, so a test sees the Worker recover from a bug;
 //! `/__test/exec` reports the executor's slot table (a leak there grows with every request);
-//! `/__test/isolate` says how much of the isolate startup made (`isolate::prepare`): `built`, `loaded`
-//! (configuration only; dev-mode keys were left for the first request) or `nothing`.
+//! `/__test/isolate` says whether the configuration was loaded at startup (`isolate::prepare`).
 use crate::isolate::Isolate;
 use crate::respond::{json_response, Cors};
 use edge_sts_core::b64;
@@ -33,7 +32,7 @@ pub async fn handle(path: &str, req: &Request, iso: &Isolate) -> Response {
             let (slots, free) = crate::exec::slot_counts();
             json_response(200, &json!({"slots": slots, "free": free}), Cors::No, "no-store")
         }
-        "/__test/isolate" => json_response(200, &json!({"startup": iso.startup.as_str()}), Cors::No, "no-store"),
+        "/__test/isolate" => json_response(200, &json!({"loaded_at_startup": iso.loaded_at_startup}), Cors::No, "no-store"),
         "/__test/verify" => {
             let cases = doc.get("cases").and_then(Value::as_array).cloned().unwrap_or_default();
             let mut out = Vec::new();

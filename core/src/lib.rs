@@ -32,7 +32,6 @@ pub mod mint;
 pub mod oauth;
 pub mod policy;
 pub mod reason;
-pub mod rehearsal;
 pub mod request;
 pub mod routes;
 pub mod signing;

@@ -73,8 +73,8 @@ test("the committed bench policy is the generator's default output", () => {
 
 test("the embedded 300-client policy answers /token for the 300th client, with no EDGE_STS_CONFIG variable", async () => {
   const w = await start(dir, { SIGNING_KEY_ES256_1: JSON.stringify(signing) });
-  // The embedded file's global is set before the module entry runs, so the isolate is built at startup too.
-  assert.deepEqual(await (await fetch(`${w.url}/__test/isolate`, { method: "POST", body: "{}" })).json(), { startup: "built" });
+  // The embedded file's global is set before the module entry runs, so it is loaded at startup too.
+  assert.deepEqual(await (await fetch(`${w.url}/__test/isolate`, { method: "POST", body: "{}" })).json(), { loaded_at_startup: true });
   assert.equal((await fetch(`${w.url}/healthz`)).status, 200);
   const [first] = targetsOf(299, 60);
   const res = await exchange(w.url, { subject_token: await tokenFor("app-299") });

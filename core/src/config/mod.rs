@@ -34,7 +34,7 @@ pub use clouds::check_without_clouds;
 pub use issuers::{TrustedIssuer, DEFAULT_EXPECTED_TYP, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_LIFETIME_SECS, MAX_LEEWAY_SECS};
 pub use keys::{build_key_ring, KeyRef};
 pub use limits::{Limits, DEFAULT_MAX_BODY_BYTES};
-pub use secrets::{add_dev_keys, check_explain_secret, dev_keys_needed, resolve_secrets, EXPLAIN_SECRET_MIN_LEN};
+pub use secrets::{add_dev_keys, check_explain_secret, resolve_secrets, EXPLAIN_SECRET_MIN_LEN};
 pub use targets::{DEFAULT_LIFETIME_SECS, DEFAULT_SIGNING_ALG, MAX_LIFETIME_SECS, WITHOUT_CLOUDS_FIX, WITHOUT_CLOUDS_PROBLEM};
 
 #[derive(Debug, Clone, PartialEq, Eq)]

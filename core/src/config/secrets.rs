@@ -34,12 +34,6 @@ pub fn resolve_secrets(cfg: &Config, secret: impl Fn(&str) -> Option<String>) ->
     Ok(ring)
 }
 
-/// Whether [`add_dev_keys`] would generate a key: dev mode, and a target's algorithm without an
-/// active key. Without one, an isolate needs no randomness to be set up.
-pub fn dev_keys_needed(cfg: &Config, ring: &KeyRing) -> bool {
-    cfg.dev && cfg.policy.targets.values().any(|t| ring.active_for(t.signing_alg).is_none())
-}
-
 /// Dev mode only: for every target algorithm without an active key, adds an ephemeral key made
 /// by `generate` (the runtime's crypto; a private JWK). Returns the `(kid, alg)` of each key
 /// added, for the caller to warn about. Outside dev mode it adds nothing.
@@ -50,7 +44,7 @@ where
     E: fmt::Display,
 {
     let mut added = Vec::new();
-    if !dev_keys_needed(cfg, ring) {
+    if !cfg.dev {
         return Ok(added);
     }
     for alg in cfg.policy.targets.values().map(|t| t.signing_alg) {
