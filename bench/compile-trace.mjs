@@ -9,8 +9,9 @@
 //     fresh workerds) without and with those V8 flags, interleaved. The trace itself slows
 //     compilation down, so its timings are only for comparing functions with each other.
 //   node bench/compile-trace.mjs --dir build --against bench/out/before [--runs 25]
-//     Two builds side by side: the first and second /token's wall time of fresh workerds, no
-//     flags, interleaved (without Miniflare's own Workers in the request's path).
+//     Two builds side by side: the first and second /token's wall time and the startup CPU (main
+//     thread, process start to listening) of fresh workerds, no flags, interleaved (without
+//     Miniflare's own Workers in the request's path).
 //
 // Miniflare has no option for V8 flags, so this runs workerd itself, with a config of its own
 // (workerd's `v8Flags` field): the bench issuer and configuration (bench/harness.mjs), no KV
