@@ -6,7 +6,7 @@
 //   as bench/run.mjs does, except in the "emulator cold" variants, which show what it costs.
 //   * JS, one KV read:  the empty JS Worker plus one KV `get` (a miss), emulator warm and cold
 //   * token, KV:        the first POST /token, as bench/run.mjs times it (KV read + JWKS fetch)
-//   * token, KV, emulator cold: the same on a fresh emulator (what bench/run.mjs timed before)
+//   * token, KV, emulator cold: the same on a fresh emulator (its start-up in the request)
 //   * token, KV hit:    the same, with a KV namespace another isolate has already filled (a
 //                       persisted namespace, seeded once): the read hits, the issuer is not asked
 //   * token, no KV:     the same without the JWKS_CACHE binding (no KV read, no KV write)

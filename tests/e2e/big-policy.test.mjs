@@ -174,7 +174,7 @@ async function firstRequestMs(d, vars, client) {
   }
 }
 
-// docs/performance.md, "Large policies": measured +3.9 ms (median) over the demo policy. CPU
+// docs/performance.md, "Large policies": measured +3.2 ms over the demo policy. CPU
 // time of workerd's main thread (where the isolate runs) from its start, 7 fresh isolates each,
 // interleaved; the median of the 7 differences.
 test("the 300-client, 60-target policy adds under 8 ms of CPU to an isolate's startup and first request", async (t) => {
