@@ -15,7 +15,7 @@ if (existsSync(`${dir}/edge-sts-config.js`)) {
 // Upload-size budgets for the release build and the downstream-only build (`scripts/build.sh
 // downstream`, without the `clouds` feature): a regression fails the build. The aim
 // (docs/performance.md) is lower; these bounds only stop growth.
-const BUDGETS_KIB = { build: 260, "build-downstream": 200 };
+const BUDGETS_KIB = { build: 250, "build-downstream": 195 };
 const budget = BUDGETS_KIB[path.basename(path.resolve(dir))];
 if (budget !== undefined && gz / 1024 > budget) {
   console.error(`worker upload (${dir}) ${(gz / 1024).toFixed(1)} KiB is over its budget of ${budget} KiB`);

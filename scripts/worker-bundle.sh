@@ -3,8 +3,11 @@
 #   1. cargo, wasm32-unknown-unknown, release profile (panic = abort);
 #   2. wasm-bindgen --target module, with its abort handler: after a trap the next call runs on a
 #      fresh wasm instance (the `worker` crate's start function hooks `schedule_reinit`);
-#   3. wasm-opt -Oz (the name section stripped, or kept with WASM_OPT_NAMES=-g for profiling);
-#   4. esbuild bundles the module entry (src/entry.js) with wasm-bindgen's glue into DIR/index.js.
+#   3. scripts/wasm-trim.mjs: classes of dependencies that no code can create leave the glue,
+#      and their exports the wasm (wasm-metadce);
+#   4. wasm-opt -Oz, with import, export and module names minified and the glue renamed to match
+#      (or, with WASM_OPT_NAMES=-g for profiling, every name kept, the name section too);
+#   5. esbuild bundles the module entry (src/entry.js) with wasm-bindgen's glue into DIR/index.js.
 #   scripts/worker-bundle.sh PACKAGE DIR [cargo build options...]
 # CARGO_TARGET_DIR is honoured (each feature set keeps its own cache).
 set -euo pipefail
@@ -14,6 +17,7 @@ dir="$2"
 shift 2
 wasm_bindgen="${WASM_BINDGEN_BIN:-$HOME/.cargo/bin/wasm-bindgen}"
 wasm_opt="${WASM_OPT_BIN:-$PWD/node_modules/.bin/wasm-opt}"
+wasm_metadce="$(dirname "$wasm_opt")/wasm-metadce"
 esbuild="${ESBUILD_BIN:-$PWD/node_modules/@esbuild/linux-x64/bin/esbuild}"
 cargo build --release --locked --target wasm32-unknown-unknown -p "$package" --lib "$@"
 wasm="${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/release/${package//-/_}.wasm"
@@ -21,10 +25,19 @@ mkdir -p "$dir"
 rm -rf "$dir/.tmp" "$dir/index.js" "$dir/index_bg.wasm"
 tmp="$dir/.tmp"
 "$wasm_bindgen" --target module --out-dir "$tmp" --out-name index --no-typescript --force-enable-abort-handler "$wasm"
-# shellcheck disable=SC2086 # WASM_OPT_NAMES is one flag or none
-"$wasm_opt" -Oz ${WASM_OPT_NAMES:---strip-debug} --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int \
-  --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue --enable-exception-handling \
-  "$tmp/index_bg.wasm" -o "$dir/index_bg.wasm"
+features=(--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals
+  --enable-reference-types --enable-multivalue --enable-exception-handling)
+node scripts/wasm-trim.mjs graph "$tmp"
+"$wasm_metadce" "${features[@]}" --graph-file "$tmp/graph.json" "$tmp/index_bg.wasm" -o "$tmp/dce.wasm" >/dev/null
+if [ -n "${WASM_OPT_NAMES:-}" ]; then
+  # A profiling build keeps every name, the glue's too (a profile's JS rows are named after them).
+  "$wasm_opt" -Oz "$WASM_OPT_NAMES" --strip-producers "${features[@]}" "$tmp/dce.wasm" -o "$dir/index_bg.wasm"
+else
+  "$wasm_opt" -Oz --strip-debug --strip-producers "${features[@]}" \
+    --minify-imports-and-exports-and-modules "$tmp/dce.wasm" -o "$tmp/final.wasm" >"$tmp/names.json"
+  node scripts/wasm-trim.mjs rename "$tmp" "$tmp/names.json"
+  mv "$tmp/final.wasm" "$dir/index_bg.wasm"
+fi
 # workerd imports a .wasm module as a WebAssembly.Module with a plain import (the CompiledWasm
 # rule); the module target writes a source-phase import.
 sed -i 's/^import source \([A-Za-z_$][A-Za-z0-9_$]*\) from "\.\/index_bg\.wasm";$/import \1 from ".\/index_bg.wasm";/' "$tmp/index.js"
