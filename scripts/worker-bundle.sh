@@ -28,7 +28,8 @@ tmp="$dir/.tmp"
 features=(--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals
   --enable-reference-types --enable-multivalue --enable-exception-handling)
 node scripts/wasm-trim.mjs graph "$tmp"
-"$wasm_metadce" "${features[@]}" --graph-file "$tmp/graph.json" "$tmp/index_bg.wasm" -o "$tmp/dce.wasm" >/dev/null
+# -g: the name section survives to the final pass, which keeps it only for profiling.
+"$wasm_metadce" -g "${features[@]}" --graph-file "$tmp/graph.json" "$tmp/index_bg.wasm" -o "$tmp/dce.wasm" >/dev/null
 if [ -n "${WASM_OPT_NAMES:-}" ]; then
   # A profiling build keeps every name, the glue's too (a profile's JS rows are named after them).
   "$wasm_opt" -Oz "$WASM_OPT_NAMES" --strip-producers "${features[@]}" "$tmp/dce.wasm" -o "$dir/index_bg.wasm"

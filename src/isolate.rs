@@ -116,7 +116,7 @@ fn config_text(env: &Env) -> Result<String, ConfigError> {
 /// Fails closed: no randomness, no token.
 pub fn random_jti() -> Result<String, edge_sts_core::Error> {
     let mut b = [0u8; 16];
-    // getrandom's `js` backend uses crypto.getRandomValues, always present in workerd.
-    getrandom::getrandom(&mut b).map_err(|_| edge_sts_core::Error::Crypto(edge_sts_core::crypto::CryptoError("no randomness".into())))?;
+    // getrandom's `wasm_js` backend is crypto.getRandomValues, always present in workerd.
+    getrandom::fill(&mut b).map_err(|_| edge_sts_core::Error::Crypto(edge_sts_core::crypto::CryptoError("no randomness".into())))?;
     Ok(edge_sts_core::b64::encode(&b))
 }
