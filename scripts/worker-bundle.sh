@@ -30,11 +30,14 @@ features=(--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-e
 node scripts/wasm-trim.mjs graph "$tmp"
 # -g: the name section survives to the final pass, which keeps it only for profiling.
 "$wasm_metadce" -g "${features[@]}" --graph-file "$tmp/graph.json" "$tmp/index_bg.wasm" -o "$tmp/dce.wasm" >/dev/null
+# --low-memory-unused: no valid address is below 1 KiB, so a constant added to a pointer can fold
+# into the access's offset (an address that wrapped around to low memory traps instead).
+opt=(-Oz --low-memory-unused --strip-producers "${features[@]}")
 if [ -n "${WASM_OPT_NAMES:-}" ]; then
   # A profiling build keeps every name, the glue's too (a profile's JS rows are named after them).
-  "$wasm_opt" -Oz "$WASM_OPT_NAMES" --strip-producers "${features[@]}" "$tmp/dce.wasm" -o "$dir/index_bg.wasm"
+  "$wasm_opt" "${opt[@]}" "$WASM_OPT_NAMES" "$tmp/dce.wasm" -o "$dir/index_bg.wasm"
 else
-  "$wasm_opt" -Oz --strip-debug --strip-producers "${features[@]}" \
+  "$wasm_opt" "${opt[@]}" --strip-debug \
     --minify-imports-and-exports-and-modules "$tmp/dce.wasm" -o "$tmp/final.wasm" >"$tmp/names.json"
   node scripts/wasm-trim.mjs rename "$tmp" "$tmp/names.json"
   mv "$tmp/final.wasm" "$dir/index_bg.wasm"
