@@ -8,6 +8,9 @@
 //     An experiment instead of the trace: the first and second /token's wall time (median of
 //     fresh workerds) without and with those V8 flags, interleaved. The trace itself slows
 //     compilation down, so its timings are only for comparing functions with each other.
+//   node bench/compile-trace.mjs --second-worker [...]
+//     Any mode, with an idle JS Worker declared after edge-sts (Miniflare declares its own that
+//     way): its isolate's creation drops the wasm code startup compiled (see SECOND below).
 //   node bench/compile-trace.mjs --dir build --against bench/out/before [--runs 25]
 //     Two builds side by side: the first and second /token's wall time and the startup CPU (main
 //     thread, process start to listening) of fresh workerds, no flags, interleaved (without
@@ -33,6 +36,11 @@ const TOP = Number(arg("top", 20));
 const EXPERIMENT = (arg("v8-flags", "") ?? "").split(" ").filter(Boolean);
 const RUNS = Number(arg("runs", 7));
 const against = arg("against", undefined);
+// A second, idle JS Worker declared after edge-sts, as Miniflare declares its own Workers after
+// the user's: creating its isolate makes workerd signal memory pressure, and V8 then drops the
+// Liftoff code of every wasm module in the process, so the first request compiles again what
+// startup compiled (the trace counts it).
+const SECOND = process.argv.includes("--second-worker");
 const AGAINST = against && path.resolve(root, against);
 
 /** Function index -> name, from the wasm's `name` custom section (subsection 1). */
@@ -78,9 +86,13 @@ async function run(flags, from = dir) {
   for (const f of ["index.js", "index_bg.wasm"]) copyFileSync(path.join(from, f), path.join(tmp, f));
   writeFileSync(path.join(tmp, "config.capnp"), `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
-  services = [ (name = "main", worker = .edge), (name = "loopback", network = (allow = ["public", "private", "local"])) ],
+  services = [ (name = "main", worker = .edge),${SECOND ? ` (name = "idle", worker = .idle),` : ""} (name = "loopback", network = (allow = ["public", "private", "local"])) ],
   sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],
   v8Flags = ${JSON.stringify(flags)},
+);
+const idle :Workerd.Worker = (
+  modules = [ (name = "idle.js", esModule = "export default { fetch() { return new Response(null); } };") ],
+  compatibilityDate = "2025-09-01",
 );
 const edge :Workerd.Worker = (
   modules = [
@@ -110,7 +122,11 @@ const edge :Workerd.Worker = (
   child.stdout.on("data", onData);
   child.stderr.on("data", onData);
   if (process.env.DEBUG) for (const s of [child.stdout, child.stderr]) s.on("data", (d) => process.stderr.write(d));
-  const settle = () => new Promise((r) => setTimeout(r, 500)); // the trace is written as V8 compiles; let it drain
+  // The trace is written as V8 compiles: with it, let it drain before the next phase. Without it,
+  // nothing waits: on this machine a first request after an idle workerd is slower the longer
+  // the idle time (18 ms at once, 51 ms after 500 ms), so a wait would time the idle time.
+  const traced = flags.includes("--trace-wasm-compilation-times");
+  const settle = () => (traced ? new Promise((r) => setTimeout(r, 500)) : Promise.resolve());
   try {
     await listening(port);
     startupMs = threadCpuNs(child.pid) / 1e6; // main-thread CPU from process start to listening
@@ -162,6 +178,9 @@ try {
       const tiers = [...new Set(xs.map((c) => c.tier))].join(", ") || "-";
       console.log(`| ${ph} | ${tiers} | ${xs.length} | ${xs.reduce((a, c) => a + c.body, 0)} | ${xs.reduce((a, c) => a + c.us, 0)} |`);
     }
+    const atStartup = new Set(compiled.filter((c) => c.phase === "startup").map((c) => c.index));
+    const again = compiled.filter((c) => c.phase !== "startup" && atStartup.has(c.index));
+    console.log(`\ncompiled at startup and again later: ${again.length} functions, ${again.reduce((a, c) => a + c.body, 0)} wasm body bytes${SECOND ? " (with a second Worker declared after edge-sts)" : ""}`);
     const top = compiled.filter((c) => c.phase === "first /token").sort((a, b) => b.body - a.body).slice(0, TOP);
     console.log(`\nThe first /token's ${TOP} largest compiled functions:\n\n| wasm body bytes | compile µs | tier | function |\n|---:|---:|---|---|`);
     for (const c of top) console.log(`| ${c.body} | ${c.us} | ${c.tier} | \`${(names.get(c.index) ?? `#${c.index}`).replace(/::h[0-9a-f]{16}$/, "").slice(0, 110)}\` |`);
