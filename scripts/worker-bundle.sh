@@ -30,8 +30,9 @@ features=(--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-e
 node scripts/wasm-trim.mjs graph "$tmp"
 # -g: the name section survives to the final pass, which keeps it only for profiling.
 "$wasm_metadce" -g "${features[@]}" --graph-file "$tmp/graph.json" "$tmp/index_bg.wasm" -o "$tmp/dce.wasm" >/dev/null
-# --low-memory-unused: no valid address is below 1 KiB, so a constant added to a pointer can fold
-# into the access's offset (an address that wrapped around to low memory traps instead).
+# --low-memory-unused: a constant added to a pointer folds into the load's or store's offset. The
+# two differ only when the add wraps past 4 GiB into the lowest 1 KiB, which no valid pointer does
+# (that KiB is the far end of the 1 MiB stack); such an access traps instead of reading memory.
 opt=(-Oz --low-memory-unused --strip-producers "${features[@]}")
 if [ -n "${WASM_OPT_NAMES:-}" ]; then
   # A profiling build keeps every name, the glue's too (a profile's JS rows are named after them).
