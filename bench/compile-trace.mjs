@@ -28,6 +28,7 @@ import path from "node:path";
 import workerdPackage from "workerd";
 import { root, FORM, startBenchIssuer, bodies, benchSigningKey, edgeConfig, threadCpuNs } from "./harness.mjs";
 import { freePort } from "../tests/support/worker.mjs";
+import { sections } from "../scripts/wasm-sections.mjs";
 
 const workerd = workerdPackage.default ?? workerdPackage; // the binary's path (a CommonJS module)
 const arg = (n, d) => { const i = process.argv.indexOf(`--${n}`); return i > 0 ? process.argv[i + 1] : d; };
@@ -36,29 +37,23 @@ const TOP = Number(arg("top", 20));
 const EXPERIMENT = (arg("v8-flags", "") ?? "").split(" ").filter(Boolean);
 const RUNS = Number(arg("runs", 7));
 const against = arg("against", undefined);
+const AGAINST = against && path.resolve(root, against);
 // A second, idle JS Worker declared after edge-sts, as Miniflare declares its own Workers after
 // the user's: creating its isolate makes workerd signal memory pressure, and V8 then drops the
 // Liftoff code of every wasm module in the process, so the first request compiles again what
 // startup compiled (the trace counts it).
 const SECOND = process.argv.includes("--second-worker");
-const AGAINST = against && path.resolve(root, against);
 
 /** Function index -> name, from the wasm's `name` custom section (subsection 1). */
 function functionNames(bytes) {
-  let p = 8;
-  const leb = () => { let r = 0, s = 0, b; do { b = bytes[p++]; r += (b & 0x7f) * 2 ** s; s += 7; } while (b & 0x80); return r; };
-  const str = () => { const n = leb(); const t = bytes.subarray(p, p + n).toString(); p += n; return t; };
   const names = new Map();
-  while (p < bytes.length) {
-    const id = bytes[p++], len = leb(), end = p + len;
-    if (id === 0 && str() === "name") {
-      while (p < end) {
-        const sub = bytes[p++], sublen = leb(), subend = p + sublen;
-        if (sub === 1) for (let n = leb(); n > 0; n--) { const i = leb(); names.set(i, str()); }
-        p = subend;
-      }
+  for (const { id, at, end } of sections(bytes)) {
+    if (id !== 0 || at.str() !== "name") continue;
+    while (at.p < end) {
+      const sub = at.byte(), subend = at.leb() + at.p;
+      if (sub === 1) for (let n = at.leb(); n > 0; n--) { const i = at.leb(); names.set(i, at.str()); }
+      at.p = subend;
     }
-    p = end;
   }
   return names;
 }
@@ -123,8 +118,8 @@ const edge :Workerd.Worker = (
   child.stderr.on("data", onData);
   if (process.env.DEBUG) for (const s of [child.stdout, child.stderr]) s.on("data", (d) => process.stderr.write(d));
   // The trace is written as V8 compiles: with it, let it drain before the next phase. Without it,
-  // nothing waits: on this machine a first request after an idle workerd is slower the longer
-  // the idle time (18 ms at once, 51 ms after 500 ms), so a wait would time the idle time.
+  // nothing waits: on this machine a first request after an idle workerd is slower the longer the
+  // idle time (docs/performance.md, "Miniflare drops what startup compiled"), so a wait would time it.
   const traced = flags.includes("--trace-wasm-compilation-times");
   const settle = () => (traced ? new Promise((r) => setTimeout(r, 500)) : Promise.resolve());
   try {

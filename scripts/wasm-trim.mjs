@@ -15,6 +15,7 @@
 //     `__wbg_arrayBuffer_39a766224696fd9d` otherwise sit in both files, their hashes beyond gzip.
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { sections } from "./wasm-sections.mjs";
 
 const [mode, dir, namesFile] = process.argv.slice(2);
 const gluePath = path.join(dir, "index.js");
@@ -23,26 +24,21 @@ const fail = (msg) => { console.error(`wasm-trim: ${msg}`); process.exit(1); };
 
 /** The wasm's imports and exports, from its import (2) and export (7) sections. */
 function interfaceOf(file) {
-  const b = readFileSync(file);
-  let p = 8;
-  const leb = () => { let r = 0, s = 0, x; do { x = b[p++]; r += (x & 0x7f) * 2 ** s; s += 7; } while (x & 0x80); return r; };
-  const str = () => { const n = leb(); const t = b.subarray(p, p + n).toString(); p += n; return t; };
   const imports = [], exports = [];
-  while (p < b.length) {
-    const id = b[p++], len = leb(), end = p + len;
-    if (id === 7) for (let n = leb(); n > 0; n--) { exports.push(str()); p++; leb(); }
-    if (id === 2) for (let n = leb(); n > 0; n--) {
-      const module = str(), name = str(), kind = b[p++];
+  for (const { id, at } of sections(readFileSync(file))) {
+    if (id === 7) for (let n = at.leb(); n > 0; n--) { exports.push(at.str()); at.byte(); at.leb(); }
+    if (id === 2) for (let n = at.leb(); n > 0; n--) {
+      const module = at.str(), name = at.str(), kind = at.byte();
       imports.push({ module, name });
       // Skip the import's description: a type index, a table, a memory, a global or a tag.
-      if (kind === 0) leb();
-      else if (kind === 1) { p++; const f = b[p++]; leb(); if (f & 1) leb(); }
-      else if (kind === 2) { const f = b[p++]; leb(); if (f & 1) leb(); }
-      else if (kind === 3) p += 2;
-      else if (kind === 4) { p++; leb(); }
+      const limits = () => { const max = at.byte() & 1; at.leb(); if (max) at.leb(); };
+      if (kind === 0) at.leb();
+      else if (kind === 1) { at.byte(); limits(); }
+      else if (kind === 2) limits();
+      else if (kind === 3) at.p += 2;
+      else if (kind === 4) { at.byte(); at.leb(); }
       else fail(`${file}: import kind ${kind} unknown`);
     }
-    p = end;
   }
   return { imports, exports };
 }
