@@ -25,7 +25,11 @@ done
 
 rm -rf www/dist
 mkdir -p www/dist/pkg
-cp www/static/index.html www/static/app.js www/static/style.css www/dist/
+cp www/static/index.html www/static/style.css www/dist/
+# The page's modules (www/static/js/) as one ES module, app.js; the wasm glue under ./pkg/ stays
+# out of it and is fetched beside it.
+node_modules/.bin/esbuild www/static/js/app.js --bundle --format=esm --external:'./pkg/*' \
+  --outfile=www/dist/app.js --log-level=warning
 cp www/pkg/edge_sts_playground.js www/pkg/edge_sts_playground_bg.wasm www/dist/pkg/
 cp www/pkg/edge_sts_playground_config.js www/pkg/edge_sts_playground_config_bg.wasm www/dist/pkg/
 

@@ -1,14 +1,14 @@
 // The page's check labels and the core's checks cannot drift apart: every id the core's
 // `inspect::CheckId` enum has (read from the built wasm's `checkIds()` export, which serialises
-// `CheckId::ALL`) has a label in www/static/app.js's CHECK_LABELS, and CHECK_LABELS labels no id
-// the core does not have. No browser needed: the wasm runs in node.
+// `CheckId::ALL`) has a label in CHECK_LABELS (www/static/js/check-labels.js, the module the page's
+// bundle takes them from), and CHECK_LABELS labels no id the core does not have. No browser
+// needed: the wasm and the labels' module run in node.
 //
 //   scripts/test-www.sh      (builds www/dist first)
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { readFile } from "node:fs/promises";
-import { runInNewContext } from "node:vm";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { join } from "node:path";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -21,12 +21,11 @@ async function coreCheckIds() {
   return JSON.parse(glue.checkIds());
 }
 
-/** CHECK_LABELS as app.js declares it: the object literal, evaluated on its own. */
+/** CHECK_LABELS as the page's module exports it. */
 async function pageLabels() {
-  const src = await readFile(join(ROOT, "www/static/app.js"), "utf8");
-  const m = src.match(/^const CHECK_LABELS = (\{[\s\S]*?^\});$/m);
-  assert.ok(m, "www/static/app.js declares `const CHECK_LABELS = { ... };` at the top level");
-  return runInNewContext(`(${m[1]})`);
+  const { CHECK_LABELS } = await import(pathToFileURL(join(ROOT, "www/static/js/check-labels.js")).href);
+  assert.ok(CHECK_LABELS && typeof CHECK_LABELS === "object", "www/static/js/check-labels.js exports CHECK_LABELS, an object");
+  return CHECK_LABELS;
 }
 
 test("every core check id has a label in the page, and the page labels no other id", async () => {
@@ -35,7 +34,7 @@ test("every core check id has a label in the page, and the page labels no other 
   assert.ok(ids.length >= 20, `the core reports ${ids.length} check ids`);
   assert.equal(new Set(ids).size, ids.length, "check ids are unique");
   const unlabelled = ids.filter((id) => !Object.hasOwn(labels, id));
-  assert.deepEqual(unlabelled, [], "check ids the core reports but CHECK_LABELS in www/static/app.js does not label");
+  assert.deepEqual(unlabelled, [], "check ids the core reports but CHECK_LABELS in www/static/js/check-labels.js does not label");
   const unknown = Object.keys(labels).filter((id) => !ids.includes(id));
   assert.deepEqual(unknown, [], "ids CHECK_LABELS labels but the core's inspect::CheckId does not have");
   for (const id of ids) {
