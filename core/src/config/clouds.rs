@@ -275,26 +275,19 @@ pub(super) fn check_aws_session_names(
     // may look exactly like another client's `"hashed"` name (`<readable>-<16 hex>`), so mixing
     // the two on one role would let one caller assume it under another's session name. IAM role
     // names are unique without regard to case, so the ARNs are compared that way.
-    let mut by_role: BTreeMap<String, &Target> = BTreeMap::new();
+    let mut by_role: BTreeMap<String, (&str, aws::SessionName)> = BTreeMap::new();
     for t in targets.values().filter(|t| !t.cloud_mode.is_assertion()) {
         let Some(CloudTarget::Aws(role)) = &t.cloud else { continue };
-        match by_role.get(&role.role_arn.to_ascii_lowercase()) {
-            Some(other) if matches!(&other.cloud, Some(CloudTarget::Aws(o)) if o.session_name != role.session_name) => {
-                let mode = |n: &aws::SessionName| if *n == aws::SessionName::Hashed { "hashed" } else { "client_id" };
-                return Err(cerr(
-                    format!("targets.{}.aws.session_name", t.name),
-                    format!(
-                        "target `{}` assumes the same role with session_name \"{}\": a client id can equal another client's hashed name (`<id>-<16 hex>`), and then both get one RoleSessionName",
-                        other.name,
-                        mode(&aws_role(other).session_name),
-                    ),
-                    format!("give every brokered target of role `{}` the same session_name (\"hashed\" when any needs it)", role.role_arn),
-                ));
-            }
-            Some(_) => {}
-            None => {
-                by_role.insert(role.role_arn.to_ascii_lowercase(), t);
-            }
+        let (other, mode) = *by_role.entry(role.role_arn.to_ascii_lowercase()).or_insert((&t.name, role.session_name));
+        if mode != role.session_name {
+            let mode = if mode == aws::SessionName::Hashed { "hashed" } else { "client_id" };
+            return Err(cerr(
+                format!("targets.{}.aws.session_name", t.name),
+                format!(
+                    "target `{other}` assumes the same role with session_name \"{mode}\": a client id can equal another client's hashed name (`<id>-<16 hex>`), and then both get one RoleSessionName"
+                ),
+                format!("give every brokered target of role `{}` the same session_name (\"hashed\" when any needs it)", role.role_arn),
+            ));
         }
     }
     // Assertion-mode targets are skipped: the caller's SDK names its own session.
@@ -330,14 +323,6 @@ pub(super) fn check_aws_session_names(
         ));
     }
     Ok(())
-}
-
-/// The AWS role of an AWS target (only called on one).
-fn aws_role(t: &Target) -> &aws::AwsRole {
-    match &t.cloud {
-        Some(CloudTarget::Aws(r)) => r,
-        _ => unreachable!("an AWS target"),
-    }
 }
 
 /// Where a cloud accepts a target's token for one caller, as far as the configuration tells:
