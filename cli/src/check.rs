@@ -123,14 +123,24 @@ pub fn lints(cfg: &Config) -> Vec<(String, String)> {
         }
     }
     for c in cfg.policy.possible_conflicts() {
+        let missing = if c.copied.is_empty() {
+            String::new()
+        } else {
+            let copies: Vec<String> = c.copied.iter().map(|(t, src)| format!("`{t}` copies `{src}`")).collect();
+            format!(
+                ", and whenever the subject token lacks a source one of them copies ({}), since a copied claim is then absent and never filled from the other target",
+                copies.join(", ")
+            )
+        };
         w.push((
             format!("clients[{}].targets", c.client),
             format!(
-                "targets `{}` and `{}` may both write claim `{}` with different values; a request for both is refused (policy.claim_conflict): use one claim name per value, or the same static value",
+                "targets `{}` and `{}` may both write claim `{}`; a request for both is refused (policy.claim_conflict) whenever their values differ{missing}; use one claim name per value, or the same static value",
                 c.targets.0, c.targets.1, c.claim
             ),
         ));
     }
+    w.extend(config::cloud_trust_warnings(cfg));
     // (A rule without `issuer` while several issuers are trusted is a load error, not a warning.)
     for (i, c) in cfg.policy.clients().iter().enumerate() {
         let dup = cfg.policy.clients()[..i]

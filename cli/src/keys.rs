@@ -97,9 +97,13 @@ fn default_secret(alg: Alg) -> String {
     format!("SIGNING_KEY_{}_{y:04}_{m:02}_{d:02}", alg.as_str().to_ascii_uppercase())
 }
 
+/// The core's rule for a secret's name (`config::is_secret_name`): the configuration refuses
+/// any other, so a key stored under one could never be named there.
 fn check_secret_name(name: &str) -> Result<()> {
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || name.starts_with(|c: char| c.is_ascii_digit()) {
-        return fail(format!("--secret `{name}`: use letters, digits and `_` (a Worker secret name)"));
+    if !edge_sts_core::config::is_secret_name(name) {
+        return fail(
+            "--secret: use `A`-`Z`, `0`-`9` and `_`, starting with a letter, at most 64 (a Worker secret name, e.g. SIGNING_KEY_1)",
+        );
     }
     Ok(())
 }

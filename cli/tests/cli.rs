@@ -409,6 +409,19 @@ fn check_valid_and_lint() {
     step(&mut log, &["check", "configs/lint.json"], None, &[]);
     let o = step(&mut log, &["check", "configs/lint.json", "--strict"], None, &[]);
     assert_eq!(o.code, 1);
+    // Cloud trust that only the cloud's configuration keeps, and a copied claim beside a static
+    // one: each warning says what holds it safe, or what really happens.
+    let o = step(&mut log, &["check", "configs/trust.json", "--secrets-dir", "secrets"], None, &[]);
+    assert_eq!(o.code, 0, "{}", o.stdout);
+    for w in [
+        "  warning: clients[0].targets: targets `billing` and `orders` may both write claim `roles`; a request for both is refused (policy.claim_conflict) whenever their values differ, and whenever the subject token lacks a source one of them copies (`orders` copies `realm_access.roles`), since a copied claim is then absent and never filled from the other target; use one claim name per value",
+        "  warning: clients[0].targets: grants brokered `s3-reader` (AWS audience `sts.amazonaws.com`) and `s3-file`, whose token the caller holds (AWS audience `edge-sts-s3-file`): safe only while `s3-reader`'s role trust policy conditions on `<issuer host>:aud` equal to `sts.amazonaws.com` (and on `:sub`)",
+        "  warning: clients[3].targets: the caller holds the tokens of `reports-a` and `reports-b` on one AWS audience `edge-sts-reports`",
+        "  warning: targets.graph: shares Entra audience `api://AzureADTokenExchange` with `vault-file`, whose token the callers of clients[1] hold: safe only while each federated credential's subject names exactly the callers of clients[2]",
+        "clients[2]'s glob `batch-*` matches `batch-nightly`, whom clients[1] gives `vault-file`",
+    ] {
+        assert!(o.stdout.contains(w), "{w}\n{}", o.stdout);
+    }
     step(&mut log, &["check", "configs/missing.json"], None, &[]);
     golden("check", &log);
 }
@@ -454,9 +467,10 @@ fn check_explain_secret() {
         assert_eq!(
             o.stdout,
             format!(
-                "error: explain_secret\n  problem: secret `{secret}` is not set or shorter than 16 characters\n  fix:     npx wrangler secret put {secret} (a long random value), or remove explain_secret\n{path}: invalid\n"
+                "error: explain_secret\n  problem: the Worker secret this names is not set or shorter than 16 characters\n  fix:     put a long random value into the secret of that name (`npx wrangler secret put <name>`), or remove explain_secret\n{path}: invalid\n"
             )
         );
+        assert!(!o.stdout.contains(secret), "the error names the field, not the secret: {}", o.stdout);
         // Without the secrets, nothing is read: valid, and said so.
         let o = run(&["check", &path]);
         assert_eq!(o.code, 0, "{file}: {}", o.stdout);

@@ -30,7 +30,8 @@ fn put(c: &mut Map<String, Value>, name: &str, v: &Value) -> Result<(), PolicyEr
 
 #[allow(clippy::too_many_arguments)] // each is a distinct input of the claim set
 /// The claim set of a downstream token. `now` is whole seconds; `lifetime` already decided.
-/// Fails when two granted targets write one claim with different values.
+/// Fails when two granted targets write one claim with different values, or one target copies
+/// a claim whose source the subject token lacks while another target writes it.
 pub fn claims(
     issuer: &str,
     subject_prefix: &str,
@@ -45,15 +46,28 @@ pub fn claims(
     // Mapped and static claims first, so registered claims below always win (config also
     // refuses protected names). The grant's targets are in a fixed order, and two targets may
     // write one claim only with the same value: the caller's parameter order cannot matter.
-    for t in &grant.targets {
+    // A target that copies a claim owns it: when its source is missing from the subject token,
+    // it says "no such claim", which conflicts with another target's value as any other value
+    // would. Another target never fills it.
+    let mut missing: Vec<(usize, &str)> = Vec::new();
+    let mut writers: Vec<(usize, &str)> = Vec::new();
+    for (i, t) in grant.targets.iter().enumerate() {
         for (k, v) in &t.static_claims {
             put(&mut c, k, v)?;
+            writers.push((i, k.as_str()));
         }
         for (src, dest) in &t.copy_claims {
-            if let Some(v) = lookup(subject, src) {
-                put(&mut c, dest, v)?;
+            match lookup(subject, src) {
+                Some(v) => {
+                    put(&mut c, dest, v)?;
+                    writers.push((i, dest.as_str()));
+                }
+                None => missing.push((i, dest.as_str())),
             }
         }
+    }
+    if missing.iter().any(|&(i, dest)| writers.iter().any(|&(j, w)| j != i && w == dest)) {
+        return Err(PolicyError::ConflictingClaims);
     }
     let aud = grant.audiences();
     c.insert("iss".into(), json!(issuer));

@@ -187,6 +187,10 @@ pub struct PossibleConflict {
     pub client: usize,
     pub targets: (String, String),
     pub claim: String,
+    /// The subject-token paths either target copies the claim from, `(target, path)`: when one
+    /// is missing, that target's claim is absent, which conflicts with the other's value too (a
+    /// copied claim is never filled from another target).
+    pub copied: Vec<(String, String)>,
 }
 
 impl TrustPolicy {
@@ -212,7 +216,8 @@ impl TrustPolicy {
 
     /// Every pair of targets a client rule may request together (both downstream targets with
     /// the same signing algorithm) where one claim could get two values: two static values
-    /// that differ, a copied value beside a static one, or values copied from different paths.
+    /// that differ, a copied value beside a static one, or values copied from different paths
+    /// (a missing source included: the copying target's claim is then absent, never the other's).
     pub fn possible_conflicts(&self) -> Vec<PossibleConflict> {
         let mut out = Vec::new();
         for (i, rule) in self.clients.iter().enumerate() {
@@ -233,7 +238,11 @@ impl TrustPolicy {
                         }
                     }
                     for c in claims {
-                        out.push(PossibleConflict { client: i, targets: (a.name.clone(), b.name.clone()), claim: c.to_owned() });
+                        let copied = [a, b]
+                            .iter()
+                            .flat_map(|t| t.copy_claims.iter().filter(|(_, d)| d == c).map(|(src, _)| (t.name.clone(), src.clone())))
+                            .collect();
+                        out.push(PossibleConflict { client: i, targets: (a.name.clone(), b.name.clone()), claim: c.to_owned(), copied });
                     }
                 }
             }
@@ -460,7 +469,8 @@ mod tests {
                     "file-default": entra(json!({"mode": "assertion"})),
                     "brokered": entra(json!({}))
                 },
-                "clients": [{"client": "svc", "targets": ["file", "file-default", "brokered"]}]
+                // Brokered and assertion-mode Entra targets go to different clients (the load rule).
+                "clients": [{"client": "svc", "targets": ["file", "file-default"]}, {"client": "svc-brokered", "targets": ["brokered"]}]
             })
             .to_string(),
         )
@@ -471,14 +481,45 @@ mod tests {
         let life = |t: &str| mint::lifetime(&p.authorize(&c, &names(&[t]), None).unwrap(), &c, 1_000);
         assert_eq!(life("file"), Some(1800), "explicit: not capped at the subject token");
         assert_eq!(life("file-default"), Some(300), "default: lifetime_secs, capped as usual");
-        assert_eq!(life("brokered"), Some(300));
+        let b = Caller { client_id: "svc-brokered".into(), ..c.clone() };
+        assert_eq!(mint::lifetime(&p.authorize(&b, &names(&["brokered"]), None).unwrap(), &b, 1_000), Some(300));
+    }
+
+    #[test]
+    fn a_copied_claim_whose_source_is_missing_is_never_filled_by_another_target() {
+        let p = policy();
+        let mint_from = |ts: &[&str], subject: Value| {
+            let grant = p.authorize(&caller(), &names(ts), None)?;
+            mint::claims("https://sts.example", "", &caller(), &grant, subject.as_object().unwrap(), 1_000, 60, "j")
+        };
+        // orders copies `realm_access.roles` into `roles`, billing writes `roles: ["billing"]`:
+        // without `realm_access`, orders' `roles` is absent, which is not billing's value.
+        let bare = json!({"tenant": "acme", "org": "acme"});
+        for ts in [&["orders", "billing"][..], &["billing", "orders"][..]] {
+            assert_eq!(mint_from(ts, bare.clone()), Err(PolicyError::ConflictingClaims), "{ts:?}");
+        }
+        // Alone, each target mints as before: orders without `roles`, billing with its own.
+        assert!(!mint_from(&["orders"], bare.clone()).unwrap().contains_key("roles"));
+        assert_eq!(mint_from(&["billing"], bare.clone()).unwrap()["roles"], json!(["billing"]));
+        // The same source, missing for both: nothing to conflict, no claim.
+        assert!(!mint_from(&["orders", "reports"], bare.clone()).unwrap().contains_key("roles"));
+        // Two sources into one claim (audit: `tenant`, reports: `org`): one missing conflicts,
+        // both missing do not.
+        assert_eq!(mint_from(&["audit", "reports"], json!({"tenant": "acme"})), Err(PolicyError::ConflictingClaims));
+        assert_eq!(mint_from(&["audit", "reports"], json!({"org": "acme"})), Err(PolicyError::ConflictingClaims));
+        assert!(!mint_from(&["audit", "reports"], json!({})).unwrap().contains_key("tenant"));
     }
 
     #[test]
     fn possible_conflicts_lists_every_pair_that_could_conflict() {
         let p = policy();
-        let mut got: Vec<(String, String, String)> =
-            p.possible_conflicts().into_iter().map(|c| (c.targets.0, c.targets.1, c.claim)).collect();
+        let all = p.possible_conflicts();
+        // What each target copies into the claim: the sources whose absence also conflicts.
+        let copied = |a: &str, b: &str| all.iter().find(|c| c.targets == (a.to_owned(), b.to_owned())).unwrap().copied.clone();
+        let pair = |t: &str, src: &str| (t.to_owned(), src.to_owned());
+        assert_eq!(copied("audit", "reports"), [pair("audit", "tenant"), pair("reports", "org")]);
+        assert_eq!(copied("billing", "orders"), [pair("orders", "realm_access.roles")]);
+        let mut got: Vec<(String, String, String)> = all.into_iter().map(|c| (c.targets.0, c.targets.1, c.claim)).collect();
         got.sort();
         let want: Vec<(String, String, String)> = [
             // audit copies `tenant`, reports copies `org` into it: values may differ.

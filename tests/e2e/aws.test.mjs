@@ -14,6 +14,7 @@ import { startAwsSts } from "../support/aws.mjs";
 import { startWorkerAsIssuer, devConfig, generateSigningKey, exchange } from "../support/worker.mjs";
 
 const ROLE = "arn:aws:iam::123456789012:role/edge-sts-orders";
+const ROLE_HASHED = "arn:aws:iam::123456789012:role/edge-sts-hashed";
 const CLIENT_IDS = ["sts.amazonaws.com", "sts-hashed.amazonaws.com"];
 let iss, sts, w, secrets;
 // The account's IAM OIDC identity providers: one per edge-sts issuer the tests start.
@@ -41,7 +42,8 @@ async function loggedReason(worker, reason) {
 function config(overrides = {}) {
   const c = devConfig(iss.url);
   c.targets["aws-orders"] = { audience: "sts.amazonaws.com", scopes: [], lifetime_secs: 300, aws: { role_arn: ROLE, endpoint: sts.endpoint, duration_secs: 3600 }, ...overrides };
-  c.targets["aws-hashed"] = { audience: "sts-hashed.amazonaws.com", scopes: [], aws: { role_arn: ROLE, endpoint: sts.endpoint, session_name: "hashed" } };
+  // A role of its own: one role's brokered targets share one way of naming sessions.
+  c.targets["aws-hashed"] = { audience: "sts-hashed.amazonaws.com", scopes: [], aws: { role_arn: ROLE_HASHED, endpoint: sts.endpoint, session_name: "hashed" } };
   for (const client of c.clients) {
     if (!client.client.includes("*")) client.targets.push("aws-orders");
     client.targets.push("aws-hashed");
@@ -101,7 +103,7 @@ test("session_name \"hashed\": the session carries the realm and a hash, for glo
   const want = hashedSessionName(iss.url, "billing-service");
   assert.match(want, /^billing-service-[0-9a-f]{16}$/);
   assert.equal(sent.form.RoleSessionName, want);
-  assert.equal(res.json.aws_assumed_role_arn, `arn:aws:sts::123456789012:assumed-role/edge-sts-orders/${want}`, "moto names the session");
+  assert.equal(res.json.aws_assumed_role_arn, `arn:aws:sts::123456789012:assumed-role/edge-sts-hashed/${want}`, "moto names the session");
 });
 
 test("credentials are reused per (issuer, target, assertion claim set): a burst makes one STS call", async () => {

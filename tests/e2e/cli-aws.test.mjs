@@ -1,7 +1,8 @@
 // The credential helper judged by the real AWS SDK, against the real Worker (Miniflare, at its
 // issuer URL), the oidc-provider issuer and moto behind the verifying proxy (tests/support/aws.mjs:
 // it checks every web identity token through edge-sts's discovery and JWKS, as AWS does, against
-// the account's one OIDC provider for edge-sts's issuer, client id sts.amazonaws.com).
+// the account's one OIDC provider for edge-sts's issuer, client ids sts.amazonaws.com for the
+// brokered target and edge-sts-orders-federated for the assertion-mode one).
 // - Brokered: boto3 (botocore) with a profile whose `credential_process` is the built CLI
 //   (`edge-sts credentials aws`). The helper gets a client_credentials token from the issuer
 //   (client secret in a 0600 file, or private_key_jwt), exchanges it at the Worker, which calls
@@ -28,6 +29,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const CLI = path.join(root, "target/debug/edge-sts");
 const PYTHON = path.join(root, ".venv-moto/bin/python");
 const ROLE = "arn:aws:iam::123456789012:role/edge-sts-orders";
+const FEDERATED_AUD = "edge-sts-orders-federated";
 // The account's IAM OIDC providers (the proxy reads this array at each call): edge-sts's issuer
 // is added once the Worker runs at it.
 const providers = [];
@@ -38,9 +40,10 @@ const run = promisify(execFile);
 function config() {
   const c = devConfig(iss.url);
   c.targets["aws-orders"] = { audience: "sts.amazonaws.com", scopes: [], aws: { role_arn: ROLE, endpoint: sts.endpoint, duration_secs: 3600 } };
-  // Assertion mode: the SDK calls STS itself (no endpoint here); the second target's audience is
-  // not among the provider's client ids.
-  c.targets["aws-file"] = { audience: "sts.amazonaws.com", scopes: [], aws: { role_arn: ROLE, mode: "assertion", assertion_lifetime_secs: 900 } };
+  // Assertion mode: the SDK calls STS itself (no endpoint here). Its audience is a client id of
+  // its own (one client may not hold an assertion for a brokered target's audience); the second
+  // target's audience is not among the provider's client ids.
+  c.targets["aws-file"] = { audience: FEDERATED_AUD, scopes: [], aws: { role_arn: ROLE, mode: "assertion", assertion_lifetime_secs: 900 } };
   c.targets["aws-file-other"] = { audience: "sts.other.example.test", scopes: [], aws: { role_arn: ROLE, mode: "assertion" } };
   c.clients.find((r) => r.client === "orders-service").targets.push("aws-orders", "aws-file", "aws-file-other");
   c.clients.push({ client: "keyjwt-service", targets: ["aws-orders"] });
@@ -103,7 +106,7 @@ before(async () => {
   sts = await startAwsSts({ providers });
   const secrets = { SIGNING_KEY_ES256: JSON.stringify(await generateSigningKey("ES256", "cli-es")), SIGNING_KEY_RS256: JSON.stringify(await generateSigningKey("RS256", "cli-rs")) };
   w = await startWorkerAsIssuer({ config: config(), secrets });
-  providers.push({ url: w.issuer, clientIds: ["sts.amazonaws.com"] });
+  providers.push({ url: w.issuer, clientIds: ["sts.amazonaws.com", FEDERATED_AUD] });
   writeFileSync(path.join(dir, "orders.secret"), iss.clients["orders-service"].secret, { mode: 0o600 });
   writeFileSync(path.join(dir, "keyjwt.jwk"), JSON.stringify(iss.clientKeys["keyjwt-service"]), { mode: 0o600 });
   writeAwsConfig({
@@ -193,7 +196,7 @@ test("assertion mode: boto3 assumes the role itself with the token file edge-sts
   assert.equal(statSync(file).mode & 0o777, 0o600);
   const written = readFileSync(file, "utf8");
   const jwks = createLocalJWKSet(await (await fetch(`${w.url}/.well-known/jwks.json`)).json());
-  const { payload, protectedHeader } = await jwtVerify(written, jwks, { audience: "sts.amazonaws.com", issuer: w.issuer });
+  const { payload, protectedHeader } = await jwtVerify(written, jwks, { audience: FEDERATED_AUD, issuer: w.issuer });
   assert.equal(protectedHeader.typ, "JWT");
   assert.equal(payload.sub, "orders-service");
   assert.equal(payload.exp - payload.iat, 900, "assertion_lifetime_secs");

@@ -39,7 +39,13 @@ function config() {
     "aws-file-big": { audience: "sts.amazonaws.com", scopes: [], static_claims: { blob: "x".repeat(15_000) },
       aws: { role_arn: ROLE, mode: "assertion" } },
   });
-  c.clients = [{ client: "orders-service", targets: ["orders", "entra-graph", "entra-vault", "entra-file", "gcp-brokered", "gcp-exec", "aws-file", "aws-file-big"] }];
+  // Brokered targets for one client, assertion-mode ones for another: one client granted both on
+  // one cloud trust (an AWS audience, a Google pool, Entra) could take the assertion to the cloud
+  // past what the brokered target enforces, and such a configuration does not load (last test).
+  c.clients = [
+    { client: "orders-service", targets: ["orders", "entra-graph", "entra-vault", "gcp-brokered"] },
+    { client: "billing-service", targets: ["entra-file", "gcp-exec", "aws-file", "aws-file-big"] },
+  ];
   return c;
 }
 
@@ -54,6 +60,8 @@ after(async () => { await w?.stop(); google?.close(); entra?.close(); await iss?
 
 const jwks = async () => createLocalJWKSet(await (await fetch(`${w.url}/.well-known/jwks.json`)).json());
 const token = () => iss.getToken("orders-service");
+/** The token of the client granted the assertion-mode targets. */
+const held = () => iss.getToken("billing-service");
 
 /** The Worker's JSON log lines (written after the answer, so wait for `pred` to hold). */
 async function logLine(pred, worker = w) {
@@ -98,7 +106,7 @@ test("assertion mode: each cloud's target answers with a verifiable assertion an
   const calls = () => google.requests.length + entra.requests.length;
   const before = calls();
   const keys = await jwks();
-  const subject = await token();
+  const subject = await held();
   const subjectExp = JSON.parse(Buffer.from(subject.split(".")[1], "base64url")).exp;
   const cases = [
     // target, aud, lifetime (null: the usual rule, capped at the subject token), alg
@@ -116,7 +124,7 @@ test("assertion mode: each cloud's target answers with a verifiable assertion an
       const { payload, protectedHeader } = await jwtVerify(res.json.access_token, keys, { audience: aud, issuer: w.issuer, algorithms: [alg] });
       assert.equal(protectedHeader.typ, "JWT", `${name}: an RFC 7523 assertion, not an at+jwt`);
       assert.ok(protectedHeader.kid, name);
-      assert.equal(payload.sub, "orders-service", name);
+      assert.equal(payload.sub, "billing-service", name);
       assert.ok(payload.jti, name);
       assert.equal(payload.exp - payload.iat, res.json.expires_in, name);
       if (lifetime) {
@@ -136,14 +144,14 @@ test("assertion mode: each cloud's target answers with a verifiable assertion an
   }
   assert.equal(calls(), before, "assertion mode calls no cloud");
   // Brokered targets are unchanged: a Google access token, not an assertion.
-  const brokered = await exchange(w.url, { subject_token: subject, audience: "gcp-brokered" });
+  const brokered = await exchange(w.url, { subject_token: await token(), audience: "gcp-brokered" });
   assert.equal(brokered.status, 200, brokered.text);
   assert.equal(brokered.json.token_type, "Bearer");
   assert.match(brokered.json.access_token, /^ya29\./);
 });
 
 test("assertion mode, AWS: an assertion longer than AWS accepts is refused here, not handed to the SDK", async () => {
-  const res = await exchange(w.url, { subject_token: await token(), audience: "aws-file-big" });
+  const res = await exchange(w.url, { subject_token: await held(), audience: "aws-file-big" });
   assert.equal(res.status, 503, res.text);
   assert.equal(res.json.error, "server_error");
   assert.ok(!res.text.includes("xxxx"), "the assertion is not echoed");
@@ -152,16 +160,18 @@ test("assertion mode, AWS: an assertion longer than AWS accepts is refused here,
 });
 
 test("GET /gcp/subject-token: served for an assertion-mode Google target only", async () => {
-  const auth = { authorization: `Bearer ${await token()}` };
+  const auth = { authorization: `Bearer ${await held()}` };
   const ok = await fetch(`${w.url}/gcp/subject-token?target=gcp-exec`, { headers: auth });
   assert.equal(ok.status, 200);
   const body = await ok.json();
   assert.equal(body.issued_token_type, JWT);
   const { protectedHeader } = await jwtVerify(body.access_token, await jwks(), { audience: GCP_AUD });
   assert.equal(protectedHeader.typ, "JWT");
-  for (const [target, reason] of [["gcp-brokered", "policy.target_mode"], ["entra-file", "policy.target_mode"], ["orders", "policy.target_mode"], ["nope", "policy.unknown_target"]]) {
+  const brokeredAuth = { authorization: `Bearer ${await token()}` };
+  for (const [target, reason, headers] of [["gcp-brokered", "policy.target_mode", brokeredAuth], ["entra-file", "policy.target_mode", auth],
+    ["orders", "policy.target_mode", brokeredAuth], ["nope", "policy.unknown_target", auth], ["gcp-exec", "policy.target_not_allowed", brokeredAuth]]) {
     for (const route of ["subject-token", "external-account"]) {
-      const res = await fetch(`${w.url}/gcp/${route}?target=${target}`, { headers: auth });
+      const res = await fetch(`${w.url}/gcp/${route}?target=${target}`, { headers });
       assert.equal(res.status, 400, `${route} ${target}`);
       assert.equal((await res.json()).error, "invalid_target", `${route} ${target}`);
       await logLine((j) => j.route === `/gcp/${route}` && j.reason === reason);
@@ -171,7 +181,7 @@ test("GET /gcp/subject-token: served for an assertion-mode Google target only", 
 });
 
 test("GET /gcp/external-account: Google's executable source running the CLI's credential helper", async () => {
-  const res = await fetch(`${w.url}/gcp/external-account?target=gcp-exec`, { headers: { authorization: `Bearer ${await token()}` } });
+  const res = await fetch(`${w.url}/gcp/external-account?target=gcp-exec`, { headers: { authorization: `Bearer ${await held()}` } });
   assert.equal(res.status, 200);
   const ext = await res.json();
   assert.deepEqual(ext, {
@@ -219,4 +229,42 @@ test("a configuration where a downstream target shares a cloud target's audience
     assert.equal(j.field, "targets.plain.audience");
     assert.match(j.problem, /same audience as target `entra-/);
   } finally { await w2.stop(); }
+});
+
+test("one client granted a brokered and an assertion-mode target on one cloud trust: the configuration does not load", async () => {
+  const secrets = { SIGNING_KEY_ES256: JSON.stringify(await generateSigningKey("ES256", "x")), SIGNING_KEY_RS256: JSON.stringify(await generateSigningKey("RS256", "y")) };
+  // Entra: every assertion has one audience, and a federated credential tells one client's
+  // assertions apart by subject only, so the brokered Graph app would accept `entra-file`'s.
+  const c = config();
+  c.clients = [{ client: "orders-service", targets: ["orders", "entra-graph", "entra-file"] }];
+  const w2 = await startWorkerAsIssuer({ config: c, secrets });
+  try {
+    const seen = entra.requests.length;
+    for (const audience of ["entra-file", "entra-graph", "orders"]) {
+      const res = await exchange(w2.url, { subject_token: await token(), audience });
+      assert.equal(res.status, 503, `${audience}: ${res.text}`);
+      assert.equal(res.json.error, "server_error");
+    }
+    assert.equal(entra.requests.length, seen, "no cloud is called");
+    await logLine((j) => j.reason === "config.invalid" && j.status === 503, w2);
+    const h = await fetch(`${w2.url}/healthz`);
+    assert.equal(h.status, 503);
+    const j = await h.json();
+    assert.equal(j.field, "clients[0].targets");
+    assert.match(j.problem, /brokered target `entra-graph` and assertion-mode target `entra-file` on one Entra audience/);
+    assert.match(j.fix, /not both/);
+  } finally { await w2.stop(); }
+  // AWS: one audience for a brokered and an assertion-mode target; Google: one pool.
+  for (const [targets, problem] of [[["aws-brokered", "aws-file"], /on one AWS audience `sts.amazonaws.com`/], [["gcp-brokered", "gcp-exec"], /on one Google workload identity pool/]]) {
+    const c2 = config();
+    c2.targets["aws-brokered"] = { audience: "sts.amazonaws.com", scopes: [], aws: { role_arn: ROLE, session_policy: { Version: "2012-10-17", Statement: [] } } };
+    c2.clients = [{ client: "orders-service", targets }];
+    const w3 = await startWorkerAsIssuer({ config: c2, secrets });
+    try {
+      assert.equal((await exchange(w3.url, { subject_token: await token(), audience: targets[0] })).status, 503);
+      const j = await (await fetch(`${w3.url}/healthz`)).json();
+      assert.equal(j.field, "clients[0].targets");
+      assert.match(j.problem, problem);
+    } finally { await w3.stop(); }
+  }
 });

@@ -68,6 +68,23 @@ test("explain_secret naming an unset secret is a configuration error, not a sile
   } finally { await w2.stop(); }
 });
 
+test("explain_secret holding a secret's value instead of its name: refused, and the value is echoed nowhere", async () => {
+  const value = "9b2f4c6e8a0d1f3b5c7e9a1d3f5b7c9e"; // what `openssl rand -hex 16` prints
+  const w2 = await startWorker({ config: devConfig(iss.url, { explain_secret: value }), secrets });
+  try {
+    const h = await fetch(`${w2.url}/healthz`);
+    assert.equal(h.status, 503);
+    const text = await h.text();
+    assert.equal(JSON.parse(text).field, "explain_secret");
+    assert.ok(!text.includes(value), text);
+    const res = await fetch(`${w2.url}/token`, { method: "POST" });
+    assert.equal(res.status, 503);
+    for (let i = 0; i < 50 && !w2.logs.some((l) => l.includes("configuration invalid")); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(w2.logs.some((l) => l.includes("configuration invalid")), "the error is logged");
+    assert.ok(!w2.logs.some((l) => l.includes(value)), "nor is it in the log");
+  } finally { await w2.stop(); }
+});
+
 test("issue 10 §1: a user token gets the refusal /token gives (claims.not_service_account)", async () => {
   const { client_id, ...c } = iss.keyclaims("orders-service");
   const t = await iss.sign({ ...c, preferred_username: "alice", sub: "8d0f4b7e-1c2a-4f3e-9b6d-5a4c3b2a1f00" });

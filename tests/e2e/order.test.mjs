@@ -66,3 +66,26 @@ test("two targets writing one claim with different values are refused in either 
   assert.equal(ok.env, "test");
   assert.deepEqual(ok.roles, ["billing"]);
 });
+
+test("a copied claim whose source is missing is refused beside another target's value, never filled from it", async () => {
+  // orders copies `realm_access.roles` into `roles`; billing writes `roles: ["billing"]`. A token
+  // without `realm_access` must not get billing's roles into a token orders accepts.
+  const { realm_access, ...claims } = iss.keyclaims("orders-service");
+  assert.ok(realm_access, "the issuer's tokens carry realm_access");
+  const bare = await iss.sign(claims);
+  const seen = w.logs.filter((l) => l.includes('"policy.claim_conflict"')).length;
+  for (const audience of [["orders", "billing"], ["billing", "orders"]]) {
+    const res = await exchange(w.url, { subject_token: bare, audience });
+    assert.equal(res.status, 400, res.text);
+    assert.equal(res.json.error, "invalid_target");
+    assert.ok(!("access_token" in res.json));
+  }
+  for (let i = 0; i < 50 && w.logs.filter((l) => l.includes('"policy.claim_conflict"')).length < seen + 2; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(w.logs.filter((l) => l.includes('"policy.claim_conflict"')).length, seen + 2, "both refusals logged as policy.claim_conflict");
+  // Alone, orders mints without `roles`; with a target writing no `roles`, the same.
+  const alone = minted(await exchange(w.url, { subject_token: bare, audience: "orders" }));
+  assert.ok(!("roles" in alone));
+  const withAudit = minted(await exchange(w.url, { subject_token: bare, audience: ["orders", "audit"] }));
+  assert.ok(!("roles" in withAudit));
+  assert.equal(withAudit.tier, "gold");
+});

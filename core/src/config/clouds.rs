@@ -4,7 +4,7 @@
 use super::{cerr, Config, ConfigError, WITHOUT_CLOUDS_FIX, WITHOUT_CLOUDS_PROBLEM};
 use crate::alg::Alg;
 use crate::policy::{ClientPattern, ClientRule, Target};
-use crate::sts::{aws, azure, gcp, CloudMode, CloudTarget, StsError, MAX_ASSERTION_LIFETIME_SECS};
+use crate::sts::{aws, azure, exchange_audience, gcp, Cloud, CloudMode, CloudTarget, StsError, MAX_ASSERTION_LIFETIME_SECS};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -271,6 +271,25 @@ pub(super) fn check_aws_session_names(
     clients: &[ClientRule],
     issuers: usize,
 ) -> Result<(), ConfigError> {
+    // One role, one way of naming sessions: a `"client_id"` name is the id as it is, and an id
+    // may look exactly like another client's `"hashed"` name (`<readable>-<16 hex>`), so mixing
+    // the two on one role would let one caller assume it under another's session name. IAM role
+    // names are unique without regard to case, so the ARNs are compared that way.
+    let mut by_role: BTreeMap<String, (&str, aws::SessionName)> = BTreeMap::new();
+    for t in targets.values().filter(|t| !t.cloud_mode.is_assertion()) {
+        let Some(CloudTarget::Aws(role)) = &t.cloud else { continue };
+        let (other, mode) = *by_role.entry(role.role_arn.to_ascii_lowercase()).or_insert((&t.name, role.session_name));
+        if mode != role.session_name {
+            let mode = if mode == aws::SessionName::Hashed { "hashed" } else { "client_id" };
+            return Err(cerr(
+                format!("targets.{}.aws.session_name", t.name),
+                format!(
+                    "target `{other}` assumes the same role with session_name \"{mode}\": a client id can equal another client's hashed name (`<id>-<16 hex>`), and then both get one RoleSessionName"
+                ),
+                format!("give every brokered target of role `{}` the same session_name (\"hashed\" when any needs it)", role.role_arn),
+            ));
+        }
+    }
     // Assertion-mode targets are skipped: the caller's SDK names its own session.
     let client_id_mode = |name: &str| {
         targets.get(name).is_some_and(|t| {
@@ -304,6 +323,219 @@ pub(super) fn check_aws_session_names(
         ));
     }
     Ok(())
+}
+
+/// Where a cloud accepts a target's token for one caller, as far as the configuration tells:
+/// every token edge-sts mints for one caller has the same `iss` and `sub`, so two targets with one
+/// `Trust` mint tokens the same cloud trust accepts (`aud` is all that could tell them apart).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Trust {
+    cloud: Cloud,
+    /// AWS and Entra: the audience (an AWS IAM OIDC provider's client id, Entra's exchange
+    /// audience). Google: the workload identity pool, since its principals
+    /// (`principal://…/workloadIdentityPools/<pool>/subject/<sub>`) belong to the pool and every
+    /// provider of the pool gives the same one.
+    key: String,
+}
+
+impl Trust {
+    fn describe(&self) -> String {
+        match self.cloud {
+            Cloud::Aws => format!("AWS audience `{}`", self.key),
+            Cloud::Gcp => format!("Google workload identity pool `{}`", self.key),
+            Cloud::Azure => format!("Entra audience `{}`", self.key),
+        }
+    }
+}
+
+/// How the caller gets a target's token: `Brokered` targets' tokens go only to the cloud;
+/// `Held` ones are the caller's own (an assertion-mode target, or a downstream target whose
+/// audience is a cloud's exchange audience).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Held {
+    Brokered,
+    Assertion,
+    Downstream,
+}
+
+/// A target's [`Trust`] and whether the caller holds its token; `None` for a target no cloud
+/// accepts.
+fn trust(t: &Target) -> Option<(Trust, Held)> {
+    let aud = exchange_audience(&t.audience);
+    let held = match (&t.cloud, t.cloud_mode.is_assertion()) {
+        (None, _) => Held::Downstream,
+        (Some(_), true) => Held::Assertion,
+        (Some(_), false) => Held::Brokered,
+    };
+    let trust = match (&t.cloud, aud) {
+        (Some(CloudTarget::Aws(_)), aud) => Trust { cloud: Cloud::Aws, key: aud.map_or_else(|| t.audience.clone(), |a| a.canonical) },
+        (Some(CloudTarget::Azure(_)), aud) => Trust { cloud: Cloud::Azure, key: aud.map_or_else(|| t.audience.clone(), |a| a.canonical) },
+        (Some(CloudTarget::Gcp(g)), _) => Trust {
+            cloud: Cloud::Gcp,
+            key: format!("projects/{}/locations/global/workloadIdentityPools/{}", g.provider.project_number, g.provider.pool),
+        },
+        (None, Some(a)) => match a.cloud {
+            "aws" => Trust { cloud: Cloud::Aws, key: a.canonical },
+            "gcp" => Trust { cloud: Cloud::Gcp, key: a.gcp_pool().unwrap_or(a.canonical) },
+            _ => Trust { cloud: Cloud::Azure, key: a.canonical },
+        },
+        (None, None) => return None,
+    };
+    Some((trust, held))
+}
+
+/// The targets a client rule grants (its `targets`; `default_target` is one of them), each once,
+/// by name, with their [`trust`].
+fn granted<'a>(targets: &'a BTreeMap<String, Target>, rule: &ClientRule) -> Vec<(&'a Target, Trust, Held)> {
+    let mut out: Vec<(&Target, Trust, Held)> =
+        targets.values().filter(|t| rule.targets.contains(&t.name)).filter_map(|t| trust(t).map(|(tr, h)| (t, tr, h))).collect();
+    out.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+    out
+}
+
+/// A client rule may not grant a brokered cloud target and a token the caller holds (an
+/// assertion-mode target, or a downstream token for a cloud's exchange audience) on one
+/// [`Trust`]: the caller could take the held token to the cloud itself, past the session policy,
+/// duration, scopes, service account or resource the brokered target enforces, and removing
+/// the brokered target from the policy would no longer revoke it. A client matches exactly one
+/// rule, so this covers every client; across clients the minted `sub` differs, and the cloud
+/// trust must condition on it (docs/clouds.md, per cloud).
+pub(super) fn check_cloud_trust(targets: &BTreeMap<String, Target>, clients: &[ClientRule]) -> Result<(), ConfigError> {
+    for (i, rule) in clients.iter().enumerate() {
+        let ts = granted(targets, rule);
+        for (b, tb, _) in ts.iter().filter(|x| x.2 == Held::Brokered) {
+            let Some((h, _, held)) = ts.iter().find(|x| x.2 != Held::Brokered && x.1 == *tb) else { continue };
+            let what = if *held == Held::Assertion { "assertion-mode target" } else { "downstream target" };
+            let fix = match tb.cloud {
+                Cloud::Aws => format!(
+                    "give `{}` an audience of its own (another client id of the IAM OIDC provider) and condition `{}`'s role trust policy on `<issuer host>:aud`, or grant this client only one of the two",
+                    h.name, b.name
+                ),
+                Cloud::Gcp => format!(
+                    "give `{}` a workload identity provider in a pool of its own (Google's principals belong to the pool), or grant this client only one of the two",
+                    h.name
+                ),
+                Cloud::Azure => "Entra tells one client's assertions apart by subject only: grant this client brokered or assertion-mode Entra targets, not both (another client id for the other)".to_owned(),
+            };
+            return Err(cerr(
+                format!("clients[{i}].targets"),
+                format!(
+                    "grants brokered target `{}` and {what} `{}` on one {}: the caller holds `{}`'s token, which the cloud trust behind `{}` accepts, without what `{}` enforces",
+                    b.name,
+                    h.name,
+                    tb.describe(),
+                    h.name,
+                    b.name,
+                    b.name
+                ),
+                fix,
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `edge-sts check`'s warnings about cloud trust that only the cloud's configuration can keep:
+/// `(field, message)`, each saying what holds it safe.
+pub fn cloud_trust_warnings(cfg: &Config) -> Vec<(String, String)> {
+    let targets = &cfg.policy.targets;
+    let clients = cfg.policy.clients();
+    let mut w = Vec::new();
+    for (i, rule) in clients.iter().enumerate() {
+        let ts = granted(targets, rule);
+        for (x, (a, ta, ha)) in ts.iter().enumerate() {
+            for (b, tb, hb) in &ts[x + 1..] {
+                if ta.cloud != tb.cloud {
+                    continue;
+                }
+                let field = format!("clients[{i}].targets");
+                let held = |h: &Held| *h != Held::Brokered;
+                if ta == tb && held(ha) && held(hb) {
+                    w.push((field, format!(
+                        "the caller holds the tokens of `{}` and `{}` on one {}: the cloud accepts either wherever it accepts the other, so removing one from this rule does not revoke what the other still gets; give each its own audience (AWS) or pool (Google)",
+                        a.name, b.name, ta.describe()
+                    )));
+                } else if ta != tb && held(ha) != held(hb) {
+                    let (brokered, tr, other, to) = if held(ha) { (b, tb, a, ta) } else { (a, ta, b, tb) };
+                    let holds = match tr.cloud {
+                        Cloud::Aws => format!(
+                            "`{}`'s role trust policy conditions on `<issuer host>:aud` equal to `{}` (and on `:sub`)",
+                            brokered.name, tr.key
+                        ),
+                        Cloud::Gcp => format!(
+                            "the service account and resources `{}` reaches are bound to principals of its own pool only",
+                            brokered.name
+                        ),
+                        Cloud::Azure => format!("`{}`'s app has federated credentials for its own audience only", brokered.name),
+                    };
+                    w.push((
+                        field,
+                        format!(
+                            "grants brokered `{}` ({}) and `{}`, whose token the caller holds ({}): safe only while {holds}",
+                            brokered.name,
+                            tr.describe(),
+                            other.name,
+                            to.describe()
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    // Across rules: a brokered target and a held token on one trust, for different clients.
+    for b in targets.values() {
+        let Some((tb, Held::Brokered)) = trust(b) else { continue };
+        for h in targets.values() {
+            let Some((th, held)) = trust(h) else { continue };
+            if held == Held::Brokered || th != tb {
+                continue;
+            }
+            let rules = |t: &Target| clients.iter().enumerate().filter(|(_, r)| r.targets.contains(&t.name)).collect::<Vec<_>>();
+            let (rb, rh) = (rules(b), rules(h));
+            if rb.is_empty() || rh.is_empty() {
+                continue;
+            }
+            let subject = match tb.cloud {
+                Cloud::Aws => "the role trust policy's `<issuer host>:sub`",
+                Cloud::Gcp => "the IAM bindings' `principal://…/subject/<sub>`",
+                Cloud::Azure => "each federated credential's subject",
+            };
+            let mut msg = format!(
+                "shares {} with `{}`, whose token the callers of {} hold: safe only while {subject} names exactly the callers of {} (`subject_prefix` + client id), so no token of `{}` matches",
+                tb.describe(),
+                h.name,
+                rh.iter().map(|(i, _)| format!("clients[{i}]")).collect::<Vec<_>>().join(", "),
+                rb.iter().map(|(i, _)| format!("clients[{i}]")).collect::<Vec<_>>().join(", "),
+                h.name,
+            );
+            for (i, r) in &rb {
+                let ClientPattern::Glob(glob, g) = &r.pattern else { continue };
+                for (j, o) in &rh {
+                    if let ClientPattern::Exact(id) = &o.pattern {
+                        if g.matches(id) && o.issuer.as_deref().is_none_or(|x| r.issuer.as_deref().is_none_or(|y| x == y)) {
+                            msg.push_str(&format!(
+                                "; clients[{i}]'s glob `{glob}` matches `{id}`, whom clients[{j}] gives `{}`: a subject pattern made from the glob would accept its token",
+                                h.name
+                            ));
+                        }
+                    }
+                }
+            }
+            w.push((format!("targets.{}", b.name), msg));
+        }
+    }
+    // One role, assertion mode beside brokered: the SDK names its own session.
+    for t in targets.values().filter(|t| t.cloud_mode.is_assertion()) {
+        let Some(CloudTarget::Aws(role)) = &t.cloud else { continue };
+        let same = |o: &&Target| matches!(&o.cloud, Some(CloudTarget::Aws(r)) if !o.cloud_mode.is_assertion() && r.role_arn.eq_ignore_ascii_case(&role.role_arn));
+        if let Some(b) = targets.values().find(same) {
+            w.push((format!("targets.{}.aws.mode", t.name), format!(
+                "role `{}` is also brokered by `{}`: callers of this assertion-mode target choose their own RoleSessionName, which can equal a brokered caller's; tell callers apart by `:sub`, never by the session name",
+                role.role_arn, b.name
+            )));
+        }
+    }
+    w
 }
 
 /// Refuses a valid configuration that a Worker built without the `clouds` feature would refuse:

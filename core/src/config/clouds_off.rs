@@ -51,6 +51,16 @@ pub(super) fn check_aws_session_names(_: &BTreeMap<String, Target>, _: &[ClientR
     Ok(())
 }
 
+/// Nothing to check: no target is brokered.
+pub(super) fn check_cloud_trust(_: &BTreeMap<String, Target>, _: &[ClientRule]) -> Result<(), ConfigError> {
+    Ok(())
+}
+
+/// Nothing to warn about: no target is brokered.
+pub fn cloud_trust_warnings(_: &Config) -> Vec<(String, String)> {
+    Vec::new()
+}
+
 /// Nothing to refuse: the loader already refused every cloud block.
 pub fn check_without_clouds(_: &Config) -> Result<(), ConfigError> {
     Ok(())

@@ -28,21 +28,35 @@ pub struct KeyRef {
 /// JWK members that only a private key has (RFC 7518 §6.2.2, §6.3.2, §6.4).
 const PRIVATE_MEMBERS: [&str; 7] = ["d", "p", "q", "dp", "dq", "qi", "k"];
 /// The longest secret name accepted.
-pub const MAX_SECRET_NAME_LEN: usize = 128;
+pub const MAX_SECRET_NAME_LEN: usize = 64;
 
-/// A secret is named, never inlined: a name is letters, digits, `_` and `-`. The configuration
-/// may be embedded in the Worker bundle, so a key pasted in place of its name must fail the load
-/// (the error does not repeat the value).
+/// Whether `name` is a secret's name: an environment-variable-style name, `A`-`Z`, `0`-`9` and
+/// `_`, starting with a letter, at most [`MAX_SECRET_NAME_LEN`] (what every Worker secret in the
+/// docs looks like: `SIGNING_KEY_ES256_2026_01`, `EXPLAIN_KEY`). A value pasted in place of the
+/// name is refused: a JWK or PEM has other characters, `openssl rand -hex` and UUIDs are
+/// lowercase, base64 and base64url mix cases (or use `+ / = -`), and 16 or more characters of
+/// hex digits alone (an uppercase hex value) are refused as a value too.
+pub fn is_secret_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    let shaped = !b.is_empty()
+        && b.len() <= MAX_SECRET_NAME_LEN
+        && b[0].is_ascii_uppercase()
+        && b.iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'_');
+    let hex_value = b.len() >= 16 && b.iter().all(u8::is_ascii_hexdigit);
+    shaped && !hex_value
+}
+
+/// A secret is named, never inlined ([`is_secret_name`]). The configuration may be embedded in
+/// the Worker bundle and is echoed by `/healthz` and the log when invalid, so a value pasted in
+/// place of its name must fail the load, and no error repeats it: errors name the field.
 pub(super) fn check_secret_name(field: &str, name: &str) -> Result<(), ConfigError> {
-    let ok =
-        !name.is_empty() && name.len() <= MAX_SECRET_NAME_LEN && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if ok {
+    if is_secret_name(name) {
         return Ok(());
     }
     Err(cerr(
         field,
-        format!("not a secret name (letters, digits, `_` and `-`, at most {MAX_SECRET_NAME_LEN})"),
-        "name the Worker secret that holds the value (`wrangler secret put NAME`), never the value itself",
+        format!("not a secret name (`A`-`Z`, `0`-`9` and `_`, starting with a letter, at most {MAX_SECRET_NAME_LEN}; not a value)"),
+        "name the Worker secret that holds the value, e.g. SIGNING_KEY_1 (`npx wrangler secret put SIGNING_KEY_1`), never the value itself",
     ))
 }
 
@@ -91,8 +105,15 @@ pub fn build_key_ring(cfg: &Config, secret: impl Fn(&str) -> Option<String>) -> 
         let field = format!("signing_keys[{i}]");
         let private = match &r.secret {
             Some(name) => {
-                let text = secret(name)
-                    .ok_or_else(|| cerr(&field, format!("secret `{name}` is not set"), format!("wrangler secret put {name} < key.json")))?;
+                // The error names the field, never the string in it (the log and `/healthz`
+                // show errors, and a name may be a value the name check could not tell).
+                let text = secret(name).ok_or_else(|| {
+                    cerr(
+                        format!("{field}.secret"),
+                        "the Worker secret this names is not set",
+                        "put the private JWK into the secret of that name: `npx wrangler secret put <name> < key.json`",
+                    )
+                })?;
                 Some(SigningKey::from_jwk_json(&text).map_err(|e| cerr(&field, e, "use a private JWK with kty, alg, kid and d"))?)
             }
             None => None,

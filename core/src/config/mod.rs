@@ -30,9 +30,9 @@ pub mod targets;
 #[cfg(test)]
 mod tests;
 
-pub use clouds::check_without_clouds;
+pub use clouds::{check_without_clouds, cloud_trust_warnings};
 pub use issuers::{TrustedIssuer, DEFAULT_EXPECTED_TYP, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_LIFETIME_SECS, MAX_LEEWAY_SECS};
-pub use keys::{build_key_ring, KeyRef};
+pub use keys::{build_key_ring, is_secret_name, KeyRef};
 pub use limits::{Limits, DEFAULT_MAX_BODY_BYTES};
 pub use secrets::{add_dev_keys, check_explain_secret, resolve_secrets, EXPLAIN_SECRET_MIN_LEN};
 pub use targets::{DEFAULT_LIFETIME_SECS, DEFAULT_SIGNING_ALG, MAX_LIFETIME_SECS, WITHOUT_CLOUDS_FIX, WITHOUT_CLOUDS_PROBLEM};
@@ -157,6 +157,7 @@ pub fn load(text: &str) -> Result<Config, ConfigError> {
     let targets = targets::load(raw.targets, &issuer, dev)?;
     let clients = clients::load(raw.clients, &targets, &trusted)?;
     clouds::check_aws_session_names(&targets, &clients, trusted.len())?;
+    clouds::check_cloud_trust(&targets, &clients)?;
     let key_refs = keys::load(raw.signing_keys, dev)?;
     if let Some(name) = &raw.explain_secret {
         keys::check_secret_name("explain_secret", name)?;

@@ -17,12 +17,13 @@ pub const EXPLAIN_SECRET_MIN_LEN: usize = 16;
 /// [`EXPLAIN_SECRET_MIN_LEN`] refuses the whole configuration (not a silent 401 per request).
 pub fn check_explain_secret(cfg: &Config, secret: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
     let Some(name) = &cfg.explain_secret else { return Ok(()) };
+    // The error names the field, never the string in it.
     match secret(name) {
         Some(v) if v.len() >= EXPLAIN_SECRET_MIN_LEN => Ok(()),
         _ => Err(cerr(
             "explain_secret",
-            format!("secret `{name}` is not set or shorter than {EXPLAIN_SECRET_MIN_LEN} characters"),
-            format!("npx wrangler secret put {name} (a long random value), or remove explain_secret"),
+            format!("the Worker secret this names is not set or shorter than {EXPLAIN_SECRET_MIN_LEN} characters"),
+            "put a long random value into the secret of that name (`npx wrangler secret put <name>`), or remove explain_secret",
         )),
     }
 }

@@ -4,7 +4,7 @@ use super::clouds::{self, RawAws, RawAzure, RawGcp};
 use super::{cerr, ConfigError};
 use crate::alg::Alg;
 use crate::policy::{Target, PROTECTED_CLAIMS};
-use crate::sts::CLOUD_PROTECTED_CLAIMS;
+use crate::sts::{exchange_audience, CLOUD_PROTECTED_CLAIMS};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -55,17 +55,26 @@ pub(super) fn load(raw: BTreeMap<String, RawTarget>, issuer: &str, dev: bool) ->
     // A downstream target's audience is its own: no other target may mint for it, or a
     // `resource=` URI and the tokens themselves would be ambiguous. Cloud targets may share an
     // audience among themselves (every Entra target has `api://AzureADTokenExchange`): they are
-    // requested by name, and a `resource=` URI that matches several targets is refused.
-    let mut seen_aud: BTreeMap<&str, &Target> = BTreeMap::new();
+    // requested by name, and a `resource=` URI that matches several targets is refused. A
+    // cloud's exchange audience is compared in its one spelling (`exchange_audience`): Google
+    // takes `//iam.googleapis.com/…` and `https://iam.googleapis.com/…` alike.
+    let mut seen_aud: BTreeMap<String, &Target> = BTreeMap::new();
     for t in targets.values() {
-        if let Some(other) = seen_aud.insert(&t.audience, t) {
+        let key = exchange_audience(&t.audience).map_or_else(|| t.audience.clone(), |a| a.canonical);
+        if let Some(other) = seen_aud.insert(key, t) {
             if t.cloud.is_some() && other.cloud.is_some() {
                 continue;
             }
             let (downstream, other) = if t.cloud.is_none() { (t, other) } else { (other, t) };
+            let problem = match exchange_audience(&other.audience) {
+                Some(a) if other.audience != downstream.audience => {
+                    format!("same audience as target `{}` in another spelling ({} takes both)", other.name, a.service())
+                }
+                _ => format!("same audience as target `{}`", other.name),
+            };
             return Err(cerr(
                 format!("targets.{}.audience", downstream.name),
-                format!("same audience as target `{}`", other.name),
+                problem,
                 "give each downstream target its own audience URI, used by no other target (cloud targets may share one among themselves)",
             ));
         }
@@ -90,15 +99,25 @@ fn target(name: &str, t: RawTarget, issuer: &str, dev: bool) -> Result<Target, C
         return Err(cerr(f("lifetime_secs"), "out of range", format!("use 1..={MAX_LIFETIME_SECS} (default {DEFAULT_LIFETIME_SECS})")));
     }
     let is_cloud = t.aws.is_some() || t.gcp.is_some() || t.azure.is_some();
+    // A downstream target whose audience a cloud exchanges mints what that cloud accepts: the
+    // cloud's rules apply to it as to a cloud target.
+    let cloud_audience = exchange_audience(&t.audience);
     for (field, dest) in t.copy_claims.values().map(|d| ("copy_claims", d)).chain(t.static_claims.keys().map(|d| ("static_claims", d))) {
         if PROTECTED_CLAIMS.contains(&dest.as_str()) {
             return Err(cerr(f(field), format!("`{dest}` is a protected claim"), "use another claim name"));
         }
-        if is_cloud && CLOUD_PROTECTED_CLAIMS.contains(&dest.as_str()) {
+        if !CLOUD_PROTECTED_CLAIMS.contains(&dest.as_str()) {
+            continue;
+        }
+        let fix = format!("use another claim name (a cloud target writes none of {})", CLOUD_PROTECTED_CLAIMS.join(", "));
+        if is_cloud {
+            return Err(cerr(f(field), format!("`{dest}` is a claim a cloud reads to decide trust"), fix));
+        }
+        if let Some(a) = &cloud_audience {
             return Err(cerr(
                 f(field),
-                format!("`{dest}` is a claim a cloud reads to decide trust"),
-                format!("use another claim name (a cloud target writes none of {})", CLOUD_PROTECTED_CLAIMS.join(", ")),
+                format!("`{dest}` is a claim a cloud reads to decide trust, and the audience is {}'s token-exchange audience", a.service()),
+                fix,
             ));
         }
     }

@@ -101,6 +101,17 @@ fn without_the_clouds_feature_a_cloud_block_does_not_load() {
 
 const CLOUD_CLAIMS_FIX: &str =
     "use another claim name (a cloud target writes none of azp, amr, https://aws.amazon.com/tags, https://aws.amazon.com/source_identity)";
+const SECRET_NAME_PROBLEM: &str = "not a secret name (`A`-`Z`, `0`-`9` and `_`, starting with a letter, at most 64; not a value)";
+const SECRET_NAME_FIX: &str =
+    "name the Worker secret that holds the value, e.g. SIGNING_KEY_1 (`npx wrangler secret put SIGNING_KEY_1`), never the value itself";
+const SECRET_NOT_SET: &str = "the Worker secret this names is not set";
+const SECRET_NOT_SET_FIX: &str = "put the private JWK into the secret of that name: `npx wrangler secret put <name> < key.json`";
+const EXPLAIN_NOT_SET: &str = "the Worker secret this names is not set or shorter than 16 characters";
+const EXPLAIN_NOT_SET_FIX: &str =
+    "put a long random value into the secret of that name (`npx wrangler secret put <name>`), or remove explain_secret";
+const AWS_MIXED_FIX: &str = "give `orders-file` an audience of its own (another client id of the IAM OIDC provider) and condition `aws-orders`'s role trust policy on `<issuer host>:aud`, or grant this client only one of the two";
+const ENTRA_MIXED_FIX: &str = "Entra tells one client's assertions apart by subject only: grant this client brokered or assertion-mode Entra targets, not both (another client id for the other)";
+const GCP_POOL: &str = "projects/123/locations/global/workloadIdentityPools/pool";
 
 #[test]
 fn bad_configurations() {
@@ -112,7 +123,7 @@ fn bad_configurations() {
     ("client-untrusted-issuer", &[("/clients", Some(json!([{"client": "orders-service", "targets": ["orders"], "default_target": "orders", "issuer": "https://kc.test/realms/other"}])))], "clients[0].issuer", "not a trusted issuer", "use an issuer from trusted_issuers"),
     ("document-unknown-field", &[("/trusted_issuer", Some(json!([{"issuer": "https://kc.test/realms/demo", "audiences": ["edge-sts"]}]))), ("/trusted_issuers", None)], "trusted_issuer", "unknown field `trusted_issuer`, expected one of `mode`, `issuer`, `log_requests`, `explain_secret`, `limits`, `jwks_cache`, `trusted_issuers`, `signing_keys`, `targets`, `clients`", SCHEMA_FIX),
     ("document-wrong-type", &[("/targets/orders/lifetime_secs", Some(json!("300")))], "targets.orders.lifetime_secs", "invalid type: string \"300\", expected u64", SCHEMA_FIX),
-    ("explain-secret-not-a-name", &[("/explain_secret", Some(json!("correct horse battery staple")))], "explain_secret", "not a secret name (letters, digits, `_` and `-`, at most 128)", "name the Worker secret that holds the value (`wrangler secret put NAME`), never the value itself"),
+    ("explain-secret-not-a-name", &[("/explain_secret", Some(json!("correct horse battery staple")))], "explain_secret", SECRET_NAME_PROBLEM, SECRET_NAME_FIX),
     ("issuer-loopback-in-production", &[("/issuer", Some(json!("http://127.0.0.1:8787")))], "issuer", "http on loopback is allowed only in dev mode", "use an https URL, or set \"mode\": \"dev\" for local development only"),
     ("issuer-not-https", &[("/issuer", Some(json!("http://sts.test")))], "issuer", "`http://sts.test` is not an https URL", "use https://..."),
     ("issuer-query", &[("/issuer", Some(json!("https://sts.test/tenant-a?x=1")))], "issuer", "an issuer has no query or fragment", "give a plain URL, e.g. https://sts.example.com or https://sts.example.com/tenant-a (percent-encode other characters); every route is served under its path"),
@@ -125,11 +136,16 @@ fn bad_configurations() {
     ("ring-duplicate-kid", &[("/signing_keys", Some(json!([{"secret": "SIGNING_KEY_ES256_2026_01", "status": "active"}, {"secret": "SIGNING_KEY_ES256_2026_01", "status": "next"}])))], "signing_keys", "two keys share a kid", "give every key its own kid"),
     ("ring-no-active-key-for-target", &[("/targets/orders/signing_alg", Some(json!("ES384")))], "targets.orders.signing_alg", "no active ES384 signing key", "add an active key of that algorithm to signing_keys"),
     ("ring-secret-not-a-private-key", &[("/signing_keys", Some(json!([{"secret": "BROKEN_PUBLIC_ONLY", "status": "active"}])))], "signing_keys[0]", "signing key has no private part `d`", "use a private JWK with kty, alg, kid and d"),
-    ("ring-secret-not-set", &[("/signing_keys", Some(json!([{"secret": "SIGNING_KEY_ES256_2026_01", "status": "active"}, {"secret": "SIGNING_KEY_ES256_2027_01", "status": "next"}])))], "signing_keys[1]", "secret `SIGNING_KEY_ES256_2027_01` is not set", "wrangler secret put SIGNING_KEY_ES256_2027_01 < key.json"),
+    ("ring-secret-not-set", &[("/signing_keys", Some(json!([{"secret": "SIGNING_KEY_ES256_2026_01", "status": "active"}, {"secret": "SIGNING_KEY_ES256_2027_01", "status": "next"}])))], "signing_keys[1].secret", SECRET_NOT_SET, SECRET_NOT_SET_FIX),
     ("ring-two-active-same-alg", &[("/signing_keys", Some(json!([{"secret": "SIGNING_KEY_ES256_2026_01", "status": "active"}, {"secret": "SIGNING_KEY_ES256_2026_04", "status": "active"}])))], "signing_keys[1]", "a second active ES256 key", "mark one of them `next` or `retired`"),
     ("signing-key-active-public-only", &[("/signing_keys", Some(json!([{"status": "active", "public_jwk": {"kty": "EC", "crv": "P-256", "x": "x", "y": "y"}}])))], "signing_keys[0].secret", "a key needs either `secret` (active/next/retired) or `public_jwk` (next/retired)", "name the Worker secret holding the private JWK"),
     ("signing-key-public-jwk-private", &[("/signing_keys", Some(json!([{"secret": "SIGNING_KEY_ES256_2026_01", "status": "active"}, {"status": "retired", "public_jwk": {"kty": "EC", "crv": "P-256", "x": "x", "y": "y", "d": "private"}}])))], "signing_keys[1].public_jwk", "holds private key material", "keep the private JWK in a Worker secret named by `secret`; publish only its public members here"),
-    ("signing-key-secret-not-a-name", &[("/signing_keys", Some(json!([{"secret": "{\"kty\":\"EC\",\"d\":\"private\"}", "status": "active"}])))], "signing_keys[0].secret", "not a secret name (letters, digits, `_` and `-`, at most 128)", "name the Worker secret that holds the value (`wrangler secret put NAME`), never the value itself"),
+    ("signing-key-secret-not-a-name", &[("/signing_keys", Some(json!([{"secret": "{\"kty\":\"EC\",\"d\":\"private\"}", "status": "active"}])))], "signing_keys[0].secret", SECRET_NAME_PROBLEM, SECRET_NAME_FIX),
+    ("signing-key-secret-hex-value", &[("/signing_keys", Some(json!([{"secret": "3f9a0c7d1e2b4a6f8c0d2e4f6a8b0c1d3e5f7a9b1c3d5e7f9a0b2c4d6e8f0a1b", "status": "active"}])))], "signing_keys[0].secret", SECRET_NAME_PROBLEM, SECRET_NAME_FIX),
+    ("explain-secret-base64url-value", &[("/explain_secret", Some(json!("q2V9kT7xLw0bZ4nR8sYc1uJ5mA3hD6fG9pE2iK_oW-M")))], "explain_secret", SECRET_NAME_PROBLEM, SECRET_NAME_FIX),
+    ("explain-secret-uppercase-hex-value", &[("/explain_secret", Some(json!("3F9A0C7D1E2B4A6F8C0D2E4F6A8B0C1D")))], "explain_secret", SECRET_NAME_PROBLEM, SECRET_NAME_FIX),
+    ("explain-secret-letters-only-hex-value", &[("/explain_secret", Some(json!("DEADBEEFCAFEBABEFACEFEEDBADC0FFE")))], "explain_secret", SECRET_NAME_PROBLEM, SECRET_NAME_FIX),
+    ("explain-secret-lowercase-name", &[("/explain_secret", Some(json!("explain_key")))], "explain_secret", SECRET_NAME_PROBLEM, SECRET_NAME_FIX),
     ("signing-key-unknown-status", &[("/signing_keys", Some(json!([{"secret": "SIGNING_KEY_ES256_2026_01", "status": "primary"}])))], "signing_keys[0].status", "unknown status", "use active, next or retired"),
     ("signing-keys-missing", &[("/signing_keys", None)], "signing_keys", "no signing key", "generate one (`edge-sts keys generate`), `wrangler secret put SIGNING_KEY_1`, and reference it here"),
     ("target-copy-into-protected-claim", &[("/targets/orders/copy_claims", Some(json!({"preferred_username": "sub"})))], "targets.orders.copy_claims", "`sub` is a protected claim", "use another claim name"),
@@ -153,9 +169,9 @@ fn bad_configurations() {
     ("realms-client-rule-without-issuer", &[("/trusted_issuers", Some(json!([{"issuer": "https://kc.test/realms/demo", "audiences": ["edge-sts"], "subject_prefix": "demo:"}, {"issuer": "https://kc.test/realms/partners", "audiences": ["edge-sts"], "subject_prefix": "partners:"}]))), ("/clients", Some(json!([{"client": "orders-service", "issuer": "https://kc.test/realms/demo", "targets": ["orders"]}, {"client": "batch-*", "targets": ["orders"]}])))], "clients[1].issuer", "no issuer, and more than one issuer is trusted", "name the trusted issuer whose client this rule is for (one rule per issuer)"),
     ("trusted-issuers-empty", &[("/trusted_issuers", Some(json!([])))], "trusted_issuers", "no trusted issuer", "add your Keycloak realm URL, e.g. https://kc.example.com/realms/prod"),
         // Formerly Worker (e2e) cases: a second key's secret unset, explain_secret, cloud lints.
-        ("secret-not-set", &[("/signing_keys", Some(json!([{"secret": "SIGNING_KEY_ES256_2026_01", "status": "active"}, {"secret": "SIGNING_KEY_RS256", "status": "active"}])))], "signing_keys[1]", "secret `SIGNING_KEY_RS256` is not set", "wrangler secret put SIGNING_KEY_RS256 < key.json"),
-        ("explain-secret-not-set", &[("/explain_secret", Some(json!("NOT_SET")))], "explain_secret", "secret `NOT_SET` is not set or shorter than 16 characters", "npx wrangler secret put NOT_SET (a long random value), or remove explain_secret"),
-        ("explain-secret-too-short", &[("/explain_secret", Some(json!("EXPLAIN_KEY_SHORT")))], "explain_secret", "secret `EXPLAIN_KEY_SHORT` is not set or shorter than 16 characters", "npx wrangler secret put EXPLAIN_KEY_SHORT (a long random value), or remove explain_secret"),
+        ("secret-not-set", &[("/signing_keys", Some(json!([{"secret": "SIGNING_KEY_ES256_2026_01", "status": "active"}, {"secret": "SIGNING_KEY_RS256", "status": "active"}])))], "signing_keys[1].secret", SECRET_NOT_SET, SECRET_NOT_SET_FIX),
+        ("explain-secret-not-set", &[("/explain_secret", Some(json!("NOT_SET")))], "explain_secret", EXPLAIN_NOT_SET, EXPLAIN_NOT_SET_FIX),
+        ("explain-secret-too-short", &[("/explain_secret", Some(json!("EXPLAIN_KEY_SHORT")))], "explain_secret", EXPLAIN_NOT_SET, EXPLAIN_NOT_SET_FIX),
         ("entra-es256", &[("/targets/entra", Some(json!({"audience": "api://AzureADTokenExchange", "scopes": [], "signing_alg": "ES256", "azure": {"tenant": "11111111-2222-3333-4444-555555555555", "client_id": "66666666-7777-8888-9999-000000000000", "resource": "https://management.azure.com"}})))], "targets.entra.signing_alg", "Entra ID accepts only RS256 client assertions (ES256 fails with AADSTS5002738)", "set signing_alg to RS256"),
         ("entra-wrong-assertion-audience", &[("/targets/entra", Some(json!({"audience": "https://wrong", "scopes": [], "signing_alg": "RS256", "azure": {"tenant": "11111111-2222-3333-4444-555555555555", "client_id": "66666666-7777-8888-9999-000000000000", "resource": "https://management.azure.com"}})))], "targets.entra.cloud.audience", "Entra accepts federated assertions only for its token-exchange audience", "set the target's audience to api://AzureADTokenExchange"),
         ("aws-eddsa", &[("/targets/aws-orders", Some(json!({"audience": "sts.amazonaws.com", "scopes": [], "signing_alg": "EdDSA", "aws": {"role_arn": "arn:aws:iam::123456789012:role/edge-sts-orders"}})))], "targets.aws-orders.signing_alg", "AWS STS accepts only RSA (RS256/384/512) or ECDSA (ES256/384) web identity tokens, never EdDSA", "set signing_alg to RS256 or ES256"),
@@ -179,6 +195,20 @@ fn bad_configurations() {
         ("aws-assertion-duration", &[("/targets/aws-orders", Some(json!({"audience": "sts.amazonaws.com", "scopes": [], "aws": {"role_arn": "arn:aws:iam::123456789012:role/edge-sts-orders", "mode": "assertion", "duration_secs": 3600}})))], "targets.aws-orders.aws.duration_secs", "not enforced in assertion mode: the caller's SDK calls AWS STS itself, and the role's trust policy decides", "remove it (limit the role itself), or use mode \"brokered\""),
         ("gcp-assertion-name-with-space", &[("/targets/gcp orders", Some(json!({"audience": "https://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/pool/providers/prov", "scopes": [], "gcp": {"workload_identity_provider": "projects/123/locations/global/workloadIdentityPools/pool/providers/prov", "mode": "assertion"}})))], "targets.gcp orders.gcp.mode", "an assertion-mode Google target's name goes into the external_account command line, which Google's libraries split on spaces", "rename the target to letters, digits, `.`, `_` and `-`"),
         ("downstream-shares-a-cloud-audience", &[("/targets/entra", Some(json!({"audience": "api://AzureADTokenExchange", "scopes": [], "signing_alg": "RS256", "azure": {"tenant": "11111111-2222-3333-4444-555555555555", "client_id": "66666666-7777-8888-9999-000000000000", "resource": "https://graph.microsoft.com"}}))), ("/targets/plain", Some(json!({"audience": "api://AzureADTokenExchange", "scopes": []})))], "targets.plain.audience", "same audience as target `entra`", "give each downstream target its own audience URI, used by no other target (cloud targets may share one among themselves)"),
+        // A brokered target and a token the caller holds, on one cloud trust, for one client.
+        ("cloud-trust-aws-brokered-and-assertion", &[("/targets/aws-orders", Some(json!({"audience": "sts.amazonaws.com", "scopes": [], "aws": {"role_arn": "arn:aws:iam::123456789012:role/edge-sts-orders", "session_policy": {"Version": "2012-10-17", "Statement": []}}}))), ("/targets/orders-file", Some(json!({"audience": "sts.amazonaws.com", "scopes": [], "aws": {"role_arn": "arn:aws:iam::123456789012:role/edge-sts-orders", "mode": "assertion"}}))), ("/clients", Some(json!([{"client": "orders-service", "targets": ["orders", "aws-orders", "orders-file"]}])))], "clients[0].targets", "grants brokered target `aws-orders` and assertion-mode target `orders-file` on one AWS audience `sts.amazonaws.com`: the caller holds `orders-file`'s token, which the cloud trust behind `aws-orders` accepts, without what `aws-orders` enforces", AWS_MIXED_FIX),
+        ("cloud-trust-aws-custom-audience-on-two-roles", &[("/targets/aws-orders", Some(json!({"audience": "edge-sts-orders", "scopes": [], "aws": {"role_arn": "arn:aws:iam::123456789012:role/edge-sts-orders", "session_name": "hashed"}}))), ("/targets/orders-file", Some(json!({"audience": "edge-sts-orders", "scopes": [], "aws": {"role_arn": "arn:aws:iam::210987654321:role/other", "mode": "assertion"}}))), ("/clients", Some(json!([{"client": "batch-*", "targets": ["aws-orders", "orders-file"]}])))], "clients[0].targets", "grants brokered target `aws-orders` and assertion-mode target `orders-file` on one AWS audience `edge-sts-orders`: the caller holds `orders-file`'s token, which the cloud trust behind `aws-orders` accepts, without what `aws-orders` enforces", AWS_MIXED_FIX),
+        ("cloud-trust-entra-two-apps", &[("/targets/graph", Some(json!({"audience": "api://AzureADTokenExchange", "scopes": [], "signing_alg": "RS256", "azure": {"tenant": "11111111-2222-3333-4444-555555555555", "client_id": "66666666-7777-8888-9999-000000000000", "resource": "https://graph.microsoft.com"}}))), ("/targets/vault-file", Some(json!({"audience": "api://AzureADTokenExchange", "scopes": [], "signing_alg": "RS256", "azure": {"tenant": "11111111-2222-3333-4444-555555555555", "client_id": "77777777-8888-9999-0000-111111111111", "resource": "https://vault.azure.net", "mode": "assertion"}}))), ("/clients", Some(json!([{"client": "orders-service", "targets": ["orders"]}, {"client": "orders-service", "issuer": "https://kc.test/realms/demo", "targets": ["graph"]}, {"client": "billing-*", "targets": ["graph", "vault-file"]}])))], "clients[2].targets", "grants brokered target `graph` and assertion-mode target `vault-file` on one Entra audience `api://AzureADTokenExchange`: the caller holds `vault-file`'s token, which the cloud trust behind `graph` accepts, without what `graph` enforces", ENTRA_MIXED_FIX),
+        ("cloud-trust-gcp-two-providers-one-pool", &[("/targets/gcp", Some(json!({"audience": "https://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/pool/providers/prov", "scopes": [], "gcp": {"workload_identity_provider": "projects/123/locations/global/workloadIdentityPools/pool/providers/prov", "service_account": "orders@p.iam.gserviceaccount.com"}}))), ("/targets/gcp-exec", Some(json!({"audience": "https://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/pool/providers/other", "scopes": [], "gcp": {"workload_identity_provider": "projects/123/locations/global/workloadIdentityPools/pool/providers/other", "mode": "assertion"}}))), ("/clients", Some(json!([{"client": "orders-service", "targets": ["gcp", "gcp-exec"]}])))], "clients[0].targets", &format!("grants brokered target `gcp` and assertion-mode target `gcp-exec` on one Google workload identity pool `{GCP_POOL}`: the caller holds `gcp-exec`'s token, which the cloud trust behind `gcp` accepts, without what `gcp` enforces"), "give `gcp-exec` a workload identity provider in a pool of its own (Google's principals belong to the pool), or grant this client only one of the two"),
+        ("cloud-trust-gcp-downstream-token-for-the-pool", &[("/targets/gcp", Some(json!({"audience": "https://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/pool/providers/prov", "scopes": [], "gcp": {"workload_identity_provider": "projects/123/locations/global/workloadIdentityPools/pool/providers/prov"}}))), ("/targets/plain", Some(json!({"audience": "//iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/pool/providers/other", "scopes": []}))), ("/clients", Some(json!([{"client": "orders-service", "targets": ["gcp", "plain"]}])))], "clients[0].targets", &format!("grants brokered target `gcp` and downstream target `plain` on one Google workload identity pool `{GCP_POOL}`: the caller holds `plain`'s token, which the cloud trust behind `gcp` accepts, without what `gcp` enforces"), "give `plain` a workload identity provider in a pool of its own (Google's principals belong to the pool), or grant this client only one of the two"),
+        // A cloud's exchange audience in another spelling is the same audience; its claims rules
+        // apply to any target for it.
+        ("downstream-google-audience-other-spelling", &[("/targets/gcp", Some(json!({"audience": "https://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/pool/providers/prov", "scopes": [], "gcp": {"workload_identity_provider": "projects/123/locations/global/workloadIdentityPools/pool/providers/prov"}}))), ("/targets/plain", Some(json!({"audience": "//iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/pool/providers/prov", "scopes": []})))], "targets.plain.audience", "same audience as target `gcp` in another spelling (Google Cloud STS takes both)", "give each downstream target its own audience URI, used by no other target (cloud targets may share one among themselves)"),
+        ("downstream-entra-audience-other-case", &[("/targets/entra", Some(json!({"audience": "api://AzureADTokenExchange", "scopes": [], "signing_alg": "RS256", "azure": {"tenant": "11111111-2222-3333-4444-555555555555", "client_id": "66666666-7777-8888-9999-000000000000", "resource": "https://graph.microsoft.com"}}))), ("/targets/plain", Some(json!({"audience": "api://azureadtokenexchange/", "scopes": []})))], "targets.plain.audience", "same audience as target `entra` in another spelling (Microsoft Entra ID takes both)", "give each downstream target its own audience URI, used by no other target (cloud targets may share one among themselves)"),
+        ("downstream-aws-audience-copies-session-tags", &[("/targets/plain", Some(json!({"audience": "sts.amazonaws.com", "scopes": [], "copy_claims": {"team_tags": "https://aws.amazon.com/tags"}})))], "targets.plain.copy_claims", "`https://aws.amazon.com/tags` is a claim a cloud reads to decide trust, and the audience is AWS STS's token-exchange audience", CLOUD_CLAIMS_FIX),
+        ("downstream-google-audience-static-amr", &[("/targets/plain", Some(json!({"audience": "//IAM.googleapis.com/projects/123/locations/global/workloadIdentityPools/pool/providers/prov", "scopes": [], "static_claims": {"amr": ["mfa"]}})))], "targets.plain.static_claims", "`amr` is a claim a cloud reads to decide trust, and the audience is Google Cloud STS's token-exchange audience", CLOUD_CLAIMS_FIX),
+        // One role, one way of naming sessions.
+        ("aws-session-names-mixed-on-one-role", &[("/targets/aws-a", Some(json!({"audience": "sts.amazonaws.com", "scopes": [], "aws": {"role_arn": "arn:aws:iam::123456789012:role/edge-sts-orders", "session_name": "hashed"}}))), ("/targets/aws-b", Some(json!({"audience": "sts.amazonaws.com", "scopes": [], "aws": {"role_arn": "arn:aws:iam::123456789012:role/Edge-STS-Orders"}}))), ("/clients", Some(json!([{"client": "orders-service", "targets": ["aws-a"]}, {"client": "billing-service", "targets": ["aws-b"]}])))], "targets.aws-b.aws.session_name", "target `aws-a` assumes the same role with session_name \"hashed\": a client id can equal another client's hashed name (`<id>-<16 hex>`), and then both get one RoleSessionName", "give every brokered target of role `arn:aws:iam::123456789012:role/Edge-STS-Orders` the same session_name (\"hashed\" when any needs it)"),
     ];
     assert!(cases.len() >= 40);
     for (name, patch, field, problem, fix) in cases {
@@ -420,7 +450,8 @@ fn cloud_targets_may_share_an_audience_and_opt_into_assertion_mode() {
             // Two AWS targets on one audience; session_name rules skip the assertion-mode one.
             ("/targets/aws-a", Some(json!({"audience": "sts.amazonaws.com", "scopes": [], "aws": {"role_arn": "arn:aws:iam::123456789012:role/a"}}))),
             ("/targets/aws-b", Some(json!({"audience": "sts.amazonaws.com", "scopes": [], "aws": {"role_arn": "arn:aws:iam::123456789012:role/b", "mode": "assertion"}}))),
-            ("/clients", Some(json!([{"client": "orders-service", "targets": ["orders", "graph", "vault", "vault-file", "aws-a"]}, {"client": "batch-*", "targets": ["aws-b"]}]))),
+            // Brokered and assertion-mode Entra targets for different clients (different `sub`).
+            ("/clients", Some(json!([{"client": "orders-service", "targets": ["orders", "graph", "vault", "aws-a"]}, {"client": "batch-*", "targets": ["aws-b", "vault-file"]}]))),
         ])
         .to_string(),
     )
@@ -435,5 +466,151 @@ fn cloud_targets_may_share_an_audience_and_opt_into_assertion_mode() {
             assert_eq!((g.scope.as_str(), v.scope.as_str()), ("https://graph.microsoft.com/.default", "https://vault.azure.net/.default"));
         }
         other => panic!("{other:?}"),
+    }
+}
+
+/// `cloud_trust_warnings(load(patch))`, as (field, message) pairs.
+#[cfg(feature = "clouds")]
+fn trust_warnings(patch: Patch<'_>) -> Vec<(String, String)> {
+    cloud_trust_warnings(&load(&patched(patch).to_string()).unwrap_or_else(|e| panic!("{e}")))
+}
+
+#[cfg(feature = "clouds")]
+#[test]
+fn cloud_trust_that_loads_and_what_check_says_holds_it_safe() {
+    let aws = |aud: &str, role: &str, extra: Value| {
+        let mut a = json!({"role_arn": format!("arn:aws:iam::123456789012:role/{role}")});
+        a.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        json!({"audience": aud, "scopes": [], "aws": a})
+    };
+    let entra = |app: &str, extra: Value| {
+        let mut z = json!({"tenant": "11111111-2222-3333-4444-555555555555", "client_id": app, "resource": "https://vault.azure.net"});
+        z.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        json!({"audience": "api://AzureADTokenExchange", "scopes": [], "signing_alg": "RS256", "azure": z})
+    };
+    let gcp = |pool: &str, extra: Value| {
+        let wip = format!("projects/123/locations/global/workloadIdentityPools/{pool}/providers/prov");
+        let mut g = json!({"workload_identity_provider": wip});
+        g.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        json!({"audience": format!("https://iam.googleapis.com/{wip}"), "scopes": [], "gcp": g})
+    };
+    let assertion = || json!({"mode": "assertion"});
+
+    // One client, both modes on AWS, each on an audience of its own: loads, and `check` says
+    // that the brokered role's trust must condition on its audience.
+    let w = trust_warnings(&[
+        ("/targets/aws-orders", Some(aws("sts.amazonaws.com", "orders", json!({})))),
+        ("/targets/aws-file", Some(aws("edge-sts-orders-federated", "orders-federated", assertion()))),
+        ("/clients", Some(json!([{"client": "orders-service", "targets": ["aws-orders", "aws-file"]}]))),
+    ]);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(w[0].0, "clients[0].targets");
+    assert_eq!(w[0].1, "grants brokered `aws-orders` (AWS audience `sts.amazonaws.com`) and `aws-file`, whose token the caller holds (AWS audience `edge-sts-orders-federated`): safe only while `aws-orders`'s role trust policy conditions on `<issuer host>:aud` equal to `sts.amazonaws.com` (and on `:sub`)");
+
+    // Google: two pools are two sets of principals; `check` names what else must hold.
+    let w = trust_warnings(&[
+        ("/targets/gcp", Some(gcp("pool", json!({"service_account": "orders@p.iam.gserviceaccount.com"})))),
+        ("/targets/gcp-exec", Some(gcp("pool-sdk", assertion()))),
+        ("/clients", Some(json!([{"client": "orders-service", "targets": ["gcp", "gcp-exec"]}]))),
+    ]);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].1.ends_with("safe only while the service account and resources `gcp` reaches are bound to principals of its own pool only"),
+        "{w:?}"
+    );
+
+    // Across clients the minted `sub` differs: loads, and `check` says the trust must name the
+    // subjects; a glob rule whose pattern matches the other rule's client is named.
+    let w = trust_warnings(&[
+        ("/targets/graph", Some(entra("66666666-7777-8888-9999-000000000000", json!({})))),
+        ("/targets/vault-file", Some(entra("77777777-8888-9999-0000-111111111111", assertion()))),
+        ("/clients", Some(json!([{"client": "batch-nightly", "targets": ["vault-file"]}, {"client": "batch-*", "targets": ["graph"]}]))),
+    ]);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(w[0].0, "targets.graph");
+    assert_eq!(w[0].1, "shares Entra audience `api://AzureADTokenExchange` with `vault-file`, whose token the callers of clients[0] hold: safe only while each federated credential's subject names exactly the callers of clients[1] (`subject_prefix` + client id), so no token of `vault-file` matches; clients[1]'s glob `batch-*` matches `batch-nightly`, whom clients[0] gives `vault-file`: a subject pattern made from the glob would accept its token");
+
+    // Two tokens the caller holds on one trust: removing one does not revoke the other.
+    let w = trust_warnings(&[
+        ("/targets/aws-a", Some(aws("sts.amazonaws.com", "a", assertion()))),
+        ("/targets/aws-b", Some(aws("sts.amazonaws.com", "b", assertion()))),
+        ("/clients", Some(json!([{"client": "orders-service", "targets": ["aws-a", "aws-b"]}]))),
+    ]);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].1.starts_with("the caller holds the tokens of `aws-a` and `aws-b` on one AWS audience `sts.amazonaws.com`: "), "{w:?}");
+
+    // One role, brokered and assertion mode: the SDK's caller picks its own session name.
+    let w = trust_warnings(&[
+        ("/targets/aws-orders", Some(aws("sts.amazonaws.com", "orders", json!({})))),
+        ("/targets/aws-file", Some(aws("edge-sts-orders-federated", "orders", assertion()))),
+        (
+            "/clients",
+            Some(json!([{"client": "orders-service", "targets": ["aws-orders"]}, {"client": "billing-service", "targets": ["aws-file"]}])),
+        ),
+    ]);
+    assert_eq!(w.iter().map(|(f, _)| f.as_str()).collect::<Vec<_>>(), ["targets.aws-file.aws.mode"], "{w:?}");
+
+    // Nothing shared, nothing to say.
+    assert!(trust_warnings(&[]).is_empty());
+}
+
+#[test]
+fn cloud_exchange_audiences_in_every_spelling_are_one() {
+    use crate::sts::exchange_audience;
+    let p = "projects/123/locations/global/workloadIdentityPools/pool/providers/prov";
+    #[rustfmt::skip]
+    let cases: &[(&str, Option<(&str, &str)>)] = &[
+        ("sts.amazonaws.com", Some(("aws", "sts.amazonaws.com"))),
+        ("https://STS.amazonaws.com/", Some(("aws", "sts.amazonaws.com"))),
+        ("sts.amazonaws.com.cn", Some(("aws", "sts.amazonaws.com.cn"))),
+        (&format!("https://iam.googleapis.com/{p}"), Some(("gcp", &format!("//iam.googleapis.com/{p}")))),
+        (&format!("//iam.googleapis.com/{p}"), Some(("gcp", &format!("//iam.googleapis.com/{p}")))),
+        (&format!("HTTPS://IAM.GOOGLEAPIS.COM/{p}/"), Some(("gcp", &format!("//iam.googleapis.com/{p}")))),
+        ("api://AzureADTokenExchange", Some(("azure", "api://AzureADTokenExchange"))),
+        ("API://azureadtokenexchange/", Some(("azure", "api://AzureADTokenExchange"))),
+        ("api://AzureADTokenExchangeUSGov", Some(("azure", "api://AzureADTokenExchangeUSGov"))),
+        ("api://AzureADTokenExchangeChina", Some(("azure", "api://AzureADTokenExchangeChina"))),
+        ("https://orders.example.com", None),
+        ("sts.amazonaws.com.evil.test", None),
+        ("https://iam.googleapis.com/v1/projects", None),
+        ("api://AzureADTokenExchangeX", None),
+        ("edge-sts-orders", None),
+    ];
+    for (aud, want) in cases {
+        let got = exchange_audience(aud);
+        assert_eq!(got.as_ref().map(|a| (a.cloud, a.canonical.as_str())), *want, "{aud}");
+    }
+    let pool = exchange_audience(&format!("https://iam.googleapis.com/{p}")).and_then(|a| a.gcp_pool());
+    assert_eq!(pool.as_deref(), Some("projects/123/locations/global/workloadIdentityPools/pool"));
+}
+
+#[test]
+fn an_unresolved_secret_is_named_by_its_field_never_by_the_string_in_it() {
+    let name = "SIGNING_KEY_ES256_2099_01";
+    let v =
+        patched(&[("/signing_keys", Some(json!([{"secret": name, "status": "active"}]))), ("/explain_secret", Some(json!("EXPLAIN_KEY")))]);
+    let e = load_all(&v).unwrap_err();
+    assert_eq!(e.field, "signing_keys[0].secret");
+    assert!(!e.to_string().contains(name), "{e}");
+    let v = patched(&[("/explain_secret", Some(json!("EXPLAIN_KEY_UNSET")))]);
+    let e = load_all(&v).unwrap_err();
+    assert_eq!(e.field, "explain_secret");
+    assert!(!e.to_string().contains("EXPLAIN_KEY_UNSET"), "{e}");
+    // Names as the docs write them load.
+    for ok in ["SIGNING_KEY_ES256_2026_01", "EXPLAIN_KEY", "K", "A1", "SIGNING_KEY_1"] {
+        assert!(is_secret_name(ok), "{ok}");
+    }
+    for value in [
+        "",
+        "1KEY",
+        "_KEY",
+        "key",
+        "Key",
+        "SIGNING-KEY",
+        &"A".repeat(65),
+        "ABCDEF0123456789",
+        "q2V9kT7xLw0bZ4nR8sYc1uJ5mA3hD6fG9pE2iK_oW-M",
+    ] {
+        assert!(!is_secret_name(value), "{value}");
     }
 }

@@ -230,7 +230,8 @@ mod tests {
                 "trusted_issuers": [{"issuer": "https://kc.example/realms/r", "audiences": ["edge-sts"]}],
                 "signing_keys": [{"secret": "K", "status": "active"}],
                 "targets": {"g.exec-1": gcp("assertion"), "g-brokered": gcp("brokered"), "orders": {"audience": "https://orders", "scopes": []}},
-                "clients": [{"client": "svc", "targets": ["g.exec-1", "g-brokered", "orders"]}]
+                // One client may not hold an assertion for the pool a brokered target of its own uses.
+                "clients": [{"client": "svc", "targets": ["g.exec-1", "orders"]}, {"client": "svc-brokered", "targets": ["g-brokered"]}]
             })
             .to_string(),
         )

@@ -34,7 +34,9 @@ pub mod azure;
 pub mod gcp;
 mod shared;
 mod target;
-pub use shared::{Blame, CloudMode, CLOUD_PROTECTED_CLAIMS, MAX_ASSERTION_LIFETIME_SECS, THROTTLE_RETRY_AFTER_SECS};
+pub use shared::{
+    exchange_audience, Blame, CloudMode, ExchangeAudience, CLOUD_PROTECTED_CLAIMS, MAX_ASSERTION_LIFETIME_SECS, THROTTLE_RETRY_AFTER_SECS,
+};
 pub use target::CloudTarget;
 
 /// Body cap the adapter should pass when reading an STS answer. Real answers are 1-8 KB (an

@@ -6,7 +6,9 @@ use std::fmt;
 
 #[path = "shared.rs"]
 mod shared;
-pub use shared::{Blame, CloudMode, CLOUD_PROTECTED_CLAIMS, MAX_ASSERTION_LIFETIME_SECS, THROTTLE_RETRY_AFTER_SECS};
+pub use shared::{
+    exchange_audience, Blame, CloudMode, ExchangeAudience, CLOUD_PROTECTED_CLAIMS, MAX_ASSERTION_LIFETIME_SECS, THROTTLE_RETRY_AFTER_SECS,
+};
 
 /// A cloud a target brokers an exchange with: none in this build.
 #[derive(Debug, Clone)]

@@ -87,3 +87,79 @@ pub enum Blame {
 /// provider's attribute mapping names, so on a Google target every copied or static claim can
 /// be part of what Google trusts.
 pub const CLOUD_PROTECTED_CLAIMS: [&str; 4] = ["azp", "amr", "https://aws.amazon.com/tags", "https://aws.amazon.com/source_identity"];
+
+/// A known token-exchange audience of a cloud, in one spelling: what [`exchange_audience`] finds.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ExchangeAudience {
+    /// The cloud block's name: `aws`, `gcp` or `azure`.
+    pub cloud: &'static str,
+    /// The audience in its canonical spelling (lowercase host; Google's `//iam.googleapis.com/`
+    /// form; Entra's constant).
+    pub canonical: String,
+}
+
+impl ExchangeAudience {
+    /// The service's name, for human-facing text.
+    pub fn service(&self) -> &'static str {
+        match self.cloud {
+            "aws" => "AWS STS",
+            "gcp" => "Google Cloud STS",
+            _ => "Microsoft Entra ID",
+        }
+    }
+
+    /// For a Google audience naming a workload identity provider, its pool:
+    /// `projects/<number>/locations/global/workloadIdentityPools/<pool>`. Google's principals
+    /// (`principal://…/workloadIdentityPools/<pool>/subject/<sub>`) belong to the pool, not the
+    /// provider, so two providers of one pool give the same principal.
+    pub fn gcp_pool(&self) -> Option<String> {
+        let rest = self.canonical.strip_prefix(GCP_AUDIENCE_PREFIX)?;
+        let parts: Vec<&str> = rest.split('/').collect();
+        match parts[..] {
+            ["projects", n, "locations", l, "workloadIdentityPools", pool, "providers", _] => {
+                Some(format!("projects/{n}/locations/{l}/workloadIdentityPools/{pool}"))
+            }
+            _ => None,
+        }
+    }
+}
+
+const GCP_AUDIENCE_PREFIX: &str = "//iam.googleapis.com/";
+
+/// Whether `aud` is a cloud's token-exchange audience, in any spelling that cloud accepts or
+/// that is one case or slash away from it; `None` for every other audience. The clouds' rules
+/// (a downstream target's audience is its own, the claims a cloud reads) apply to any target
+/// whose audience this recognises, with or without a cloud block:
+///
+/// - AWS: `sts.amazonaws.com` (and `sts.amazonaws.com.cn`), the audience AWS's own tooling
+///   mints for (EKS, the SDKs' examples); with or without `https://` and a trailing `/`;
+/// - Google: a workload identity provider's resource name behind `https://iam.googleapis.com/`
+///   or `//iam.googleapis.com/`, both of which a provider accepts by default;
+/// - Entra: `api://AzureADTokenExchange` and its US Government and China forms.
+///
+/// Hosts and schemes are compared without case. An AWS target's own client id (any string an
+/// IAM OIDC provider lists) is a cloud audience too, but only the configuration knows it: the
+/// loader compares every target's audience with the cloud targets'.
+pub fn exchange_audience(aud: &str) -> Option<ExchangeAudience> {
+    let lower = aud.to_ascii_lowercase();
+    let bare = lower.strip_prefix("https://").unwrap_or(&lower);
+    let bare = bare.strip_suffix('/').unwrap_or(bare);
+    // (Compared with the scheme, which the registry test of reason codes does not mistake for one.)
+    if matches!(format!("https://{bare}").as_str(), "https://sts.amazonaws.com" | "https://sts.amazonaws.com.cn") {
+        return Some(ExchangeAudience { cloud: "aws", canonical: bare.to_owned() });
+    }
+    for prefix in ["https://iam.googleapis.com/", GCP_AUDIENCE_PREFIX] {
+        // The resource name keeps its case: Google's ids are lowercase, and a name that is not
+        // is one Google would refuse anyway.
+        if lower.starts_with(prefix) && lower[prefix.len()..].starts_with("projects/") {
+            let rest = aud[prefix.len()..].trim_end_matches('/');
+            return Some(ExchangeAudience { cloud: "gcp", canonical: format!("{GCP_AUDIENCE_PREFIX}{rest}") });
+        }
+    }
+    for entra in ["api://AzureADTokenExchange", "api://AzureADTokenExchangeUSGov", "api://AzureADTokenExchangeChina"] {
+        if lower.trim_end_matches('/') == entra.to_ascii_lowercase() {
+            return Some(ExchangeAudience { cloud: "azure", canonical: entra.to_owned() });
+        }
+    }
+    None
+}
