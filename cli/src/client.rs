@@ -1,10 +1,9 @@
 //! The client side of edge-sts: a Keycloak `client_credentials` token (client secret from a
-//! file, held to `files`' rule, or an environment variable, or an RFC 7523 `private_key_jwt`
-//! client assertion),
-//! then the RFC 8693 exchange at edge-sts. Blocking `ureq`: https only (loopback http only with
-//! `--allow-http-loopback`), no redirects, a timeout per request, a body cap, the proxy
-//! variables (ureq's `Proxy::try_from_env`: ALL_PROXY, HTTPS_PROXY, HTTP_PROXY, NO_PROXY), and
-//! a custom CA bundle from `--ca-file` or `SSL_CERT_FILE`.
+//! file held to `files`' rule or from an environment variable, or an RFC 7523 `private_key_jwt`
+//! client assertion), then the RFC 8693 exchange at edge-sts. Blocking `ureq`: https only
+//! (loopback http only with `--allow-http-loopback`), no redirects, a timeout per request, a body
+//! cap, the proxy variables (ureq's `Proxy::try_from_env`: ALL_PROXY, HTTPS_PROXY, HTTP_PROXY,
+//! NO_PROXY), and a custom CA bundle from `--ca-file` or `SSL_CERT_FILE`.
 //!
 //! Errors are one line and never carry a token or a secret: what a server answered is reduced
 //! to its `error` code and a cleaned, shortened `error_description`, with the secrets of this
