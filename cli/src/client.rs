@@ -1,14 +1,15 @@
 //! The client side of edge-sts: a Keycloak `client_credentials` token (client secret from a
-//! 0600 file or an environment variable, or an RFC 7523 `private_key_jwt` client assertion),
-//! then the RFC 8693 exchange at edge-sts. Blocking `ureq`: https only (loopback http only with
-//! `--allow-http-loopback`), no redirects, a timeout per request, a body cap, the proxy
-//! variables (ureq's `Proxy::try_from_env`: ALL_PROXY, HTTPS_PROXY, HTTP_PROXY, NO_PROXY), and
-//! a custom CA bundle from `--ca-file` or `SSL_CERT_FILE`.
+//! file held to `files`' rule or from an environment variable, or an RFC 7523 `private_key_jwt`
+//! client assertion), then the RFC 8693 exchange at edge-sts. Blocking `ureq`: https only
+//! (loopback http only with `--allow-http-loopback`), no redirects, a timeout per request, a body
+//! cap, the proxy variables (ureq's `Proxy::try_from_env`: ALL_PROXY, HTTPS_PROXY, HTTP_PROXY,
+//! NO_PROXY), and a custom CA bundle from `--ca-file` or `SSL_CERT_FILE`.
 //!
 //! Errors are one line and never carry a token or a secret: what a server answered is reduced
 //! to its `error` code and a cleaned, shortened `error_description`, with the secrets of this
 //! run cut out of it.
 use crate::backend::CliCrypto;
+use crate::files::read_secret_file;
 use crate::util::{block_on, fail, CliError, Result};
 use clap::Args;
 use edge_sts_core::b64;
@@ -43,14 +44,16 @@ pub struct ClientArgs {
     /// The Keycloak client id
     #[arg(long, value_name = "ID")]
     pub client_id: String,
-    /// File holding the client secret (mode 0600 or stricter; one trailing newline is dropped)
+    /// File holding the client secret (yours or root's, writable by no one else; 0600 if you
+    /// can write it; one trailing newline is dropped)
     #[arg(long, value_name = "FILE")]
     pub client_secret_file: Option<String>,
     /// Name of the environment variable holding the client secret
     #[arg(long, value_name = "VAR")]
     pub client_secret_env: Option<String>,
     /// Authenticate to Keycloak with a signed client assertion (RFC 7523 `private_key_jwt`): a
-    /// private JWK (with `alg`) or PEM file (EC P-256/P-384 as ES256/ES384, RSA as RS256), 0600
+    /// private JWK (with `alg`) or PEM file (EC P-256/P-384 as ES256/ES384, RSA as RS256), held
+    /// to the same rule as --client-secret-file
     #[arg(long, value_name = "KEYFILE")]
     pub private_key_jwt: Option<String>,
     /// PEM bundle of the CAs to trust instead of the built-in roots (default: $SSL_CERT_FILE)
@@ -87,28 +90,6 @@ pub struct Client {
     roots: Option<Arc<Vec<ureq::tls::Certificate<'static>>>>,
     /// Strings that must never appear in an error line (the secret, tokens of this run).
     redact: std::cell::RefCell<Vec<String>>,
-}
-
-/// Refuses a secret or key file that its group or others can read or write, as ssh does.
-#[cfg(unix)]
-pub fn check_private_file(path: &str, what: &str) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let meta = std::fs::metadata(path).map_err(|e| CliError(format!("cannot read {what} {path}: {e}")))?;
-    let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
-        return fail(format!("{what} {path} is accessible by group or others (mode {mode:04o}): run chmod 600 {path}"));
-    }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-pub fn check_private_file(_path: &str, _what: &str) -> Result<()> {
-    Ok(())
-}
-
-fn read_private(path: &str, what: &str) -> Result<String> {
-    check_private_file(path, what)?;
-    std::fs::read_to_string(path).map_err(|e| CliError(format!("cannot read {what} {path}: {e}")))
 }
 
 macro_rules! ec_pem_jwk {
@@ -205,7 +186,7 @@ impl Client {
         }
         let mut redact = Vec::new();
         let auth = if let Some(path) = &args.client_secret_file {
-            let text = read_private(path, "client secret file")?;
+            let text = read_secret_file(path, "client secret file")?;
             let secret = text.strip_suffix('\n').map(|s| s.strip_suffix('\r').unwrap_or(s)).unwrap_or(&text).to_owned();
             if secret.is_empty() {
                 return fail(format!("client secret file {path} is empty"));
@@ -220,7 +201,7 @@ impl Client {
             redact.push(secret.clone());
             ClientAuth::Secret(secret)
         } else if let Some(path) = &args.private_key_jwt {
-            ClientAuth::KeyJwt(load_private_key(&read_private(path, "private key file")?, path)?)
+            ClientAuth::KeyJwt(load_private_key(&read_secret_file(path, "private key file")?, path)?)
         } else {
             return fail("give --client-secret-file, --client-secret-env or --private-key-jwt");
         };

@@ -3,12 +3,13 @@
 //! `executable` source, the token file of AWS's `web_identity_token_file` and of
 //! azure-identity's `AZURE_FEDERATED_TOKEN_FILE`).
 use crate::client::{now_secs, Client, ClientArgs, AWS_CREDENTIAL_PROCESS, JWT_TOKEN_TYPE};
+use crate::files;
 use crate::util::{fail, CliError, Result};
 use clap::{Args, Subcommand};
 use edge_sts_core::b64;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -209,6 +210,7 @@ fn cache_dir(a: &AwsArgs) -> Result<PathBuf> {
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
     b.create(&dir).map_err(|e| CliError(format!("cannot create cache directory {}: {e}", dir.display())))?;
+    files::check_own_dir(&dir, "cache directory")?;
     Ok(dir)
 }
 
@@ -220,19 +222,17 @@ pub fn aws_cache_key(c: &Client, target: &str) -> String {
     h.iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
-/// The credentials in a cache file, if they are well formed and have more than the margin left.
-fn cached_aws(path: &Path, now: u64) -> Option<Map<String, Value>> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        if fs::metadata(path).ok()?.permissions().mode() & 0o077 != 0 {
-            return None;
-        }
-    }
-    let m: Map<String, Value> = serde_json::from_slice(&fs::read(path).ok()?).ok()?;
-    valid_aws(&m)?;
-    let exp = expiry_of(m.get("Expiration")?.as_str()?)?;
-    (exp > now + AWS_REFRESH_MARGIN_SECS).then_some(m)
+/// The credentials in a cache file, if they are well formed and have more than the margin left
+/// (the file's owner, mode and kind: `files::read_own`).
+fn cached_aws(path: &Path, now: u64) -> Result<Option<Map<String, Value>>> {
+    let Some(bytes) = files::read_own(path, "cache file")? else { return Ok(None) };
+    let fresh = || -> Option<Map<String, Value>> {
+        let m: Map<String, Value> = serde_json::from_slice(&bytes).ok()?;
+        valid_aws(&m)?;
+        let exp = expiry_of(m.get("Expiration")?.as_str()?)?;
+        (exp > now + AWS_REFRESH_MARGIN_SECS).then_some(m)
+    };
+    Ok(fresh())
 }
 
 /// The credential_process shape botocore reads, or None.
@@ -268,14 +268,10 @@ fn aws(a: AwsArgs) -> Result<ExitCode> {
     let key = aws_cache_key(&c, &target);
     let path = dir.join(format!("aws-{key}.json"));
     // One process at a time per entry: the others wait, then find the fresh entry.
-    let mut opts = OpenOptions::new();
-    opts.create(true).truncate(false).write(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
     let lock_path = dir.join(format!("aws-{key}.lock"));
-    let lock = opts.open(&lock_path).map_err(|e| CliError(format!("cannot open {}: {e}", lock_path.display())))?;
+    let lock = files::open_lock(&lock_path)?;
     lock.lock().map_err(|e| CliError(format!("cannot lock {}: {e}", lock_path.display())))?;
-    let m = match cached_aws(&path, now_secs()) {
+    let m = match cached_aws(&path, now_secs())? {
         Some(m) => m,
         None => {
             let m = fetch_aws(&c, &target)?;
@@ -300,9 +296,24 @@ fn cached_aws_reusable(m: &Map<String, Value>) -> bool {
 // Google
 // ---------------------------------------------------------------------------------------------
 
-/// An executable-source answer in the output file that is still good for a while.
-fn gcp_output_file_valid(path: &str, now: u64) -> Option<Value> {
-    let v: Value = serde_json::from_slice(&fs::read(path).ok()?).ok()?;
+/// An executable-source answer in the output file that is still good for a while. The file is
+/// the helper's own, like the AWS cache (`files`): in a directory of the user's, no link, the
+/// user's, 0600. The Google library reads it too, before it runs the helper, and checks nothing
+/// of its owner (google-auth's `pluggable.py`, `retrieve_subject_token`): the directory rule is
+/// what keeps another user from putting an answer there first.
+fn gcp_output_file_valid(path: &str, now: u64) -> Result<Option<Value>> {
+    let p = Path::new(path);
+    let dir = match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    files::check_own_dir(dir, "the directory of Google's output file")?;
+    let Some(bytes) = files::read_own(p, "Google's output file")? else { return Ok(None) };
+    Ok(output_file_answer(&bytes, now))
+}
+
+fn output_file_answer(bytes: &[u8], now: u64) -> Option<Value> {
+    let v: Value = serde_json::from_slice(bytes).ok()?;
     let ok = v.get("version")?.as_u64()? == 1
         && v.get("success")?.as_bool()?
         && v.get("token_type")?.as_str()? == JWT_TOKEN_TYPE
@@ -316,7 +327,7 @@ fn gcp_output_file_valid(path: &str, now: u64) -> Option<Value> {
 fn gcp(a: GcpArgs) -> ExitCode {
     let output_file = std::env::var("GOOGLE_EXTERNAL_ACCOUNT_OUTPUT_FILE").ok().filter(|s| !s.is_empty());
     let result = (|| -> Result<Value> {
-        if let Some(v) = output_file.as_deref().and_then(|f| gcp_output_file_valid(f, now_secs())) {
+        if let Some(v) = output_file.as_deref().map(|f| gcp_output_file_valid(f, now_secs())).transpose()?.flatten() {
             return Ok(v);
         }
         let c = Client::new(a.client)?;

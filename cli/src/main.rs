@@ -10,6 +10,7 @@ mod client;
 mod creds;
 mod decode;
 mod explain;
+mod files;
 mod http;
 mod keys;
 mod keysrc;

@@ -1,7 +1,8 @@
 //! The client side (`token`, `credentials`) against a small in-test Keycloak + edge-sts stand-in
-//! on 127.0.0.1: argument errors, the secret-file permission check, the AWS cache (reuse, the
-//! 15-minute margin, 0600 files, two concurrent processes), Google's executable contract and
-//! output file, the external_account writer, the Entra token file, private_key_jwt.
+//! on 127.0.0.1: argument errors, who may own and change the secret files and the helper's own
+//! files (the cases with another owner run as root), the AWS cache (reuse, the 15-minute margin,
+//! 0600 files, two concurrent processes), Google's executable contract and output file, the
+//! external_account writer, the Entra token file, private_key_jwt.
 //! The real Worker, oidc-provider and boto3 judge the same commands in tests/e2e/cli-*.test.mjs.
 use edge_sts_core::b64;
 use serde_json::{json, Map, Value};
@@ -364,20 +365,144 @@ fn argument_errors() {
     assert!(o.stderr.contains("EDGE_STS_TEST_UNSET_VAR"), "{}", o.stderr);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Who may own and change the files (src/files.rs). The cases with another owner chown files to
+// uid 65534 and run the helper under that uid, which needs root.
+
+/// The account that plays "the user" (or "another user") in the ownership cases: nobody.
+const OTHER: u32 = 65534;
+
+fn need_root() {
+    assert!(rustix::process::geteuid().is_root(), "this test changes file owners (chown to uid {OTHER}): run it as root");
+}
+
+fn chown(p: &Path, uid: u32, gid: u32) {
+    std::os::unix::fs::chown(p, Some(uid), Some(gid)).unwrap();
+}
+
+fn chmod(p: &Path, mode: u32) {
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+impl Env {
+    /// This environment with its directory handed to `uid` (its home and cache there).
+    fn owned_by(self, uid: u32) -> Env {
+        chown(self.dir.path(), uid, uid);
+        self
+    }
+    /// Runs the helper as `uid` with primary group `gid`.
+    fn run_as(&self, uid: u32, gid: u32, args: &[&str]) -> Out {
+        use std::os::unix::process::CommandExt;
+        out(self.cmd(args).uid(uid).gid(gid).output().unwrap())
+    }
+}
+
+/// A Kubernetes secret volume as kubelet's atomic writer lays it out: `name` -> `..data/name`,
+/// `..data` -> a timestamped directory holding the file. Returns the path a pod would use.
+fn kubernetes_volume(e: &Env, mode: u32, gid: u32) -> String {
+    let vol = e.path("k8s");
+    let stamp = vol.join("..2026_01_01_00_00_00.000000001");
+    std::fs::create_dir_all(&stamp).unwrap();
+    chmod(&vol, 0o755);
+    chmod(&stamp, 0o755);
+    let file = stamp.join("client-secret");
+    std::fs::write(&file, format!("{SECRET}\n")).unwrap();
+    chmod(&file, mode);
+    chown(&file, 0, gid);
+    std::os::unix::fs::symlink("..2026_01_01_00_00_00.000000001", vol.join("..data")).unwrap();
+    std::os::unix::fs::symlink("..data/client-secret", vol.join("client-secret")).unwrap();
+    vol.join("client-secret").to_string_lossy().into_owned()
+}
+
+fn args_with_secret(s: &Stub, e: &Env, secret_file: &str) -> Vec<String> {
+    let mut a = client_args(s, e);
+    a[7] = secret_file.into();
+    a
+}
+
 #[test]
-fn secret_file_readable_by_others_is_refused() {
+fn secret_files_as_kubernetes_and_docker_mount_them_are_accepted() {
+    need_root();
     let s = stub();
-    let e = Env::new();
-    for mode in [0o644, 0o640, 0o606] {
-        e.write("secret", SECRET, mode);
-        let o = e.run(&with(&["token", "--audience", "orders"], &client_args(&s, &e)));
+    let e = Env::new().owned_by(OTHER);
+    chmod(e.dir.path(), 0o755);
+    let basic = format!("Basic {}", base64_std(format!("orders-service:{SECRET}").as_bytes()));
+    // A Kubernetes secret volume (root-owned, defaultMode 0644, through its links) read by a
+    // pod running as another user; with fsGroup 2000 and defaultMode 0440, read through the group.
+    for (mode, gid) in [(0o644, 0), (0o440, 2000)] {
+        let _ = std::fs::remove_dir_all(e.path("k8s"));
+        let path = kubernetes_volume(&e, mode, gid);
+        let o = e.run_as(
+            OTHER,
+            if gid == 0 { OTHER } else { gid },
+            &with(&["token", "--audience", "orders"], &args_with_secret(&s, &e, &path)),
+        );
+        assert_eq!((o.code, o.stderr.as_str()), (0, ""), "kubernetes {mode:04o}");
+        assert_eq!(s.last("/kc/token").headers["authorization"], basic, "the secret behind the links");
+    }
+    // A Docker secret: root's 0444 in /run/secrets, or the user's 0444 (`uid:` in the compose file).
+    for (owner, mode) in [(0, 0o444), (OTHER, 0o444), (OTHER, 0o440), (OTHER, 0o400), (OTHER, 0o600)] {
+        e.write("docker-secret", SECRET, mode);
+        chown(&e.path("docker-secret"), owner, owner);
+        let o = e.run_as(OTHER, OTHER, &with(&["token", "--audience", "orders"], &args_with_secret(&s, &e, &e.p("docker-secret"))));
+        assert_eq!((o.code, o.stderr.as_str()), (0, ""), "owner {owner}, mode {mode:04o}");
+    }
+    // A pod running as root reads its root-owned 0644 volume.
+    let as_root = Env::new();
+    let path = kubernetes_volume(&as_root, 0o644, 0);
+    let o = e.run(&with(&["token", "--audience", "orders"], &args_with_secret(&s, &e, &path)));
+    assert_eq!((o.code, o.stderr.as_str()), (0, ""), "as root");
+}
+
+#[test]
+fn secret_files_others_can_change_or_own_are_refused() {
+    need_root();
+    let s = stub();
+    let e = Env::new().owned_by(OTHER);
+    chmod(e.dir.path(), 0o755);
+    let token = |uid: u32, file: &str| e.run_as(uid, uid, &with(&["token", "--audience", "orders"], &args_with_secret(&s, &e, file)));
+    // Another user's file, even 0600 (root could read it): that user can change the secret.
+    e.write("theirs", SECRET, 0o600);
+    chown(&e.path("theirs"), OTHER, OTHER);
+    let o = token(0, &e.p("theirs"));
+    one_line_error(&o);
+    assert!(o.stderr.contains("belongs to uid 65534, neither to you (uid 0) nor to root") && o.stderr.contains("chown"), "{}", o.stderr);
+    e.write("theirs", SECRET, 0o444);
+    chown(&e.path("theirs"), 1234, 1234);
+    let o = token(OTHER, &e.p("theirs"));
+    one_line_error(&o);
+    assert!(o.stderr.contains("belongs to uid 1234"), "{}", o.stderr);
+    // Behind a link (as in a secret volume) the final file is judged.
+    std::os::unix::fs::symlink(e.path("theirs"), e.path("link")).unwrap();
+    let o = token(OTHER, &e.p("link"));
+    one_line_error(&o);
+    assert!(o.stderr.contains("belongs to uid 1234"), "{}", o.stderr);
+    // Root's file that group or others can write.
+    for mode in [0o664, 0o646, 0o666] {
+        e.write("rootfile", SECRET, mode);
+        let o = token(OTHER, &e.p("rootfile"));
         one_line_error(&o);
-        assert!(o.stderr.contains(&format!("mode {mode:04o}")) && o.stderr.contains("chmod 600"), "{}", o.stderr);
+        assert!(
+            o.stderr.contains(&format!("can be written by group or others (mode {mode:04o}): have root run chmod go-w")),
+            "{}",
+            o.stderr
+        );
+    }
+    // The user's own file: writable by group or others, or writable by the user and readable by
+    // others (a file made by hand under umask 022), as ssh refuses keys.
+    for (mode, says) in [
+        (0o660, "can be written by group or others"),
+        (0o606, "can be written by group or others"),
+        (0o644, "is readable by group or others"),
+        (0o640, "is readable by group or others"),
+    ] {
+        e.write("mine", SECRET, mode);
+        chown(&e.path("mine"), OTHER, OTHER);
+        let o = token(OTHER, &e.p("mine"));
+        one_line_error(&o);
+        assert!(o.stderr.contains(&format!("{says} (mode {mode:04o}): run chmod 600")), "{mode:04o}: {}", o.stderr);
     }
     assert_eq!(s.count("/kc/token"), 0, "refused before any request");
-    e.write("secret", &format!("{SECRET}\n"), 0o400);
-    let o = e.run(&with(&["token", "--audience", "orders"], &client_args(&s, &e)));
-    assert_eq!(o.code, 0, "{}", o.stderr);
 }
 
 #[test]
@@ -547,6 +672,112 @@ fn aws_cache_margin_is_fifteen_minutes() {
     assert_eq!(mode(&entry), 0o600, "rewritten private");
 }
 
+fn aws_args(s: &Stub, e: &Env, extra: &[&str]) -> Vec<String> {
+    let mut a: Vec<String> = ["credentials", "aws", "--target", "aws-orders"].iter().chain(extra).map(|x| x.to_string()).collect();
+    a.extend(client_args(s, e));
+    a
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+/// Credentials another account put where the helper looks for its own (valid for an hour).
+fn planted_aws() -> String {
+    json!({"Version": 1, "AccessKeyId": "PLANTED", "SecretAccessKey": "planted", "SessionToken": "planted", "Expiration": iso(now() + 3600)})
+        .to_string()
+}
+
+#[test]
+fn aws_cache_directory_must_be_the_users_and_closed_to_others() {
+    let s = stub();
+    let e = Env::new();
+    let dir = e.path("shared");
+    std::fs::create_dir(&dir).unwrap();
+    for mode in [0o777, 0o1777, 0o770, 0o702] {
+        chmod(&dir, mode);
+        let o = e.run(&strs(&aws_args(&s, &e, &["--cache-dir", &e.p("shared")])));
+        one_line_error(&o);
+        assert!(
+            o.stderr
+                .contains(&format!("cache directory {} can be written by group or others (mode {mode:04o}): run chmod 700", dir.display())),
+            "{}",
+            o.stderr
+        );
+    }
+    assert_eq!(s.count("/kc/token"), 0, "refused before any request");
+    assert!(cache_files(&e).is_empty() && std::fs::read_dir(&dir).unwrap().next().is_none(), "nothing written");
+    // Readable is fine (each file is 0600); a link to a directory of the user's is followed.
+    chmod(&dir, 0o755);
+    std::os::unix::fs::symlink(&dir, e.path("linked")).unwrap();
+    let o = e.run(&strs(&aws_args(&s, &e, &["--cache-dir", &e.p("linked")])));
+    assert_eq!((o.code, o.stderr.as_str()), (0, ""));
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 2, "entry and lock in the linked directory");
+}
+
+#[test]
+fn aws_cache_directory_of_another_user_is_refused() {
+    need_root();
+    let s = stub();
+    let e = Env::new();
+    let dir = e.path("theirs");
+    std::fs::create_dir(&dir).unwrap();
+    chmod(&dir, 0o700);
+    chown(&dir, OTHER, OTHER);
+    let o = e.run(&strs(&aws_args(&s, &e, &["--cache-dir", &e.p("theirs")])));
+    one_line_error(&o);
+    assert!(o.stderr.contains(&format!("cache directory {} belongs to uid 65534, not to you (uid 0)", dir.display())), "{}", o.stderr);
+    assert_eq!(s.count("/kc/token"), 0);
+}
+
+#[test]
+fn aws_cache_files_are_never_followed_and_must_be_the_users() {
+    need_root();
+    let s = stub();
+    let e = Env::new();
+    let args = aws_args(&s, &e, &[]);
+    let first = e.run(&strs(&args));
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let files = cache_files(&e);
+    let entry = files.iter().find(|f| f.extension().is_some_and(|x| x == "json")).unwrap().clone();
+    let lock = files.iter().find(|f| f.extension().is_some_and(|x| x == "lock")).unwrap().clone();
+    let refused = |says: &str, what: &Path| {
+        let o = e.run(&strs(&args));
+        one_line_error(&o);
+        assert!(!o.stdout.contains("PLANTED"), "planted credentials printed: {}", o.stdout);
+        assert!(o.stderr.contains(&format!("{} {says}", what.display())), "{says}: {}", o.stderr);
+    };
+    // An entry that is a link, even to a private file of the user's, is not read.
+    e.write("planted.json", &planted_aws(), 0o600);
+    std::fs::remove_file(&entry).unwrap();
+    std::os::unix::fs::symlink(e.path("planted.json"), &entry).unwrap();
+    refused("is a symbolic link, which the helper never follows: remove it (rm", &entry);
+    // An entry another user wrote.
+    std::fs::remove_file(&entry).unwrap();
+    std::fs::write(&entry, planted_aws()).unwrap();
+    chmod(&entry, 0o600);
+    chown(&entry, OTHER, OTHER);
+    refused("belongs to uid 65534, not to you (uid 0): remove it (rm", &entry);
+    std::fs::remove_file(&entry).unwrap();
+    // A lock another user created, could open, and so could hold.
+    chown(&lock, OTHER, OTHER);
+    refused("belongs to uid 65534, not to you (uid 0): remove it (rm", &lock);
+    std::fs::remove_file(&lock).unwrap();
+    std::fs::write(&lock, "").unwrap();
+    chmod(&lock, 0o644);
+    refused("is accessible by group or others (mode 0644): run chmod 600", &lock);
+    std::fs::remove_file(&lock).unwrap();
+    std::os::unix::fs::symlink(e.path("elsewhere.lock"), &lock).unwrap();
+    refused("is a symbolic link, which the helper never follows", &lock);
+    assert!(!e.path("elsewhere.lock").exists(), "nothing created through the link");
+    assert_eq!(s.count("/token"), 1, "no refused run reached edge-sts");
+    // Once the user removes it, the next run works again.
+    std::fs::remove_file(&lock).unwrap();
+    let o = e.run(&strs(&args));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(mode(&lock), 0o600);
+}
+
 #[test]
 fn aws_concurrent_runs_make_one_exchange() {
     let s = stub();
@@ -625,6 +856,61 @@ fn gcp_executable_contract_and_output_file() {
     let f = e.run(&down.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(f.code, 1);
     assert!(f.stdout.contains("assertion mode"), "{}", f.stdout);
+}
+
+/// An executable-source answer another account put in place (valid for an hour).
+fn planted_gcp() -> String {
+    json!({"version": 1, "success": true, "token_type": "urn:ietf:params:oauth:token-type:jwt", "id_token": "PLANTED", "expiration_time": now() + 3600})
+        .to_string()
+}
+
+#[test]
+fn gcp_output_file_is_the_helpers_own() {
+    need_root();
+    let s = stub();
+    let e = Env::new();
+    let args =
+        with(&["credentials", "gcp", "--target", "gcp-orders"], &client_args(&s, &e)).iter().map(|a| a.to_string()).collect::<Vec<_>>();
+    let run_of = |of: &Path| out(e.cmd(&strs(&args)).env("GOOGLE_EXTERNAL_ACCOUNT_OUTPUT_FILE", of).output().unwrap());
+    let refused = |of: &Path, says: &str| {
+        let o = run_of(of);
+        assert_eq!(o.stderr, "", "nothing on standard error");
+        let v: Value = serde_json::from_str(&o.stdout).unwrap();
+        assert_eq!(v["success"], false, "{v}");
+        assert!(!o.stdout.contains("PLANTED"), "{}", o.stdout);
+        assert!(v["message"].as_str().unwrap().contains(says), "{says}: {v}");
+    };
+    // In a directory others can write (/tmp, say), another user can put the file there first.
+    let shared = e.path("shared");
+    std::fs::create_dir(&shared).unwrap();
+    chmod(&shared, 0o1777);
+    refused(
+        &shared.join("out.json"),
+        &format!("the directory of Google's output file {} can be written by group or others (mode 1777)", shared.display()),
+    );
+    chmod(&shared, 0o700);
+    chown(&shared, OTHER, OTHER);
+    refused(&shared.join("out.json"), "belongs to uid 65534, not to you (uid 0)");
+    assert_eq!(s.count("/token"), 0);
+    // In the user's own directory: a link is not followed, another user's file is not read.
+    let of = e.path("out.json");
+    e.write("planted.json", &planted_gcp(), 0o600);
+    std::os::unix::fs::symlink(e.path("planted.json"), &of).unwrap();
+    refused(&of, "is a symbolic link, which the helper never follows");
+    std::fs::remove_file(&of).unwrap();
+    e.write("out.json", &planted_gcp(), 0o600);
+    chown(&of, OTHER, OTHER);
+    refused(&of, &format!("Google's output file {} belongs to uid 65534", of.display()));
+    assert_eq!(s.count("/token"), 0);
+    // The user's own file with a loose mode is not trusted: fetched again, replaced 0600.
+    std::fs::remove_file(&of).unwrap();
+    e.write("out.json", &planted_gcp(), 0o644);
+    let o = run_of(&of);
+    let v: Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(v["success"], true, "{v}");
+    assert_ne!(v["id_token"], "PLANTED");
+    assert_eq!(s.count("/token"), 1);
+    assert_eq!(mode(&of), 0o600);
 }
 
 #[test]
@@ -734,8 +1020,8 @@ fn private_key_jwt_from_a_jwk_or_a_pem_file() {
         let sig = p256::ecdsa::Signature::from_slice(&b64::decode(parts[2]).unwrap()).unwrap();
         vk.verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &sig).expect("valid ES256 signature");
     }
-    // A key file others can read is refused.
-    e.write("key.pem", &key.to_pkcs8_pem(Default::default()).unwrap(), 0o644);
+    // A key file others can write is refused.
+    e.write("key.pem", &key.to_pkcs8_pem(Default::default()).unwrap(), 0o606);
     let o = e.run(&[
         "token",
         "--audience",

@@ -171,13 +171,13 @@ test("a refused exchange: boto3 raises with the helper's one-line message, no to
   assert.equal(sts.assumeCalls().length, before);
 });
 
-test("a secret file others can read: boto3 shows the helper's refusal", async () => {
+test("a secret file others can write: boto3 shows the helper's refusal", async () => {
   writeFileSync(path.join(dir, "loose.secret"), iss.clients["orders-service"].secret);
-  chmodSync(path.join(dir, "loose.secret"), 0o644);
+  chmodSync(path.join(dir, "loose.secret"), 0o666);
   const tokensBefore = iss.counters.token;
   const r = await boto3("badsecret");
   assert.equal(r.ok, false);
-  assert.match(r.message, /loose\.secret is accessible by group or others \(mode 0644\): run chmod 600/);
+  assert.match(r.message, /loose\.secret can be written by group or others \(mode 0666\): run chmod 600/);
   assert.equal(iss.counters.token, tokensBefore, "nothing sent to the issuer");
 });
 

@@ -1,8 +1,9 @@
 // The browser playground (www/dist) in real headless Chromium (Debian `chromium` +
 // playwright-core): decode, malformed tokens, every verification outcome, PEM/JWK/JWKS keys,
 // JWKS by URL and by issuer discovery from a local server, mint -> verify, the core's vector
-// files judged in the page, the paste-to-verdict time, and that the page makes no network
-// request except the ones a test asked for. Screenshots go to tests/artifacts/.
+// files judged in the page, the paste-to-verdict time, the response headers the Worker serves
+// it with (no other origin can frame it), and that the page makes no network request except the
+// ones a test asked for. Screenshots go to tests/artifacts/.
 //
 //   scripts/test-www.sh      (builds www/dist first; installs chromium if missing)
 import assert from "node:assert/strict";
@@ -1234,6 +1235,58 @@ test("minting with your own private key (JWK or PKCS#8 PEM): kept in the page, n
   assert.deepEqual(await page.evaluate(() => [localStorage.length, sessionStorage.length, document.cookie]), [0, 0, ""]);
   assert.deepEqual(page.errors, []);
   await page.close();
+});
+
+test("served by the Worker: the policy, nosniff and no-referrer as response headers, and no other origin can frame the page", async () => {
+  // The policy's one home is the page's <meta> tag; the header adds what a <meta> cannot carry.
+  const html = await readFile(join(ROOT, "www/static/index.html"), "utf8");
+  const meta = html.match(/<meta http-equiv="Content-Security-Policy" content="([^"]*)">/)[1];
+  const w = await startWorker({ config: devConfig(ISS, { signing_keys: [] }), playground: true });
+  const framer = await listen((req, res) => {
+    const src = new URL(req.url, "http://x").searchParams.get("src");
+    res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(`<!doctype html><title>framer</title><iframe id="f" src="${src}"></iframe>`);
+  });
+  const page = await context.newPage();
+  try {
+    for (const path of ["/", "/index.html", "/app.js", "/style.css", "/pkg/edge_sts_playground.js", "/pkg/edge_sts_playground_bg.wasm",
+      "/pkg/edge_sts_playground_config_bg.wasm"]) {
+      const r = await fetch(`${w.url}${path}`, { redirect: "manual" });
+      assert.ok(r.status === 200 || r.status === 307, `${path}: ${r.status}`);
+      assert.equal(r.headers.get("content-security-policy"), `${meta}; frame-ancestors 'none'`, path);
+      assert.equal(r.headers.get("x-content-type-options"), "nosniff", path);
+      assert.equal(r.headers.get("referrer-policy"), "no-referrer", path);
+    }
+    assert.equal((await fetch(`${w.url}/_headers`)).status, 404, "the headers file itself is not served");
+
+    // Under the header policy the page still works: the checker's wasm loads and decodes.
+    await page.goto(`${w.url}/`);
+    await page.waitForSelector("body[data-ready='1']");
+    await page.fill("#token", await sign(K.ec, claims()));
+    assert.equal((await verdict(page)).status, "unverified");
+
+    // Another origin (another port) frames it: Chromium refuses, the frame never holds the page.
+    const blocked = [];
+    page.on("console", (m) => blocked.push(m.text()));
+    const frameOf = async (src) => {
+      await page.goto(`${framer.url}/?src=${encodeURIComponent(src)}`, { waitUntil: "load" });
+      return (await page.waitForSelector("#f")).contentFrame();
+    };
+    // Control: the same page from a server that sends no frame-ancestors is framed and runs.
+    const open = await frameOf(`${site.url}/`);
+    await open.waitForSelector("body[data-ready='1']", { timeout: 10000 });
+    assert.equal(new URL(open.url()).origin, site.url);
+    const framed = await frameOf(`${w.url}/`);
+    for (let i = 0; i < 50 && !framed.url().startsWith("chrome-error:"); i++) await page.waitForTimeout(100);
+    assert.equal(await framed.$("body[data-ready='1']"), null, "the playground did not run inside the frame");
+    assert.equal(await framed.$("#token"), null, "no playground markup inside the frame");
+    assert.match(framed.url(), /^chrome-error:/, `the frame shows Chromium's error page, not ${framed.url()}`);
+    assert.ok(blocked.some((t) => /frame-ancestors 'none'/.test(t)), `Chromium names the directive: ${blocked.join(" | ")}`);
+    await shot(page, "framed");
+  } finally {
+    await page.close();
+    framer.server.close();
+    await w.stop();
+  }
 });
 
 test("the page made no network request except the ones the tests asked for", () => {
