@@ -1,6 +1,6 @@
 // Generates a large edge-sts policy (default: 300 client rules, 60 targets, two trusted realms),
 // deterministic, to measure what a policy past one Worker variable (5 KB) costs: load time, the
-// first request, rule matching. bench/policies/big-300x60.json is its default output (the core's
+// first request, rule matching. core/tests/fixtures/big-300x60.json is its default output (the core's
 // tests read it; tests/e2e/big-policy.test.mjs checks they still agree).
 //
 //   node bench/gen-policy.mjs [--clients 300] [--targets 60] [--issuer URL] [--trusted URL]... [--dev] > policy.json

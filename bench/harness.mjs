@@ -90,7 +90,7 @@ export function edgeStsWorker({ dir = "build", issuer, signing, config = {}, ext
  * Miniflare's own API (its proxy Worker, not the Worker under test, whose isolate stays fresh). The
  * emulator is a service of its own inside workerd, started and given its storage on first use: a
  * JS Worker whose first request makes one `KV.get` answers in about 11 ms on a fresh Miniflare and
- * in about 5 ms once the emulator has run (`node bench/first-request-parts.mjs`, its "emulator
+ * in about 5 ms once the emulator has run (`node bench/first-request.mjs parts`, its "emulator
  * cold" variants against the others). Cloudflare's KV is not started by a Worker's first read, so
  * the first-request figures start the emulator first and time only the Worker's own read (a miss).
  */

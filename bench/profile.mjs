@@ -15,6 +15,7 @@ import path from "node:path";
 import { Miniflare } from "miniflare";
 import WebSocket from "ws";
 import { root, FORM, startBenchIssuer, tokenSets, benchSigningKey, edgeStsWorker, workerdPids, cpuSecs, drive, warmKvEmulator } from "./harness.mjs";
+import { arg, median } from "../tests/support/measure.mjs";
 
 const WORKLOADS = {
   distinct: ["RS256", "distinct", "fresh, distinct RS256 subject tokens (each used once)"],
@@ -24,14 +25,13 @@ const WORKLOADS = {
   first: ["RS256", "first", "the first RS256 /token of a fresh isolate, JWKS fetch included"],
 };
 const argv = process.argv.slice(2);
-const arg = (n, d) => { const i = argv.indexOf(`--${n}`); return i >= 0 ? argv[i + 1] : d; };
 const positional = argv.filter((a, i) => !a.startsWith("--") && !(i > 0 && argv[i - 1].startsWith("--")));
 const WORKLOAD = positional[0] ?? "distinct";
 if (!WORKLOADS[WORKLOAD]) { console.error(`unknown workload "${WORKLOAD}"; one of: ${Object.keys(WORKLOADS).join(", ")}`); process.exit(2); }
-const REQUESTS = Number(arg("requests", 10000)), WARMUP = Number(arg("warmup", 2000)), CONNECTIONS = Number(arg("connections", 8));
-const INTERVAL = Number(arg("interval", 100)), TOP = Number(arg("top", 20));
+const REQUESTS = arg("requests", 10000), WARMUP = arg("warmup", 2000), CONNECTIONS = arg("connections", 8);
+const INTERVAL = arg("interval", 100), TOP = arg("top", 20);
 const DIR = arg("dir", "build-profile");
-const ISOLATES = Number(arg("isolates", 10));
+const ISOLATES = arg("isolates", 10);
 const [ALG, KIND, DESCRIPTION] = WORKLOADS[WORKLOAD];
 if (!existsSync(path.join(root, DIR, "index.js"))) { console.error(`${DIR}/index.js is missing: run scripts/build.sh profile`); process.exit(2); }
 const out = path.join(root, "bench/out");
@@ -183,7 +183,6 @@ const where = (g) => kind(g) === "wasm" ? "wasm" : kind(g) === "js" ? `${path.ba
 const pct = (us) => `${((100 * us) / busy).toFixed(1)}%`;
 const short = (s) => (s.length > 110 ? `${s.slice(0, 107)}...` : s).replace(/\|/g, "\\|");
 const rows = [...groups.values()].filter((g) => g.name !== "(idle)").sort((a, b) => b.us - a.us).slice(0, TOP);
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return (s[(s.length - 1) >> 1] + s[s.length >> 1]) / 2; };
 const lines = [
   KIND === "first"
     ? `workload ${WORKLOAD}: ${DESCRIPTION}; ${DIR}/, ${ISOLATES} fresh isolates, sampling every ${INTERVAL} µs, ${stamp}`

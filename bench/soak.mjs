@@ -7,8 +7,8 @@ import { readFileSync } from "node:fs";
 import autocannon from "autocannon";
 import { startIssuer } from "../tests/support/issuer.mjs";
 import { startWorker, devConfig, generateSigningKey } from "../tests/support/worker.mjs";
+import { arg } from "../tests/support/measure.mjs";
 
-const arg = (n, d) => { const i = process.argv.indexOf(`--${n}`); return i > 0 ? Number(process.argv[i + 1]) : d; };
 const SECONDS = arg("seconds", 60), CONNECTIONS = arg("connections", 64);
 const iss = await startIssuer();
 const before = new Set(execSync("pgrep -x workerd || true").toString().split("\n").filter(Boolean));

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CPU profile of edge-sts inside workerd (issue 12 §1). Builds build-profile/ (the release build
+# CPU profile of edge-sts inside workerd (bench/README.md). Builds build-profile/ (the release build
 # with the wasm name section kept), drives a load through Miniflare with the Chrome DevTools
 # Protocol's Profiler domain attached, saves bench/out/profile-<workload>-<time>.cpuprofile and
 # prints the top 20 functions by self time.

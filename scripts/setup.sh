@@ -43,7 +43,4 @@ if ! .venv-sdk/bin/python -c "import google.auth, azure.identity._version as a, 
   .venv-sdk/bin/pip install -q "google-auth[requests]==$GOOGLE_AUTH_VERSION" "azure-identity==$AZURE_IDENTITY_VERSION"
 fi
 
-if [ "${EDGE_STS_NEED_CHROMIUM:-0}" = 1 ] && ! command -v chromium >/dev/null; then
-  step "apt-get install chromium"
-  apt-get update -qq && apt-get install -y -qq chromium >/dev/null
-fi
+# Chromium, for the playground's browser tests only, is installed by scripts/test-www.sh.

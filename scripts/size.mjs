@@ -13,9 +13,9 @@ if (existsSync(`${dir}/edge-sts-config.js`)) {
   console.log(`embedded configuration (${dir}/edge-sts-config.js): ${(cfg.length / 1024).toFixed(1)} KiB, gzip ${(gzipSync(cfg, { level: 9 }).length / 1024).toFixed(1)} KiB (not in the code budget)`);
 }
 // Upload-size budgets for the release build and the downstream-only build (`scripts/build.sh
-// downstream`, without the `clouds` feature): a regression fails the build. The aim
-// (docs/performance.md) is lower; these bounds only stop growth.
-const BUDGETS_KIB = { build: 250, "build-downstream": 195 };
+// downstream`, without the `clouds` feature): growth past them fails the test command. They are
+// guards, far below Cloudflare's own limits (docs/performance.md, "Budgets").
+const BUDGETS_KIB = { build: 250, "build-downstream": 200 };
 const budget = BUDGETS_KIB[path.basename(path.resolve(dir))];
 if (budget !== undefined && gz / 1024 > budget) {
   console.error(`worker upload (${dir}) ${(gz / 1024).toFixed(1)} KiB is over its budget of ${budget} KiB`);

@@ -1,5 +1,5 @@
 // The Worker's module entry: a plain module-worker `fetch` handler over the wasm's `fetch` export
-// (src/lib.rs), bundled with wasm-bindgen's glue by scripts/worker-bundle.sh. The export returns
+// (src/lib.rs), bundled with wasm-bindgen's glue by scripts/build.sh. The export returns
 // the request's promise; a trap rejects it, and wasm-bindgen's abort handler runs the next call on
 // a fresh instance (tests/e2e/entry.test.mjs).
 // At startup (global scope, before any request) `prepare` loads the configuration from the same

@@ -1,13 +1,13 @@
 //! `cargo bench -p edge-sts-core --bench policy`: rule matching and loading with the generated
-//! 300-client, 60-target policy (bench/policies/big-300x60.json, from bench/gen-policy.mjs).
-//! Uses only `config::load`, `rule_for` and `authorize`, so it runs unchanged against older
-//! revisions (the before/after figures in docs/performance.md, "Large policies").
+//! 300-client, 60-target policy (core/tests/fixtures/big-300x60.json, from bench/gen-policy.mjs).
+//! Uses only `config::load`, `rule_for` and `authorize`, so it runs unchanged against other
+//! revisions (the figures are in docs/performance.md, "Large policies").
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use edge_sts_core::claims::Caller;
 use edge_sts_core::config;
 use edge_sts_core::request::TargetRef;
 
-const BIG: &str = include_str!("../../bench/policies/big-300x60.json");
+const BIG: &str = include_str!("../tests/fixtures/big-300x60.json");
 const PROD: &str = "https://keycloak.example.com/realms/prod";
 const PARTNERS: &str = "https://keycloak.example.com/realms/partners";
 

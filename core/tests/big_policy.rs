@@ -1,7 +1,7 @@
 //! Large policies (issue: policies past one Worker variable): the client-id index of
 //! `TrustPolicy::rule_for` decides exactly as the configuration-order scan it replaced, and the
 //! generated 300-client, 60-target policy (bench/gen-policy.mjs, committed as
-//! bench/policies/big-300x60.json) loads and matches within generous bounds.
+//! core/tests/fixtures/big-300x60.json) loads and matches within generous bounds.
 use edge_sts_core::claims::Caller;
 use edge_sts_core::config;
 use edge_sts_core::policy::{ClientPattern, ClientRule, TrustPolicy};
@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 const A: &str = "https://kc.example/realms/a";
 const B: &str = "https://kc.example/realms/b";
-const BIG: &str = include_str!("../../bench/policies/big-300x60.json");
+const BIG: &str = include_str!("fixtures/big-300x60.json");
 
 fn caller(id: &str, iss: &str) -> Caller {
     Caller { client_id: id.into(), issuer: iss.into(), exp: 2e9 }

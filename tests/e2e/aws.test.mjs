@@ -11,7 +11,7 @@ import { after, before, test } from "node:test";
 import { createLocalJWKSet, jwtVerify } from "jose";
 import { startIssuer } from "../support/issuer.mjs";
 import { startAwsSts } from "../support/aws.mjs";
-import { startWorkerAsIssuer, devConfig, generateSigningKey, exchange } from "../support/worker.mjs";
+import { startWorkerAsIssuer, devConfig, generateSigningKey, exchange, loggedReason } from "../support/worker.mjs";
 
 const ROLE = "arn:aws:iam::123456789012:role/edge-sts-orders";
 const ROLE_HASHED = "arn:aws:iam::123456789012:role/edge-sts-hashed";
@@ -25,16 +25,6 @@ async function startTrustedWorker(cfg, { path = "", trusted = true } = {}) {
   const worker = await startWorkerAsIssuer({ config: cfg, secrets, path });
   if (trusted) providers.push({ url: worker.issuer, clientIds: CLIENT_IDS });
   return worker;
-}
-
-/** Waits for the Worker's log line with `reason` (the log is written after the answer). */
-async function loggedReason(worker, reason) {
-  for (let i = 0; i < 50; i++) {
-    const hit = worker.logs.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)).find((j) => j.reason === reason);
-    if (hit) return hit;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  assert.fail(`no log line with reason ${reason}: ${worker.logs.join("\n")}`);
 }
 
 // Two AWS targets: `aws-orders` names the session after the client id as it is ("client_id",

@@ -12,6 +12,7 @@ import { Miniflare } from "miniflare";
 import { genPolicy, targetsOf } from "../../bench/gen-policy.mjs";
 import { startIssuer } from "../support/issuer.mjs";
 import { devConfig, exchange, generateSigningKey } from "../support/worker.mjs";
+import { median } from "../support/measure.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 // Scratch space inside the (git-ignored) tests/artifacts: copies of build-test/ and policy files.
@@ -66,7 +67,7 @@ after(async () => {
 });
 
 test("the committed bench policy is the generator's default output", () => {
-  const committed = JSON.parse(readFileSync(path.join(root, "bench/policies/big-300x60.json"), "utf8"));
+  const committed = JSON.parse(readFileSync(path.join(root, "core/tests/fixtures/big-300x60.json"), "utf8"));
   assert.deepEqual(committed, genPolicy());
   assert.ok(JSON.stringify(committed).length > 10 * 5 * 1024, "ten times a Worker variable's 5 KB");
 });
@@ -184,7 +185,6 @@ test("the 300-client, 60-target policy adds under 8 ms of CPU to an isolate's st
     small.push(await firstRequestMs(path.join(root, "build-test"), { ...secrets, EDGE_STS_CONFIG: JSON.stringify(devConfig(iss.url)) }, "orders-service"));
     big.push(await firstRequestMs(dir, secrets, "app-299"));
   }
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   // Each pair ran back to back, so the median of the pairs' differences is not moved by the
   // machine slowing down for a while in the middle of the run.
   const extra = median(big.map((b, i) => b - small[i]));

@@ -1,4 +1,4 @@
-// The Worker's module entry (src/entry.js, bundled by scripts/worker-bundle.sh): a plain `fetch`
+// The Worker's module entry (src/entry.js, bundled by scripts/build.sh): a plain `fetch`
 // handler, and a trap in the wasm (a panic: the build aborts on panic) fails only that request;
 // the Worker goes on answering, on a fresh wasm instance.
 import assert from "node:assert/strict";

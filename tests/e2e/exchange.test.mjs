@@ -9,23 +9,13 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { createLocalJWKSet, jwtVerify, decodeProtectedHeader, decodeJwt } from "jose";
 import { startIssuer } from "../support/issuer.mjs";
-import { startWorker, devConfig, generateSigningKey, exchange } from "../support/worker.mjs";
+import { startWorker, devConfig, generateSigningKey, exchange, loggedReason } from "../support/worker.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 let iss, w, secrets;
 
 async function keysOf(url) {
   return createLocalJWKSet(await (await fetch(`${url}/.well-known/jwks.json`)).json());
-}
-
-/** Waits for the Worker's log line of a request refused with `reason` (the log is written after the answer). */
-async function loggedReason(worker, reason) {
-  for (let i = 0; i < 50; i++) {
-    const hit = worker.logs.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)).find((j) => j.reason === reason);
-    if (hit) return hit;
-    await sleep(20);
-  }
-  assert.fail(`no log line with reason ${reason}`);
 }
 
 /** A Keycloak *user's* access token claim set, as issued when someone signs in through `client`:

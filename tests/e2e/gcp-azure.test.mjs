@@ -7,7 +7,7 @@ import { after, before, test } from "node:test";
 import { createLocalJWKSet, jwtVerify } from "jose";
 import { startIssuer } from "../support/issuer.mjs";
 import { startGoogleFake, startEntraFake } from "../support/clouds.mjs";
-import { startWorker, startWorkerAsIssuer, devConfig, generateSigningKey, exchange, freePort } from "../support/worker.mjs";
+import { startWorker, startWorkerAsIssuer, devConfig, generateSigningKey, exchange, freePort, loggedReason } from "../support/worker.mjs";
 
 const WIF = "projects/123456789/locations/global/workloadIdentityPools/edge-sts/providers/edge-sts-oidc";
 const SA = "orders@example-proj.iam.gserviceaccount.com";
@@ -27,16 +27,6 @@ async function startTrustedWorker(cfg, { path = "", trusted = true } = {}) {
     entraCredentials.push({ issuer: worker.issuer, subject: "orders-service", audiences: ["api://AzureADTokenExchange"] });
   }
   return worker;
-}
-
-/** Waits for the Worker's log line with `reason` (the log is written after the answer). */
-async function loggedReason(worker, reason) {
-  for (let i = 0; i < 50; i++) {
-    const hit = worker.logs.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)).find((j) => j.reason === reason);
-    if (hit) return hit;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  assert.fail(`no log line with reason ${reason}: ${worker.logs.join("\n")}`);
 }
 
 function config(over = {}) {

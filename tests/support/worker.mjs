@@ -87,6 +87,19 @@ export async function startWorker({ config, secrets = {}, build = "build-test", 
   };
 }
 
+/**
+ * Waits for the Worker's JSON log line with `reason` (the log is written after the answer) and
+ * returns it parsed; fails after about a second without one.
+ */
+export async function loggedReason(worker, reason) {
+  for (let i = 0; i < 50; i++) {
+    const hit = worker.logs.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)).find((j) => j.reason === reason);
+    if (hit) return hit;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`no log line with reason ${reason}: ${worker.logs.join("\n")}`);
+}
+
 export const GRANT = "urn:ietf:params:oauth:grant-type:token-exchange";
 export const ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token";
 

@@ -1,6 +1,6 @@
 //! The Rust worker's ceiling: same `worker` version, same profile, same raw web-sys request and
 //! response types as edge-sts, the same `fetch` export over edge-sts's own executor
-//! (`src/exec.rs`) and the same build and module entry (`scripts/worker-bundle.sh`,
+//! (`src/exec.rs`) and the same build and module entry (`scripts/build.sh bench`,
 //! `src/entry.js`); it reads the body (as the JS baseline does) and does nothing else.
 #[path = "../../../src/exec.rs"]
 mod exec;

@@ -1,4 +1,4 @@
-// What one KV read costs a JS Worker's first request (bench/first-request-parts.mjs): the empty JS
+// What one KV read costs a JS Worker's first request (`bench/first-request.mjs parts`): the empty JS
 // Worker plus one `get` of a key nobody wrote, so the Miniflare KV emulator's own start-up can be
 // told apart from edge-sts's work.
 export default {
