@@ -64,7 +64,7 @@ const CLAIMS = {
   family_name: "Last name.",
   nonce: "OIDC nonce (ID tokens): binds the token to the login request.",
   at_hash: "Access token hash (ID tokens).",
-  cnf: "Confirmation: the token is bound to a key (DPoP or mutual TLS).",
+  cnf: "Confirmation: the token is bound to a key (DPoP or mutual TLS). edge-sts refuses bound tokens.",
   act: "Actor: who acts on behalf of the subject (token exchange delegation).",
   may_act: "Who may act on behalf of the subject.",
 };
@@ -74,17 +74,17 @@ const KEYCLOAK = {
   aud: "Audience: who the token is for. Keycloak adds \"account\" by default; add your API with an Audience mapper. edge-sts needs one of its configured audiences.",
   typ: "Keycloak's token kind: Bearer (access token), ID (ID token), Refresh (refresh token). edge-sts expects Bearer by default.",
   azp: "Authorized party: the client the token was issued to. A user's token carries it too, so it is not enough: when present it must agree with client_id/clientId.",
-  client_id: "Client id. Keycloak 26+ writes it only into client_credentials (service-account) tokens, and edge-sts exchanges only those: required (or clientId). Must agree with clientId/azp.",
+  client_id: "Client id. Keycloak 26+ writes it only into client_credentials (service-account) tokens, and edge-sts exchanges only those: required (or clientId), with preferred_username service-account-<client id> and no sid. Must agree with clientId/azp.",
   clientId: "Client id from older Keycloak versions' service-account mapper (in place of client_id). Must agree with client_id/azp.",
   clientHost: "Host or IP the client connected from when it requested the token (service accounts).",
   clientAddress: "IP address of the client that requested the token (service accounts).",
-  sid: "Keycloak session id (SSO session).",
-  session_state: "Keycloak session id (older name of sid).",
+  sid: "Keycloak session id (SSO session). A client_credentials token has none: edge-sts refuses a Keycloak token that carries one.",
+  session_state: "Keycloak session id (older name of sid). A client_credentials token has none: edge-sts refuses a Keycloak token that carries one.",
   acr: "Authentication Context Class Reference: \"1\" for a fresh login, \"0\" when it came from an SSO cookie.",
   scope: "Granted scopes, space separated (client scopes in Keycloak).",
   realm_access: "Realm roles of the user or service account: {\"roles\": [...]}.",
   resource_access: "Client roles, per client: {\"<client>\": {\"roles\": [...]}}.",
-  preferred_username: "Username. For a service account: service-account-<client id>.",
+  preferred_username: "Username. For a service account: service-account-<client id, lower case>, which edge-sts requires.",
   email: "E-mail address (profile scope).",
   email_verified: "Whether Keycloak verified the e-mail address.",
   "allowed-origins": "Web origins the client may call from (CORS), from the client's settings.",
@@ -132,6 +132,7 @@ const CHECK_LABELS = {
   lifetime: "Lifetime",
   aud: "Audience (aud)",
   typ: "Payload typ",
+  cnf: "Not bound to a key (cnf)",
   sub: "Subject (sub)",
   required_claims: "Required claims",
   client_id: "Service-account token and its client (client_id / clientId)",
@@ -1395,7 +1396,7 @@ function profileChanged() {
   if (p === "config") loadConfigReader();
   $("#expectations").hidden = p === "config";
   for (const e of document.querySelectorAll(".edge-only")) e.hidden = p !== "edge_sts";
-  $("#app-token-hint").textContent = p === "edge_sts" ? "(blank: Keycloak's rule, client_id/clientId required)" : "(blank: not checked)";
+  $("#app-token-hint").textContent = p === "edge_sts" ? "(blank: Keycloak's rule: client_id/clientId, its service-account username, no session)" : "(blank: not checked)";
   const [life, typ] = [$("#exp-lifetime"), $("#exp-typ")];
   if (p === "edge_sts") {
     if (!life.value.trim()) life.value = "3600";
