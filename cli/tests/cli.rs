@@ -637,7 +637,13 @@ fn verify_with_jwks_file() {
     case("UNKNOWN-KID TOKEN", &mint("keys/stranger-es256.json", &base), &[], None);
     case(
         "TAMPERED TOKEN",
-        &tamper(&es, &with(base.clone(), json!({"client_id": "admin", "azp": "admin", "preferred_username": "service-account-admin", "iat": NOW, "exp": NOW + 300}))),
+        &tamper(
+            &es,
+            &with(
+                base.clone(),
+                json!({"client_id": "admin", "azp": "admin", "preferred_username": "service-account-admin", "iat": NOW, "exp": NOW + 300}),
+            ),
+        ),
         &[],
         None,
     );
@@ -768,7 +774,13 @@ fn explain() {
     go(&expired, &[], Some("EXPIRED TOKEN"));
     let no_tenant = mint("keys/issuer-es256.json", &with(base.clone(), json!({"tenant_id": null})));
     go(&no_tenant, &[], Some("NO-TENANT TOKEN"));
-    let forged = tamper(&orders, &with(base.clone(), json!({"client_id": "batch-1", "azp": "batch-1", "preferred_username": "service-account-batch-1", "iat": NOW, "exp": NOW + 300})));
+    let forged = tamper(
+        &orders,
+        &with(
+            base.clone(),
+            json!({"client_id": "batch-1", "azp": "batch-1", "preferred_username": "service-account-batch-1", "iat": NOW, "exp": NOW + 300}),
+        ),
+    );
     go(&forged, &[], Some("FORGED TOKEN"));
     let unknown = mint("keys/stranger-es256.json", &base);
     go(&unknown, &[], Some("UNKNOWN-KID TOKEN"));
@@ -778,7 +790,8 @@ fn explain() {
     let o = go(&mapped, &[], Some("MAPPED-CLIENT-ID USER TOKEN"));
     assert_eq!(o.code, 1);
     assert!(o.stdout.contains("claims.not_service_account"), "{}", o.stdout);
-    let bound = mint("keys/issuer-es256.json", &with(base.clone(), json!({"cnf": {"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}})));
+    let bound =
+        mint("keys/issuer-es256.json", &with(base.clone(), json!({"cnf": {"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}})));
     let o = go(&bound, &[], Some("CERTIFICATE-BOUND TOKEN"));
     assert_eq!(o.code, 1);
     assert!(o.stdout.contains("claims.sender_constrained"), "{}", o.stdout);

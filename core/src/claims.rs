@@ -772,8 +772,10 @@ mod tests {
             absent_claims: vec![],
         };
         assert_eq!(c.trusted[0].caller, CallerRules { app_token: want, allow_missing_sub: true });
-        let c = load_issuer(json!({"app_token": {"client_claim": "cid", "marker": {"claim": "sub", "equals_claim": "cid", "absent_claims": ["uid"]}}}))
-            .unwrap();
+        let c = load_issuer(
+            json!({"app_token": {"client_claim": "cid", "marker": {"claim": "sub", "equals_claim": "cid", "absent_claims": ["uid"]}}}),
+        )
+        .unwrap();
         assert_eq!(
             c.trusted[0].caller.app_token,
             AppTokenRule::Claims {
@@ -839,7 +841,10 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.field, "trusted_issuers[0].app_token.marker.absent_claims[0]");
         // Without expected_typ, typ is the issuer's own claim; with allow_missing_sub, sub may be absent.
-        assert!(load_issuer(json!({"expected_typ": null, "app_token": {"client_claim": "azp", "marker": {"claim": "typ", "equals": "app"}}})).is_ok());
+        assert!(load_issuer(
+            json!({"expected_typ": null, "app_token": {"client_claim": "azp", "marker": {"claim": "typ", "equals": "app"}}})
+        )
+        .is_ok());
         assert!(load_issuer(json!({"allow_missing_sub": true, "app_token": {"client_claim": "azp",
             "marker": {"claim": "idtyp", "equals": "app", "absent_claims": ["sub"]}}}))
         .is_ok());

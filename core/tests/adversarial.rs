@@ -365,7 +365,10 @@ fn user_tokens_are_not_exchanged() {
     for (name, patch) in [
         ("user token, clientId from a mapper (pre-26)", json!({"clientId": "orders-service", "session_state": "9a1c"})),
         ("user token, client_id from a mapper", json!({"client_id": "orders-service"})),
-        ("mapper plus a service-account name", json!({"client_id": "orders-service", "preferred_username": "service-account-orders-service"})),
+        (
+            "mapper plus a service-account name",
+            json!({"client_id": "orders-service", "preferred_username": "service-account-orders-service"}),
+        ),
     ] {
         refused(&w, j(), name, &user(patch), "claims.not_service_account");
     }

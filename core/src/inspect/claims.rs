@@ -277,7 +277,11 @@ fn client_id(c: &Map<String, Value>, rule: &AppTokenRule) -> Check {
                         }
                         Marker::Equals { claim, value } => format!("`{claim}` is {}, not `{value}`", show(c.get(claim))),
                         Marker::EqualsClaim { claim, other } => {
-                            format!("`{claim}` {} and `{other}` {} are not the same non-empty string", show(c.get(claim)), show(c.get(other)))
+                            format!(
+                                "`{claim}` {} and `{other}` {} are not the same non-empty string",
+                                show(c.get(claim)),
+                                show(c.get(other))
+                            )
                         }
                     };
                     format!("not a service-account (client credentials) token, e.g. a user's token: {why}")
