@@ -214,13 +214,18 @@ pub fn print_policy(cfg: &Config, ring: Option<&KeyRing>, secrets_note: &str) {
         println!("      typ claim   {}", r.expected_typ.as_deref().unwrap_or("(not checked)"));
         match &t.caller.app_token {
             AppTokenRule::Keycloak => {
-                println!("      app tokens  client_id or clientId required (Keycloak service account); azp, if present, agrees")
+                println!(
+                    "      app tokens  Keycloak service account: client_id or clientId, preferred_username service-account-<client id>, no sid or session_state; azp, if present, agrees"
+                )
             }
-            AppTokenRule::Claims { client_claim, marker } => {
-                let m = match marker {
+            AppTokenRule::Claims { client_claim, marker, absent_claims } => {
+                let mut m = match marker {
                     Marker::Equals { claim, value } => format!("{claim} = {}", Value::String(value.clone())),
                     Marker::EqualsClaim { claim, other } => format!("{claim} equals {other}"),
                 };
+                if !absent_claims.is_empty() {
+                    m = format!("{m}, no {}", absent_claims.join(" or "));
+                }
                 println!("      app tokens  {m}; client from {client_claim}");
             }
         }

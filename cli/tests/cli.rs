@@ -123,7 +123,8 @@ fn tmpdir(tag: &str) -> PathBuf {
 fn subject_claims(client: &str) -> Value {
     json!({
         "iss": ISS, "aud": ["account", "edge-sts"], "typ": "Bearer", "azp": client, "client_id": client,
-        "sub": "5f0c9d3e-0000-4000-8000-service-acct", "tenant_id": "acme", "realm_access": {"roles": ["reader", "writer"]}
+        "preferred_username": format!("service-account-{client}"), "sub": "5f0c9d3e-0000-4000-8000-service-acct",
+        "tenant_id": "acme", "realm_access": {"roles": ["reader", "writer"]}
     })
 }
 
@@ -627,6 +628,20 @@ fn verify_with_jwks_file() {
         (1, "invalid: claims.not_service_account: subject token is not a service-account (client credentials) token\n")
     );
     case("PRE-26 SERVICE-ACCOUNT TOKEN", &at(with(base.clone(), json!({"client_id": null, "clientId": "orders-service"}))), &[], None);
+    // A user's token whose client id a mapper writes: its username and session give it away.
+    let mapped = at(with(base.clone(), json!({"preferred_username": "alice", "sid": "s1"})));
+    let o = case("MAPPED-CLIENT-ID USER TOKEN", &mapped, &[], None);
+    assert_eq!(
+        (o.code, o.stdout.as_str()),
+        (1, "invalid: claims.not_service_account: subject token is not a service-account (client credentials) token\n")
+    );
+    // Bound to a key (DPoP): refused, whatever else holds.
+    let bound = at(with(base.clone(), json!({"cnf": {"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}})));
+    let o = case("DPOP-BOUND TOKEN", &bound, &[], None);
+    assert_eq!(
+        (o.code, o.stdout.as_str()),
+        (1, "invalid: claims.sender_constrained: subject token is bound to a key (cnf); bound tokens are not exchanged\n")
+    );
     let no_sub = at(with(base.clone(), json!({"sub": null})));
     assert_eq!(case("NO-SUB TOKEN", &no_sub, &[], None).code, 1);
     assert_eq!(case("NO-SUB TOKEN", &no_sub, &["--allow-missing-sub"], None).code, 0);
@@ -636,7 +651,13 @@ fn verify_with_jwks_file() {
     case("UNKNOWN-KID TOKEN", &mint("keys/stranger-es256.json", &base), &[], None);
     case(
         "TAMPERED TOKEN",
-        &tamper(&es, &with(base.clone(), json!({"client_id": "admin", "azp": "admin", "iat": NOW, "exp": NOW + 300}))),
+        &tamper(
+            &es,
+            &with(
+                base.clone(),
+                json!({"client_id": "admin", "azp": "admin", "preferred_username": "service-account-admin", "iat": NOW, "exp": NOW + 300}),
+            ),
+        ),
         &[],
         None,
     );
@@ -767,12 +788,27 @@ fn explain() {
     go(&expired, &[], Some("EXPIRED TOKEN"));
     let no_tenant = mint("keys/issuer-es256.json", &with(base.clone(), json!({"tenant_id": null})));
     go(&no_tenant, &[], Some("NO-TENANT TOKEN"));
-    let forged = tamper(&orders, &with(base.clone(), json!({"client_id": "batch-1", "azp": "batch-1", "iat": NOW, "exp": NOW + 300})));
+    let forged = tamper(
+        &orders,
+        &with(
+            base.clone(),
+            json!({"client_id": "batch-1", "azp": "batch-1", "preferred_username": "service-account-batch-1", "iat": NOW, "exp": NOW + 300}),
+        ),
+    );
     go(&forged, &[], Some("FORGED TOKEN"));
     let unknown = mint("keys/stranger-es256.json", &base);
     go(&unknown, &[], Some("UNKNOWN-KID TOKEN"));
     let user = mint("keys/issuer-es256.json", &with(base.clone(), json!({"client_id": null, "preferred_username": "alice"})));
     assert_eq!(go(&user, &[], Some("USER TOKEN")).code, 1);
+    let mapped = mint("keys/issuer-es256.json", &with(base.clone(), json!({"preferred_username": "alice", "sid": "s1"})));
+    let o = go(&mapped, &[], Some("MAPPED-CLIENT-ID USER TOKEN"));
+    assert_eq!(o.code, 1);
+    assert!(o.stdout.contains("claims.not_service_account"), "{}", o.stdout);
+    let bound =
+        mint("keys/issuer-es256.json", &with(base.clone(), json!({"cnf": {"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}})));
+    let o = go(&bound, &[], Some("CERTIFICATE-BOUND TOKEN"));
+    assert_eq!(o.code, 1);
+    assert!(o.stdout.contains("claims.sender_constrained"), "{}", o.stdout);
     let partner_user = mint(
         "keys/issuer-es256.json",
         &json!({"iss": "https://kc.test/realms/partners", "aud": "edge-sts", "azp": "partner-eu-sync", "gty": "password", "tenant_id": "p"}),

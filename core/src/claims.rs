@@ -24,15 +24,16 @@ pub struct ClaimRules {
 /// tokens are exchanged. Lives beside [`ClaimRules`] (on `config::TrustedIssuer`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum AppTokenRule {
-    /// Keycloak (the default): `client_id` (26.x) or `clientId` (older) must be present. Keycloak
-    /// writes it from a session note only the `client_credentials` grant sets (the "Client ID"
-    /// mapper), so user and token-exchange tokens lack it. Both, when present, must agree, and so
-    /// must `azp`. `preferred_username` plays no part.
+    /// Keycloak (the default): see [`keycloak_service_account`]. `client_id` (26.x) or `clientId`
+    /// (older) names the client; `preferred_username` is its service-account user's name; the
+    /// token carries no user session (`sid`, `session_state`). `azp`, where present, agrees.
     #[default]
     Keycloak,
     /// Another issuer (`trusted_issuers[].app_token`): `client_claim` names the client and
-    /// `marker` must hold. `client_id`, `clientId` and `azp`, where present, must agree with it.
-    Claims { client_claim: String, marker: Marker },
+    /// `marker` must hold, with none of `absent_claims` present (the configuration's
+    /// `marker.absent_claims`). `client_id`, `clientId` and `azp`, where present, must agree with
+    /// the client claim.
+    Claims { client_claim: String, marker: Marker, absent_claims: Vec<String> },
 }
 
 /// What marks a token as an application token.
@@ -42,6 +43,64 @@ pub enum Marker {
     Equals { claim: String, value: String },
     /// `claim` and `other` are equal non-empty strings (Okta: `sub` equals `cid`).
     EqualsClaim { claim: String, other: String },
+}
+
+/// The username Keycloak gives a client's service-account user: `service-account-` and the
+/// client id, lowercased as Keycloak stores every username.
+pub fn keycloak_service_account_username(client: &str) -> String {
+    format!("service-account-{}", client.to_lowercase())
+}
+
+/// Keycloak claims that carry a user session's id. A `client_credentials` token has none.
+pub const KEYCLOAK_SESSION_CLAIMS: [&str; 2] = ["sid", "session_state"];
+
+/// Why a Keycloak token with a client id is still not a service account's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeycloakMiss {
+    /// `preferred_username` is not `service-account-<client id, lowercased>`.
+    Username,
+    /// It carries a user session (`sid` or `session_state`).
+    Session,
+}
+
+/// Keycloak's service-account markers, beyond the client id, from Keycloak's own source (the
+/// releases 24 to 26):
+///
+/// - The service-account user is created as `service-account-` + client id
+///   (`ServiceAccountConstants.SERVICE_ACCOUNT_USER_PREFIX`, `ClientManager.enableServiceAccount`;
+///   renamed with the client in `ClientManager.clientIdChanged`), and usernames are stored
+///   lowercased (`JpaUserProvider.addUser`: `username.toLowerCase()`). The `profile` scope's
+///   username mapper writes it to `preferred_username`.
+/// - The `client_credentials` grant makes its user session TRANSIENT unless the client turns on
+///   refresh tokens for that grant (off by default), and a TRANSIENT session's id is then left
+///   out of the token: `ClientCredentialsGrantType` nulls it (`setSessionState(null)`, later
+///   `setSessionId(null)`), current releases in `OAuth2GrantTypeBase` ("transient sessions do
+///   not add the session ID to the token"). Up to 24 one field was written as both `sid` and
+///   `session_state`; 25 dropped `session_state` (its "Session State" mapper adds it back). A
+///   user's token carries its session's id (`TokenManager.initToken`: `setSessionId`).
+///
+/// A user's token whose `client_id`/`clientId` a mapper writes (user attribute, hard-coded claim)
+/// fails both: its username is the user's and it carries `sid`. Errors carry no value.
+pub fn keycloak_service_account(claims: &Map<String, Value>, client: &str) -> Result<(), KeycloakMiss> {
+    if KEYCLOAK_SESSION_CLAIMS.iter().any(|c| claims.contains_key(*c)) {
+        return Err(KeycloakMiss::Session);
+    }
+    if claims.get("preferred_username").and_then(Value::as_str) != Some(keycloak_service_account_username(client).as_str()) {
+        return Err(KeycloakMiss::Username);
+    }
+    Ok(())
+}
+
+/// Whether `marker` holds and none of `absent_claims` is present (with any value, `null` too).
+pub fn marker_holds(claims: &Map<String, Value>, marker: &Marker, absent_claims: &[String]) -> bool {
+    let test = match marker {
+        Marker::Equals { claim, value } => claims.get(claim).and_then(Value::as_str) == Some(value.as_str()),
+        Marker::EqualsClaim { claim, other } => {
+            let a = claims.get(claim).and_then(Value::as_str);
+            a.is_some_and(|a| !a.is_empty()) && a == claims.get(other).and_then(Value::as_str)
+        }
+    };
+    test && !absent_claims.iter().any(|c| claims.contains_key(c))
 }
 
 /// Per-issuer rules about who the caller is (beside [`ClaimRules`]).
@@ -83,6 +142,9 @@ pub enum ClaimsError {
     ConflictingClientId,
     /// Not an application (service-account) token: a user's token, for one.
     NotServiceAccount,
+    /// Bound to a key (`cnf`: RFC 9449 DPoP `jkt`, RFC 8705 `x5t#S256`, or any other): never
+    /// exchanged, since edge-sts does not check the binding.
+    SenderConstrained,
 }
 
 impl fmt::Display for ClaimsError {
@@ -105,6 +167,7 @@ impl fmt::Display for ClaimsError {
             ClaimsError::NoClientId => f.write_str("subject token names no client (its client claim is missing or empty)"),
             ClaimsError::ConflictingClientId => f.write_str("subject token names conflicting clients"),
             ClaimsError::NotServiceAccount => f.write_str("subject token is not a service-account (client credentials) token"),
+            ClaimsError::SenderConstrained => f.write_str("subject token is bound to a key (cnf); bound tokens are not exchanged"),
         }
     }
 }
@@ -125,6 +188,7 @@ impl ClaimsError {
             ClaimsError::NoClientId => reason::CLAIMS_CLIENT_ID,
             ClaimsError::ConflictingClientId => reason::CLAIMS_CLIENT_ID_CONFLICT,
             ClaimsError::NotServiceAccount => reason::CLAIMS_NOT_SERVICE_ACCOUNT,
+            ClaimsError::SenderConstrained => reason::CLAIMS_SENDER_CONSTRAINED,
         }
     }
 }
@@ -225,17 +289,16 @@ pub fn app_client(claims: &Map<String, Value>, rule: &AppTokenRule) -> Result<St
             if client.is_empty() {
                 return Err(ClaimsError::NotServiceAccount);
             }
+            if string_claim(claims, "azp")?.is_some_and(|v| v != client) {
+                return Err(ClaimsError::ConflictingClientId);
+            }
+            if keycloak_service_account(claims, client).is_err() {
+                return Err(ClaimsError::NotServiceAccount);
+            }
             client
         }
-        AppTokenRule::Claims { client_claim, marker } => {
-            let marked = match marker {
-                Marker::Equals { claim, value } => claims.get(claim).and_then(Value::as_str) == Some(value.as_str()),
-                Marker::EqualsClaim { claim, other } => {
-                    let a = claims.get(claim).and_then(Value::as_str);
-                    a.is_some_and(|a| !a.is_empty()) && a == claims.get(other).and_then(Value::as_str)
-                }
-            };
-            if !marked {
+        AppTokenRule::Claims { client_claim, marker, absent_claims } => {
+            if !marker_holds(claims, marker, absent_claims) {
                 return Err(ClaimsError::NotServiceAccount);
             }
             match string_claim(claims, client_claim)? {
@@ -325,6 +388,16 @@ pub fn check_typ(claims: &Map<String, Value>, expected: Option<&str>) -> Result<
     Ok(())
 }
 
+/// A token bound to a key (`cnf` present, whatever its value) is refused: edge-sts cannot check
+/// the binding, and exchanging it would turn a stolen bound token into an unbound one (RFC 9449
+/// §1, RFC 8705 §3; Keycloak's own token exchange refuses such tokens for the same reason).
+pub fn check_unbound(claims: &Map<String, Value>) -> Result<(), ClaimsError> {
+    if claims.contains_key("cnf") {
+        return Err(ClaimsError::SenderConstrained);
+    }
+    Ok(())
+}
+
 /// Every listed claim must be present and not `null`.
 pub fn check_required(claims: &Map<String, Value>, required: &[String]) -> Result<(), ClaimsError> {
     for c in required {
@@ -350,6 +423,7 @@ pub fn validate_token(claims: &Map<String, Value>, rules: &ClaimRules, caller: &
     check_lifetime(exp, iat, rules.max_lifetime_secs, now)?;
     check_audience(claims, &rules.audiences)?;
     check_typ(claims, rules.expected_typ.as_deref())?;
+    check_unbound(claims)?;
     check_sub(claims, caller.allow_missing_sub)?;
     check_required(claims, &rules.required_claims)?;
     let client_id = app_client(claims, &caller.app_token)?;
@@ -377,7 +451,7 @@ mod tests {
     fn base() -> Value {
         json!({"iss": "https://kc.example/realms/r", "aud": ["account", "edge-sts"], "exp": NOW + 300.0,
                "iat": NOW - 10.0, "typ": "Bearer", "azp": "svc", "client_id": "svc",
-               "sub": "0b5e7c1d-service-account"})
+               "preferred_username": "service-account-svc", "sub": "0b5e7c1d-service-account"})
     }
 
     fn patched(mut c: Value, patch: Value) -> Value {
@@ -494,19 +568,94 @@ mod tests {
         assert_eq!(check(json!({"client_id": null, "clientId": "svc"})).unwrap().client_id, "svc");
     }
 
+    /// A user's token whose client id a mapper writes (user attribute, hard-coded claim) is not a
+    /// service account's: Keycloak's rule also needs the service-account user's name and no user
+    /// session, which only the client_credentials grant gives.
+    #[test]
+    fn keycloak_rule_is_not_fooled_by_a_client_id_mapper() {
+        #[rustfmt::skip]
+        let table: &[(&str, Value, &str)] = &[
+            ("client_credentials token (26.x)", json!({}), "ok"),
+            ("client_credentials token (older, clientId)", json!({"client_id": null, "clientId": "svc"}), "ok"),
+            // A user token from a realm whose mapper writes clientId: sid, session_state, alice.
+            ("user token, clientId from a mapper", json!({"client_id": null, "clientId": "svc", "preferred_username": "alice",
+                "sid": "b1f9c0de", "session_state": "b1f9c0de"}), "claims.not_service_account"),
+            ("user token, client_id from a mapper (26.x: sid only)", json!({"preferred_username": "alice", "sid": "b1f9c0de"}), "claims.not_service_account"),
+            ("user named like the service account, with a session", json!({"sid": "b1f9c0de"}), "claims.not_service_account"),
+            ("session_state alone", json!({"session_state": "b1f9c0de"}), "claims.not_service_account"),
+            ("sid empty", json!({"sid": ""}), "claims.not_service_account"),
+            ("user's username, no session", json!({"preferred_username": "alice"}), "claims.not_service_account"),
+            ("no preferred_username", json!({"preferred_username": null}), "claims.not_service_account"),
+            ("preferred_username not a string", json!({"preferred_username": ["service-account-svc"]}), "claims.not_service_account"),
+            ("another client's service account", json!({"preferred_username": "service-account-other"}), "claims.not_service_account"),
+            ("the prefix alone", json!({"preferred_username": "service-account-"}), "claims.not_service_account"),
+            ("username not lowercased", json!({"preferred_username": "service-account-SVC"}), "claims.not_service_account"),
+            // Keycloak stores usernames lowercased: client `Orders-Svc`'s user is service-account-orders-svc.
+            ("mixed-case client id", json!({"client_id": "Orders-Svc", "azp": "Orders-Svc", "preferred_username": "service-account-orders-svc"}), "ok"),
+            ("mixed-case username", json!({"client_id": "Orders-Svc", "azp": "Orders-Svc", "preferred_username": "service-account-Orders-Svc"}), "claims.not_service_account"),
+        ];
+        for (name, patch, want) in table {
+            assert_eq!(reason(patch.clone()), *want, "{name}");
+        }
+        // Present with any value, `null` too (`patched` removes on null: set it directly).
+        for name in KEYCLOAK_SESSION_CLAIMS {
+            let mut c = base();
+            c[name] = Value::Null;
+            assert_eq!(code(validate_token(c.as_object().unwrap(), &rules(), &CallerRules::default(), NOW)), "claims.not_service_account");
+        }
+        assert_eq!(keycloak_service_account_username("Orders-Svc"), "service-account-orders-svc");
+        let m = |patch: Value| keycloak_service_account(patched(base(), patch).as_object().unwrap(), "svc");
+        assert_eq!(m(json!({})), Ok(()));
+        assert_eq!(m(json!({"sid": "s"})), Err(KeycloakMiss::Session));
+        assert_eq!(m(json!({"preferred_username": "alice"})), Err(KeycloakMiss::Username));
+    }
+
+    /// A token bound to a key (`cnf`, whatever the method) is never exchanged: 400
+    /// invalid_request, its own reason, nothing of the token echoed.
+    #[test]
+    fn sender_constrained_tokens_are_refused() {
+        #[rustfmt::skip]
+        let table: &[(&str, Value, &str)] = &[
+            ("no cnf", json!({}), "ok"),
+            ("DPoP (RFC 9449)", json!({"cnf": {"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}}), "claims.sender_constrained"),
+            ("mutual TLS (RFC 8705)", json!({"cnf": {"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}}), "claims.sender_constrained"),
+            ("a JWK (RFC 7800)", json!({"cnf": {"jwk": {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}}}), "claims.sender_constrained"),
+            ("an unknown method", json!({"cnf": {"x": 1}}), "claims.sender_constrained"),
+            ("empty cnf", json!({"cnf": {}}), "claims.sender_constrained"),
+            ("cnf not an object", json!({"cnf": "jkt"}), "claims.sender_constrained"),
+            ("otherwise a user token", json!({"cnf": {"jkt": "x"}, "client_id": null}), "claims.sender_constrained"),
+        ];
+        for (name, patch, want) in table {
+            assert_eq!(reason(patch.clone()), *want, "{name}");
+        }
+        let mut c = base();
+        c["cnf"] = Value::Null; // `patched` removes on null: set it directly
+        assert_eq!(code(validate_token(c.as_object().unwrap(), &rules(), &CallerRules::default(), NOW)), "claims.sender_constrained");
+        let e = crate::Error::Claims(check(json!({"cnf": {"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}})).unwrap_err());
+        let o = e.to_oauth(30);
+        assert_eq!((o.status, o.error, o.reason), (400, "invalid_request", "claims.sender_constrained"));
+        assert!(!o.description.contains("0ZcOCORZ") && !o.description.contains("svc"), "{}", o.description);
+    }
+
     /// Issue 10 §1: non-Keycloak issuers say how their application tokens are recognised.
     #[test]
     fn configured_app_token_rules() {
         let mut r = rules();
         r.expected_typ = None;
-        let rule = |client: &str, marker: Marker| CallerRules {
-            app_token: AppTokenRule::Claims { client_claim: client.into(), marker },
+        let rule_absent = |client: &str, marker: Marker, absent: &[&str]| CallerRules {
+            app_token: AppTokenRule::Claims {
+                client_claim: client.into(),
+                marker,
+                absent_claims: absent.iter().map(|a| a.to_string()).collect(),
+            },
             allow_missing_sub: false,
         };
+        let rule = |client: &str, marker: Marker| rule_absent(client, marker, &[]);
         let eq = |c: &str, v: &str| Marker::Equals { claim: c.into(), value: v.into() };
         let entra = rule("azp", eq("idtyp", "app"));
         let auth0 = rule("azp", eq("gty", "client-credentials"));
-        let okta = rule("cid", Marker::EqualsClaim { claim: "sub".into(), other: "cid".into() });
+        let okta = rule_absent("cid", Marker::EqualsClaim { claim: "sub".into(), other: "cid".into() }, &["uid"]);
+        let entra_no_scp = rule_absent("azp", eq("idtyp", "app"), &["scp"]);
         let kc = json!({"client_id": null, "typ": null});
         #[rustfmt::skip]
         let table: Vec<(&str, &CallerRules, Value, &str)> = vec![
@@ -524,6 +673,10 @@ mod tests {
             ("okta user", &okta, json!({"sub": "alice@example.com", "cid": "svc"}), "claims.not_service_account"),
             ("okta no cid", &okta, json!({"sub": "svc"}), "claims.not_service_account"),
             ("okta cid not a string", &okta, json!({"sub": "svc", "cid": 1}), "claims.not_service_account"),
+            // A user whose login equals the client id: sub == cid, but Okta user tokens carry uid.
+            ("okta user whose login is the client id", &okta, json!({"sub": "svc", "cid": "svc", "uid": "00u1abcd"}), "claims.not_service_account"),
+            ("entra app carrying an absent claim", &entra_no_scp, json!({"idtyp": "app", "scp": "x"}), "claims.not_service_account"),
+            ("entra app without it", &entra_no_scp, json!({"idtyp": "app"}), "ok"),
         ];
         // Merges two patches, keeping `null` (= remove) entries.
         let merge = |a: &Value, b: Value| {
@@ -539,6 +692,10 @@ mod tests {
         }
         let c = check_with(merge(&kc, json!({"sub": "svc", "cid": "svc"})), &r, &okta).unwrap();
         assert_eq!(c.client_id, "svc");
+        // An absent claim is absent with any value, `null` too.
+        let mut t = patched(base(), merge(&kc, json!({"sub": "svc", "cid": "svc"})));
+        t["uid"] = Value::Null;
+        assert_eq!(code(validate_token(t.as_object().unwrap(), &r, &okta, NOW)), "claims.not_service_account");
     }
 
     /// Issue 10 §2: `sub` is required by default (RFC 9068 §2.2); an explicit switch lifts it.
@@ -609,13 +766,23 @@ mod tests {
         let c = load_issuer(json!({"allow_missing_sub": true,
             "app_token": {"client_claim": "azp", "marker": {"claim": "idtyp", "equals": "app"}}}))
         .unwrap();
-        let want =
-            AppTokenRule::Claims { client_claim: "azp".into(), marker: Marker::Equals { claim: "idtyp".into(), value: "app".into() } };
+        let want = AppTokenRule::Claims {
+            client_claim: "azp".into(),
+            marker: Marker::Equals { claim: "idtyp".into(), value: "app".into() },
+            absent_claims: vec![],
+        };
         assert_eq!(c.trusted[0].caller, CallerRules { app_token: want, allow_missing_sub: true });
-        let c = load_issuer(json!({"app_token": {"client_claim": "cid", "marker": {"claim": "sub", "equals_claim": "cid"}}})).unwrap();
+        let c = load_issuer(
+            json!({"app_token": {"client_claim": "cid", "marker": {"claim": "sub", "equals_claim": "cid", "absent_claims": ["uid"]}}}),
+        )
+        .unwrap();
         assert_eq!(
             c.trusted[0].caller.app_token,
-            AppTokenRule::Claims { client_claim: "cid".into(), marker: Marker::EqualsClaim { claim: "sub".into(), other: "cid".into() } }
+            AppTokenRule::Claims {
+                client_claim: "cid".into(),
+                marker: Marker::EqualsClaim { claim: "sub".into(), other: "cid".into() },
+                absent_claims: vec!["uid".into()]
+            }
         );
         // Refusals name the field, the problem and the fix.
         #[rustfmt::skip]
@@ -636,6 +803,59 @@ mod tests {
         assert!(load_issuer(json!({"app_token": {"client_claim": "azp", "marker": {"claim": "gty", "value": "x"}}})).is_err());
         assert!(load_issuer(json!({"app_token": {"client_claim": "azp"}})).is_err());
         assert!(load_issuer(json!({"allow_missing_sub": "yes"})).is_err());
+    }
+
+    /// A marker that holds for every token (or for none) cannot tell application tokens from
+    /// user tokens: refused at load, with the field, the problem and the fix.
+    #[test]
+    fn markers_that_cannot_tell_tokens_apart_are_refused() {
+        let app = |marker: Value| json!({"app_token": {"client_claim": "cid", "marker": marker}});
+        #[rustfmt::skip]
+        let bad: &[(Value, &str)] = &[
+            // Always holds.
+            (app(json!({"claim": "sub", "equals_claim": "sub"})), "trusted_issuers[0].app_token.marker.equals_claim"),
+            (app(json!({"claim": "cid", "equals_claim": "cid"})), "trusted_issuers[0].app_token.marker.equals_claim"),
+            (app(json!({"claim": "iss", "equals": "https://idp.example"})), "trusted_issuers[0].app_token.marker.claim"),
+            (app(json!({"claim": "sub", "equals_claim": "iss"})), "trusted_issuers[0].app_token.marker.equals_claim"),
+            // `expected_typ` (default "Bearer") already fixes typ.
+            (app(json!({"claim": "typ", "equals": "Bearer"})), "trusted_issuers[0].app_token.marker.claim"),
+            // Never holds.
+            (app(json!({"claim": "sub", "equals_claim": "cid", "absent_claims": ["sub"]})), "trusted_issuers[0].app_token.marker.absent_claims[0]"),
+            (app(json!({"claim": "sub", "equals_claim": "cid", "absent_claims": ["uid", "cid"]})), "trusted_issuers[0].app_token.marker.absent_claims[1]"),
+            (app(json!({"claim": "gty", "equals": "client-credentials", "absent_claims": ["cid"]})), "trusted_issuers[0].app_token.marker.absent_claims[0]"),
+            (app(json!({"claim": "gty", "equals": "client-credentials", "absent_claims": ["exp"]})), "trusted_issuers[0].app_token.marker.absent_claims[0]"),
+            (app(json!({"claim": "gty", "equals": "client-credentials", "absent_claims": ["typ"]})), "trusted_issuers[0].app_token.marker.absent_claims[0]"),
+            (app(json!({"claim": "idtyp", "equals": "app", "absent_claims": ["sub"]})), "trusted_issuers[0].app_token.marker.absent_claims[0]"),
+            (app(json!({"claim": "idtyp", "equals": "app", "absent_claims": [""]})), "trusted_issuers[0].app_token.marker.absent_claims[0]"),
+        ];
+        for (extra, field) in bad {
+            let e = load_issuer(extra.clone()).unwrap_err();
+            assert_eq!(e.field, *field, "{extra}");
+            assert!(!e.problem.is_empty() && !e.fix.is_empty(), "{extra}");
+        }
+        let e = load_issuer(app(json!({"claim": "sub", "equals_claim": "sub"}))).unwrap_err();
+        assert!(e.problem.contains("every token"), "{}", e.problem);
+        // A claim the issuer's own rules require cannot be one that must be absent.
+        let e = load_issuer(json!({"required_claims": ["tenant"], "app_token": {"client_claim": "cid",
+            "marker": {"claim": "idtyp", "equals": "app", "absent_claims": ["tenant"]}}}))
+        .unwrap_err();
+        assert_eq!(e.field, "trusted_issuers[0].app_token.marker.absent_claims[0]");
+        // Without expected_typ, typ is the issuer's own claim; with allow_missing_sub, sub may be absent.
+        assert!(load_issuer(
+            json!({"expected_typ": null, "app_token": {"client_claim": "azp", "marker": {"claim": "typ", "equals": "app"}}})
+        )
+        .is_ok());
+        assert!(load_issuer(json!({"allow_missing_sub": true, "app_token": {"client_claim": "azp",
+            "marker": {"claim": "idtyp", "equals": "app", "absent_claims": ["sub"]}}}))
+        .is_ok());
+        // The documented examples load.
+        for marker in [
+            json!({"claim": "idtyp", "equals": "app"}),
+            json!({"claim": "gty", "equals": "client-credentials"}),
+            json!({"claim": "sub", "equals_claim": "cid", "absent_claims": ["uid"]}),
+        ] {
+            assert!(load_issuer(app(marker.clone())).is_ok(), "{marker}");
+        }
     }
 
     #[test]

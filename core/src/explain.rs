@@ -409,7 +409,7 @@ mod tests {
 
     fn subject(client: &str, exp: f64) -> Map<String, Value> {
         json!({"iss": ISS, "aud": "edge-sts", "exp": exp, "iat": NOW - 10.0, "typ": "Bearer", "azp": client, "client_id": client,
-               "sub": "service-account-uuid", "tenant": "acme"})
+               "preferred_username": format!("service-account-{client}"), "sub": "service-account-uuid", "tenant": "acme"})
         .as_object()
         .unwrap()
         .clone()

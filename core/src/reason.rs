@@ -59,6 +59,7 @@ reasons! {
     CLAIMS_CLIENT_ID = "claims.client_id",
     CLAIMS_CLIENT_ID_CONFLICT = "claims.client_id_conflict",
     CLAIMS_NOT_SERVICE_ACCOUNT = "claims.not_service_account",
+    CLAIMS_SENDER_CONSTRAINED = "claims.sender_constrained",
     CLAIMS_EXPIRES_TOO_SOON = "claims.expires_too_soon",
     // The trust policy.
     POLICY_UNKNOWN_CLIENT = "policy.unknown_client",

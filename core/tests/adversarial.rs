@@ -71,7 +71,8 @@ fn jwks(w: &World) -> String {
 
 fn claims() -> Value {
     json!({"iss": ISS, "aud": ["account", "edge-sts"], "exp": NOW + 300.0, "iat": NOW - 10.0, "typ": "Bearer",
-           "azp": "orders-service", "client_id": "orders-service", "jti": "j", "sub": "5f0c9d3e-service-account"})
+           "azp": "orders-service", "client_id": "orders-service", "preferred_username": "service-account-orders-service",
+           "jti": "j", "sub": "5f0c9d3e-service-account"})
 }
 
 fn b64(v: &[u8]) -> String {
@@ -359,8 +360,44 @@ fn user_tokens_are_not_exchanged() {
         &user(json!({"client_id": "orders-service", "clientId": "batch-1"})),
         "claims.client_id_conflict",
     );
-    // The pre-26 spelling is a service account.
-    assert_eq!(run(&w, &user(json!({"clientId": "orders-service"}))).0, 200);
+    // A client id from a user-attribute or hard-coded-claim mapper does not make a user's token a
+    // service account's: its username is the user's and it carries the user's session.
+    for (name, patch) in [
+        ("user token, clientId from a mapper (pre-26)", json!({"clientId": "orders-service", "session_state": "9a1c"})),
+        ("user token, client_id from a mapper", json!({"client_id": "orders-service"})),
+        (
+            "mapper plus a service-account name",
+            json!({"client_id": "orders-service", "preferred_username": "service-account-orders-service"}),
+        ),
+    ] {
+        refused(&w, j(), name, &user(patch), "claims.not_service_account");
+    }
+    // The pre-26 spelling on a service account's own token.
+    let mut sa = claims();
+    sa.as_object_mut().unwrap().remove("client_id");
+    sa["clientId"] = json!("orders-service");
+    assert_eq!(run(&w, &sign(&w.rs, json!({}), &sa)).0, 200);
+}
+
+/// A token bound to a key (`cnf`) is never exchanged as a bearer token: a stolen DPoP- or
+/// certificate-bound service-account token buys nothing.
+#[test]
+fn bound_tokens_are_not_laundered() {
+    let w = world();
+    let bound = |cnf: Value| {
+        let mut c = claims();
+        c["cnf"] = cnf;
+        sign(&w.es, json!({}), &c)
+    };
+    for (name, cnf) in [
+        ("DPoP (RFC 9449)", json!({"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"})),
+        ("mutual TLS (RFC 8705)", json!({"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"})),
+        ("a key (RFC 7800)", json!({"kid": "k"})),
+        ("empty", json!({})),
+        ("null", Value::Null),
+    ] {
+        refused(&w, jwks(&w), name, &bound(cnf), "claims.sender_constrained");
+    }
 }
 
 /// Issue 10 §2: `sub` is required; registered claims have their RFC types.

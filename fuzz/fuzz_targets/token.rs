@@ -20,6 +20,7 @@ fuzz_target!(|data: &[u8]| {
             app_token: AppTokenRule::Claims {
                 client_claim: "cid".into(),
                 marker: Marker::EqualsClaim { claim: "sub".into(), other: "cid".into() },
+                absent_claims: vec!["uid".into()],
             },
             allow_missing_sub: true,
         };

@@ -18,14 +18,6 @@ async function keysOf(url) {
   return createLocalJWKSet(await (await fetch(`${url}/.well-known/jwks.json`)).json());
 }
 
-/** A Keycloak *user's* access token claim set, as issued when someone signs in through `client`:
- *  `azp`, `preferred_username`, `sid`, a user `sub`, `typ: Bearer`, and no `client_id`/`clientId`
- *  (only the client_credentials grant sets the session note the Client ID mapper reads). */
-function userTokenClaims(iss, client, extra = {}) {
-  const { client_id, clientHost, clientAddress, ...c } = iss.keyclaims(client);
-  return { ...c, sub: "8d0f4b7e-1c2a-4f3e-9b6d-5a4c3b2a1f00", preferred_username: "alice", email: "alice@example.test",
-    email_verified: true, sid: "b1f9c0de-0000-4000-8000-000000000001", scope: "openid profile email orders:read", ...extra };
-}
 
 /** Asserts an RFC 6749 error response that echoes nothing secret. */
 function assertError(res, status, code, secretsToHide = []) {
@@ -235,7 +227,7 @@ describe("the error table (docs/http.md)", () => {
     assert.equal(iss.counters.jwks + iss.counters.discovery, before);
   });
   test("issue 10 §1: a Keycloak user token through a listed client is refused (claims.not_service_account)", async () => {
-    const t = await iss.sign(userTokenClaims(iss, "orders-service"));
+    const t = await iss.sign(iss.userClaims("orders-service"));
     const res = await exchange(w.url, { subject_token: t });
     assertError(res, 400, "invalid_request", [t]);
     assert.match(res.json.error_description, /service-account/);
@@ -243,11 +235,54 @@ describe("the error table (docs/http.md)", () => {
     const line = await loggedReason(w, "claims.not_service_account");
     assert.equal(line.status, 400);
     // Named like a service account, still a user token: preferred_username is never the marker.
-    const named = await iss.sign(userTokenClaims(iss, "orders-service", { preferred_username: "service-account-orders-service" }));
+    const named = await iss.sign(iss.userClaims("orders-service", { preferred_username: "service-account-orders-service" }));
     assertError(await exchange(w.url, { subject_token: named }), 400, "invalid_request", [named]);
-    // The same claims with the Client ID mapper's claim are a service account's token.
-    const sa = await iss.sign({ ...userTokenClaims(iss, "orders-service"), client_id: "orders-service" });
-    assert.equal((await exchange(w.url, { subject_token: sa })).status, 200);
+  });
+  test("a Keycloak user token whose client id a realm mapper writes is refused (claims.not_service_account)", async () => {
+    // A user-attribute or hard-coded-claim mapper writes clientId (before 26) or client_id into a
+    // user's token: the user's name and session still give it away.
+    for (const [name, mapped] of [
+      ["clientId", { clientId: "orders-service", session_state: "b1f9c0de-0000-4000-8000-000000000001" }],
+      ["client_id", { client_id: "orders-service" }],
+      ["client_id and a service-account name", { client_id: "orders-service", preferred_username: "service-account-orders-service" }],
+    ]) {
+      const before = w.logs.length;
+      const t = await iss.sign(iss.userClaims("orders-service", mapped));
+      const res = await exchange(w.url, { subject_token: t });
+      assertError(res, 400, "invalid_request", [t]);
+      assert.match(res.json.error_description, /service-account/, name);
+      assert.ok(!res.text.includes("alice") && !res.text.includes("orders-service"), `${name}: nothing of the token echoed`);
+      let line;
+      for (let i = 0; i < 50 && !line; i++) {
+        line = w.logs.slice(before).filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)).find((j) => j.reason);
+        if (!line) await sleep(20);
+      }
+      assert.equal(line?.reason, "claims.not_service_account", name);
+      assert.equal(line.status, 400);
+    }
+    // The issuer's own service-account token for that client is exchanged.
+    assert.equal((await exchange(w.url, { subject_token: await iss.getToken("orders-service") })).status, 200);
+  });
+  test("a DPoP-bound token from the issuer is refused (claims.sender_constrained)", async () => {
+    const bound = await iss.getToken("orders-service", { dpop: true });
+    assert.equal(typeof decodeJwt(bound).cnf.jkt, "string", "the issuer bound it to the proof's key");
+    const before = w.logs.length;
+    const res = await exchange(w.url, { subject_token: bound });
+    assertError(res, 400, "invalid_request", [bound]);
+    assert.match(res.json.error_description, /bound to a key/);
+    let line;
+    for (let i = 0; i < 50 && !line; i++) {
+      line = w.logs.slice(before).filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)).find((j) => j.reason);
+      if (!line) await sleep(20);
+    }
+    assert.equal(line?.reason, "claims.sender_constrained");
+    assert.equal(line.status, 400);
+    // A certificate-bound token (RFC 8705), signed by the issuer's key, too.
+    const mtls = await iss.sign({ ...iss.keyclaims("orders-service"), cnf: { "x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2" } });
+    assertError(await exchange(w.url, { subject_token: mtls }), 400, "invalid_request", [mtls]);
+    await loggedReason(w, "claims.sender_constrained");
+    // The same client's unbound token is exchanged.
+    assert.equal((await exchange(w.url, { subject_token: await iss.getToken("orders-service") })).status, 200);
   });
   test("issue 10 §2: a token without sub, or with a non-string jti, is refused", async () => {
     const { sub, ...noSub } = iss.keyclaims("orders-service");

@@ -93,3 +93,24 @@ test("issue 10 §1: a user token gets the refusal /token gives (claims.not_servi
   assert.equal(r.json.error, "invalid_request");
   assert.match(r.json.error_description, /service-account/);
 });
+
+test("a bound token and a user token with a mapped client id get the refusal /token gives", async () => {
+  const cases = [
+    ["a DPoP-bound token", await iss.getToken("orders-service", { dpop: true }), /bound to a key/],
+    ["a user token with a mapped client_id", await iss.sign(iss.userClaims("orders-service", { client_id: "orders-service" })), /service-account/],
+  ];
+  for (const [name, t, says] of cases) {
+    const r = await explain(w.url, { subject_token: t });
+    const tok = await fetch(`${w.url}/token`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ grant_type: GRANT, subject_token_type: ACCESS_TOKEN, subject_token: t }),
+    });
+    const tj = await tok.json();
+    assert.equal(tok.status, 400, name);
+    assert.equal(r.status, tok.status, name);
+    assert.deepEqual(r.json, tj, `${name}: /explain answers as /token does`);
+    assert.equal(r.json.error, "invalid_request", name);
+    assert.match(r.json.error_description, says, name);
+  }
+});

@@ -37,11 +37,15 @@
 //   iss.url / .issuer, .tokenEndpoint, .jwksUri, .discoveryUrl, .port
 //   iss.clients                  { [clientId]: { secret, alg, roles, scope, defaultScope, claims, sub } }
 //   iss.clientKeys               { [clientId]: private JWK } of the private_key_jwt clients (keyjwt-service)
-//   await iss.getToken(id, { scope, secret, auth: "post" | "basic", resource })  -> access_token
+//   await iss.getToken(id, { scope, secret, auth: "post" | "basic", resource, dpop })  -> access_token
+//        (dpop: true sends an RFC 9449 DPoP proof under a fresh ES256 key: the token is bound to
+//         it, `cnf.jkt` its thumbprint, as Keycloak binds a token requested with DPoP)
 //   await iss.sign(payload, { alg = "RS256", kid, header, secret })  -> compact JWS, current key for alg
 //        (alg RS*/PS* use the RSA key, ES256, EdDSA; "HS256" uses `secret` or the RSA public
 //         key PEM (alg-confusion forgery); "none" gives an unsigned token; kid: null omits kid)
 //   iss.keyclaims(id)            Keycloak-shaped claims (exp = now + 300) to tweak before sign()
+//   iss.userClaims(id, extra)    a Keycloak *user's* access token through client id, to sign():
+//                                azp, preferred_username, sid, a user sub, no client_id/clientId
 //   iss.privateJwks / iss.publicJwks() / iss.currentKids()
 //   iss.counters                 live { jwks, discovery, token, moved } (moved = "redirect" targets)
 //   iss.setFault(kind, { ms, only: "jwks" | "discovery", chunked })  none|down|500|slow|html|redirect|huge|dupkids
@@ -57,7 +61,7 @@ import * as crypto from "node:crypto";
 import * as http from "node:http";
 import { pathToFileURL } from "node:url";
 
-import { CompactSign, exportJWK, exportSPKI, generateKeyPair, importJWK } from "jose";
+import { CompactSign, SignJWT, exportJWK, exportSPKI, generateKeyPair, importJWK } from "jose";
 
 const EDGE_STS_RESOURCE = "https://edge-sts.test";
 const AUDIENCE = ["account", "edge-sts"];
@@ -548,9 +552,17 @@ export async function startIssuer({ port = 0, realm = "demo", host = "127.0.0.1"
 
   const tokenEndpoint = `${issuerUrl}${TOKEN_PATH}`;
 
-  async function getToken(clientId, { scope, secret, auth = "post", resource } = {}) {
+  async function getToken(clientId, { scope, secret, auth = "post", resource, dpop = false } = {}) {
     const form = new URLSearchParams({ grant_type: "client_credentials" });
     const headers = { "content-type": "application/x-www-form-urlencoded", accept: "application/json" };
+    if (dpop) {
+      // RFC 9449 §4.2: a proof JWT signed by the client's key, which the header carries.
+      const { privateKey, publicKey } = await generateKeyPair("ES256");
+      headers.dpop = await new SignJWT({ htm: "POST", htu: tokenEndpoint, jti: crypto.randomUUID() })
+        .setProtectedHeader({ typ: "dpop+jwt", alg: "ES256", jwk: await exportJWK(publicKey) })
+        .setIssuedAt()
+        .sign(privateKey);
+    }
     const clientSecret = secret ?? secretFor(clientId);
     if (auth === "basic") {
       const enc = (s) => encodeURIComponent(s);
@@ -625,6 +637,27 @@ export async function startIssuer({ port = 0, realm = "demo", host = "127.0.0.1"
       scope: def.defaultScope,
       ...keycloakClaims(clientId),
     };
+  }
+
+  // A Keycloak user's access token, as issued when someone signs in through `clientId`: `azp`,
+  // the user's `preferred_username` and `sub`, the user session's `sid` (Keycloak >= 25 no longer
+  // writes `session_state`), and no `client_id`/`clientId`: only the client_credentials grant sets
+  // the session note the Client ID mapper reads. `extra` adds or replaces claims (a realm's
+  // mapper, for one); `undefined` removes one.
+  function userClaims(clientId, extra = {}) {
+    const { client_id: _c, clientHost: _h, clientAddress: _a, ...c } = keyclaims(clientId);
+    const claims = {
+      ...c,
+      sub: "8d0f4b7e-1c2a-4f3e-9b6d-5a4c3b2a1f00",
+      preferred_username: "alice",
+      email: "alice@example.test",
+      email_verified: true,
+      sid: "b1f9c0de-0000-4000-8000-000000000001",
+      scope: "openid profile email orders:read",
+      ...extra,
+    };
+    for (const [k, v] of Object.entries(claims)) if (v === undefined) delete claims[k];
+    return claims;
   }
 
   function setFault(kind, opts = {}) {
@@ -719,6 +752,7 @@ export async function startIssuer({ port = 0, realm = "demo", host = "127.0.0.1"
     getToken,
     sign,
     keyclaims,
+    userClaims,
     setFault,
     get fault() {
       return { kind: fault.kind, opts: { ...fault.opts } };

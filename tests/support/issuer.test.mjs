@@ -81,7 +81,11 @@ describe("issuer (oidc-provider as Keycloak)", () => {
       assert.equal(payload.typ, "Bearer");
       assert.equal(payload.azp, clientId);
       assert.equal(payload.client_id, clientId);
-      assert.equal(payload.preferred_username, `service-account-${clientId}`);
+      assert.equal(payload.preferred_username, `service-account-${clientId.toLowerCase()}`);
+      // A client_credentials token has no user session and is not bound to a key.
+      assert.equal(payload.sid, undefined);
+      assert.equal(payload.session_state, undefined);
+      assert.equal(payload.cnf, undefined);
       assert.deepEqual(payload.realm_access, { roles: want.roles });
       assert.equal(payload.tenant_id, want.tenant_id);
       assert.equal(payload.environment, want.environment);
@@ -103,6 +107,31 @@ describe("issuer (oidc-provider as Keycloak)", () => {
     await assert.rejects(iss.getToken("billing-service", { scope: "orders:read" }), /HTTP 400 .*invalid_scope/);
     const stranger = await iss.getToken("stranger-service");
     assert.equal((await verify(iss, stranger)).payload.azp, "stranger-service");
+  });
+
+  test("a token requested with a DPoP proof is bound to the proof's key (cnf.jkt)", async () => {
+    const token = await iss.getToken("orders-service", { dpop: true });
+    const { payload } = await verify(iss, token);
+    assert.deepEqual(Object.keys(payload.cnf), ["jkt"]);
+    assert.match(payload.cnf.jkt, /^[A-Za-z0-9_-]{43}$/, "an RFC 7638 SHA-256 thumbprint");
+    assert.equal(payload.client_id, "orders-service", "otherwise a service account's token");
+    const other = await verify(iss, await iss.getToken("orders-service", { dpop: true }));
+    assert.notEqual(other.payload.cnf.jkt, payload.cnf.jkt, "a fresh key per request");
+  });
+
+  test("userClaims(): a Keycloak user's token, with its session, without a client id", async () => {
+    const c = iss.userClaims("orders-service");
+    assert.equal(c.azp, "orders-service");
+    assert.equal(c.preferred_username, "alice");
+    assert.equal(typeof c.sid, "string");
+    for (const absent of ["client_id", "clientId", "clientHost", "clientAddress", "session_state"]) assert.equal(c[absent], undefined, absent);
+    assert.notEqual(c.sub, iss.clients["orders-service"].sub);
+    // A realm's mapper can add a claim, and a claim can be removed.
+    const mapped = iss.userClaims("orders-service", { clientId: "orders-service", sid: undefined });
+    assert.equal(mapped.clientId, "orders-service");
+    assert.ok(!("sid" in mapped));
+    const { payload } = await verify(iss, await iss.sign(c));
+    assert.deepEqual(payload, c);
   });
 
   test("JWKS: sig keys plus a use=enc RSA-OAEP key sharing the RS256 kid", async () => {

@@ -328,6 +328,13 @@ test("every verification outcome, with the Worker's reason codes", async () => {
     ["a user's token (azp, no client_id)", await sign(K.ec, claims({ client_id: undefined, preferred_username: "alice", sid: "s1" })), { keys: all },
       "invalid", "claims.not_service_account", "client_id"],
     ["pre-26 service account (clientId)", await sign(K.ec, claims({ client_id: undefined, clientId: "orders-service" })), { keys: all }, "valid", null, null],
+    ["a user's token with its client id from a mapper", await sign(K.ec, claims({ preferred_username: "alice", sid: "s1" })), { keys: all },
+      "invalid", "claims.not_service_account", "client_id"],
+    ["a DPoP-bound service-account token", await sign(K.ec, claims({ cnf: { jkt: "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I" } })), { keys: all },
+      "invalid", "claims.sender_constrained", "cnf"],
+    ["an Okta user whose login is the client id", await sign(K.ec, claims({ client_id: undefined, azp: undefined, sub: "orders-service", cid: "orders-service", uid: "00u1" })),
+      { keys: all, appToken: '{"client_claim": "cid", "marker": {"claim": "sub", "equals_claim": "cid", "absent_claims": ["uid"]}}' },
+      "invalid", "claims.not_service_account", "client_id"],
     ["Entra app token under its app_token rule", await sign(K.ec, claims({ client_id: undefined, idtyp: "app" })),
       { keys: all, appToken: '{"client_claim": "azp", "marker": {"claim": "idtyp", "equals": "app"}}' }, "valid", null, null],
     ["Entra user token under its app_token rule", await sign(K.ec, claims({ client_id: undefined, idtyp: "user" })),
@@ -350,6 +357,9 @@ test("every verification outcome, with the Worker's reason codes", async () => {
   const says = {
     "a user's token (azp, no client_id)": /not a service-account \(client credentials\) token, e\.g\. a user's token/,
     "Entra user token under its app_token rule": /not a service-account \(client credentials\) token.*idtyp/,
+    "a user's token with its client id from a mapper": /user session \(sid "s1"\).*mapper/,
+    "a DPoP-bound service-account token": /bound to a DPoP key/,
+    "an Okta user whose login is the client id": /it carries uid/,
     "no sub": /RFC 9068 requires a non-empty sub/,
     "sub not a string": /sub is 42 \(must be a string\)/,
     "kid names two keys (ambiguous)": /ambiguous: 2 different keys have kid ec-1 and fit ES256/,
@@ -485,6 +495,8 @@ test("as edge-sts would, from a pasted configuration: the same answer as the Wor
       ["lifetime over the issuer's 600 s", await sign(K.ec, claims({ exp: t + 900 }))],
       ["an ID token (typ ID)", await sign(K.ec, claims({ typ: "ID" }))],
       ["a user's token", await sign(K.ec, claims({ client_id: undefined, preferred_username: "alice" }))],
+      ["a user's token with its client id from a mapper", await sign(K.ec, claims({ preferred_username: "alice", sid: "s1" }))],
+      ["a token bound to a key", await sign(K.ec, claims({ cnf: { "x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2" } }))],
       ["wrong audience", await sign(K.ec, claims({ aud: "account" }))],
       ["required claim missing", await sign(K.ec, claims({ scope: undefined }))],
       ["EdDSA not in the issuer's algorithms", await sign(K.ed, claims())],
@@ -506,7 +518,8 @@ test("as edge-sts would, from a pasted configuration: the same answer as the Wor
         worker = line.reason;
       }
       const want = { "service account": "valid", "the other trusted issuer's rules": "claims.aud", "an issuer the configuration does not trust": "token.untrusted_issuer",
-        "EdDSA not in the issuer's algorithms": "token.alg_not_allowed", "lifetime over the issuer's 600 s": "claims.lifetime" }[name];
+        "EdDSA not in the issuer's algorithms": "token.alg_not_allowed", "lifetime over the issuer's 600 s": "claims.lifetime",
+        "a user's token with its client id from a mapper": "claims.not_service_account", "a token bound to a key": "claims.sender_constrained" }[name];
       if (want) assert.equal(worker, want, `${name}: the Worker's own answer (${res.status} ${res.text})`);
       await page.fill("#config", JSON.stringify(config, null, 2));
       await page.fill("#token", token);

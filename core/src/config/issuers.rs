@@ -62,6 +62,9 @@ struct RawMarker {
     equals: Option<String>,
     #[serde(default)]
     equals_claim: Option<String>,
+    /// Claims an application token never carries (Okta: `uid`, only in user tokens).
+    #[serde(default)]
+    absent_claims: Vec<String>,
 }
 
 fn default_typ() -> Option<String> {
@@ -85,8 +88,8 @@ impl TrustedIssuer {
     }
 }
 
-/// `trusted_issuers[i].app_token`: non-empty claim names, and exactly one of `equals` /
-/// `equals_claim`.
+/// `trusted_issuers[i].app_token`: non-empty claim names, exactly one of `equals` /
+/// `equals_claim`, and a marker that can tell tokens apart (see [`marker_tells_apart`]).
 pub(crate) fn app_token_rule(a: RawAppToken, field: &str) -> Result<AppTokenRule, ConfigError> {
     let example = "e.g. {\"client_claim\": \"azp\", \"marker\": {\"claim\": \"idtyp\", \"equals\": \"app\"}} (Entra v2); leave app_token out for Keycloak";
     if a.client_claim.is_empty() {
@@ -128,7 +131,71 @@ pub(crate) fn app_token_rule(a: RawAppToken, field: &str) -> Result<AppTokenRule
             ))
         }
     };
-    Ok(AppTokenRule::Claims { client_claim: a.client_claim, marker })
+    let rule = AppTokenRule::Claims { client_claim: a.client_claim, marker, absent_claims: a.marker.absent_claims };
+    marker_tells_apart(&rule, &[], field)?;
+    Ok(rule)
+}
+
+/// Claims every token accepted from any issuer carries: `validate_token` requires them.
+const ALWAYS_PRESENT: [&str; 3] = ["iss", "exp", "aud"];
+
+/// A marker must be able to tell application tokens from user tokens: one that holds for every
+/// token (`equals_claim` naming `claim` itself; a test on `iss`, the same in every token of the
+/// issuer, or on `typ` when `expected_typ` fixes it) makes every user token an application token,
+/// and one that can never hold (an absent claim that the marker, the client claim or the issuer's
+/// rules need present) refuses every token. `present` lists the claims this issuer's own rules
+/// require beyond [`ALWAYS_PRESENT`] (`sub`, `typ`, `required_claims`), empty where they are not
+/// known. `field` is the `app_token` path.
+pub(crate) fn marker_tells_apart(rule: &AppTokenRule, present: &[&str], field: &str) -> Result<(), ConfigError> {
+    let AppTokenRule::Claims { client_claim, marker, absent_claims } = rule else { return Ok(()) };
+    let (claim, other) = match marker {
+        Marker::Equals { claim, .. } => (claim, None),
+        Marker::EqualsClaim { claim, other } => (claim, Some(other)),
+    };
+    if other == Some(claim) {
+        return Err(cerr(
+            format!("{field}.marker.equals_claim"),
+            format!("`{claim}` compared with itself: the marker holds for every token, so every user token would pass as an application token"),
+            "compare two different claims (e.g. \"claim\": \"sub\", \"equals_claim\": \"cid\", with \"absent_claims\": [\"uid\"] for Okta), or use \"equals\": \"<value>\"",
+        ));
+    }
+    for (name, at) in std::iter::once((claim, "claim")).chain(other.map(|o| (o, "equals_claim"))) {
+        let fixed = match name.as_str() {
+            "iss" => Some("every token of this issuer has the same `iss`"),
+            "typ" if present.contains(&"typ") => Some("expected_typ already fixes `typ`: every accepted token has the same one"),
+            _ => None,
+        };
+        if let Some(why) = fixed {
+            return Err(cerr(
+                format!("{field}.marker.{at}"),
+                format!("{why}, so the marker cannot tell application tokens from user tokens"),
+                "mark application tokens by a claim only they carry (e.g. Entra \"idtyp\": \"app\", Auth0 \"gty\": \"client-credentials\")",
+            ));
+        }
+    }
+    for (i, absent) in absent_claims.iter().enumerate() {
+        let at = format!("{field}.marker.absent_claims[{i}]");
+        if absent.is_empty() {
+            return Err(cerr(at, "empty claim name", "name a claim only user tokens carry (e.g. \"uid\" for Okta)"));
+        }
+        let needed = if absent == claim || Some(absent) == other {
+            Some("the marker itself compares it")
+        } else if absent == client_claim {
+            Some("it is the client_claim")
+        } else if ALWAYS_PRESENT.contains(&absent.as_str()) || present.contains(&absent.as_str()) {
+            Some("every accepted token carries it")
+        } else {
+            None
+        };
+        if let Some(why) = needed {
+            return Err(cerr(
+                at,
+                format!("`{absent}` must be absent, but {why}: the marker never holds and every token would be refused"),
+                "list only claims that user tokens carry and application tokens do not (e.g. \"uid\" for Okta)",
+            ));
+        }
+    }
+    Ok(())
 }
 
 pub(super) fn load(raw: Vec<RawIssuer>, dev: bool) -> Result<Vec<TrustedIssuer>, ConfigError> {
@@ -201,6 +268,11 @@ fn issuer(at: &str, t: RawIssuer, earlier: &[TrustedIssuer], dev: bool) -> Resul
         None => AppTokenRule::Keycloak,
         Some(a) => app_token_rule(a, &f("app_token"))?,
     };
+    // The claims this issuer's own rules require, which a marker can neither test nor need absent.
+    let mut present: Vec<&str> = t.required_claims.iter().map(String::as_str).collect();
+    present.extend(t.expected_typ.is_some().then_some("typ"));
+    present.extend((!t.allow_missing_sub).then_some("sub"));
+    marker_tells_apart(&app_token, &present, &f("app_token"))?;
     let leeway = t.leeway_secs.unwrap_or(DEFAULT_LEEWAY_SECS);
     if leeway > MAX_LEEWAY_SECS {
         return Err(cerr(

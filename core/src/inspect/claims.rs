@@ -2,12 +2,12 @@
 //! `claims::validate_token`'s order; this reports each, through the same `claims::*` functions).
 use super::messages::{looks_like_keycloak, relative, show, when};
 use super::{fail, pass, skip, Check, CheckId, Expectations, Times};
-use crate::claims::{self, AppTokenRule, ClaimsError, Marker};
+use crate::claims::{self, AppTokenRule, ClaimsError, KeycloakMiss, Marker};
 use crate::error::Error;
 use serde_json::{Map, Value};
 
-/// `claim_types`, `exp`, `nbf`, `iat`, `lifetime`, `aud`, `typ`, `sub`, `required_claims`,
-/// `client_id`. Returns the token's times for the page's countdown.
+/// `claim_types`, `exp`, `nbf`, `iat`, `lifetime`, `aud`, `typ`, `cnf`, `sub`,
+/// `required_claims`, `client_id`. Returns the token's times for the page's countdown.
 pub(super) fn check(claims: Option<&Map<String, Value>>, ex: &Expectations, now: f64, checks: &mut Vec<Check>) -> Times {
     let Some(c) = claims else {
         for id in [
@@ -18,6 +18,7 @@ pub(super) fn check(claims: Option<&Map<String, Value>>, ex: &Expectations, now:
             CheckId::Lifetime,
             CheckId::Aud,
             CheckId::Typ,
+            CheckId::Cnf,
             CheckId::Sub,
             CheckId::RequiredClaims,
             CheckId::ClientId,
@@ -33,7 +34,7 @@ pub(super) fn check(claims: Option<&Map<String, Value>>, ex: &Expectations, now:
         (None, false) => client_id(c, &AppTokenRule::Keycloak),
         (None, true) => skip(CheckId::ClientId, "no application-token rule given"),
     };
-    checks.extend([audience(c, ex), typ(c, ex), sub(c, ex), required(c, ex), client]);
+    checks.extend([audience(c, ex), typ(c, ex), cnf(c, ex), sub(c, ex), required(c, ex), client]);
     times
 }
 
@@ -209,6 +210,30 @@ fn typ(c: &Map<String, Value>, ex: &Expectations) -> Check {
     }
 }
 
+/// `cnf`: a token bound to a key (`claims::check_unbound`). A generic library does not judge it;
+/// edge-sts refuses it.
+fn cnf(c: &Map<String, Value>, ex: &Expectations) -> Check {
+    match claims::check_unbound(c) {
+        Ok(()) => pass(CheckId::Cnf, "not bound to a key (no cnf)"),
+        Err(e) => {
+            let how = match c.get("cnf") {
+                Some(Value::Object(m)) if m.contains_key("jkt") => "to a DPoP key (cnf.jkt, RFC 9449)",
+                Some(Value::Object(m)) if m.contains_key("x5t#S256") => "to a client certificate (cnf[\"x5t#S256\"], RFC 8705)",
+                _ => "to a key (cnf)",
+            };
+            if ex.any_jwt() {
+                skip(CheckId::Cnf, format!("bound {how}; not judged for any JWT, edge-sts refuses it"))
+            } else {
+                fail(
+                    CheckId::Cnf,
+                    &Error::Claims(e),
+                    format!("bound {how}: edge-sts does not check the binding, so it refuses every bound token rather than exchange it as a bearer token"),
+                )
+            }
+        }
+    }
+}
+
 /// `required_claims`.
 fn required(c: &Map<String, Value>, ex: &Expectations) -> Check {
     if ex.required_claims.is_empty() {
@@ -243,14 +268,20 @@ fn client_id(c: &Map<String, Value>, rule: &AppTokenRule) -> Check {
                 }
             }
             let m = match (&e, rule) {
-                (ClaimsError::NotServiceAccount, AppTokenRule::Keycloak) => format!(
-                    "not a service-account (client credentials) token, e.g. a user's token: it has no client_id or clientId (Keycloak writes them only for the client_credentials grant, through the Client ID mapper); {seen}"
-                ),
-                (ClaimsError::NotServiceAccount, AppTokenRule::Claims { marker, .. }) => {
+                (ClaimsError::NotServiceAccount, AppTokenRule::Keycloak) => keycloak_miss(c, &seen),
+                (ClaimsError::NotServiceAccount, AppTokenRule::Claims { marker, absent_claims, .. }) => {
+                    let present: Vec<&str> = absent_claims.iter().filter(|a| c.contains_key(*a)).map(String::as_str).collect();
                     let why = match marker {
+                        _ if claims::marker_holds(c, marker, &[]) => {
+                            format!("it carries {}, which only user tokens carry (absent_claims)", present.join(", "))
+                        }
                         Marker::Equals { claim, value } => format!("`{claim}` is {}, not `{value}`", show(c.get(claim))),
                         Marker::EqualsClaim { claim, other } => {
-                            format!("`{claim}` {} and `{other}` {} are not the same non-empty string", show(c.get(claim)), show(c.get(other)))
+                            format!(
+                                "`{claim}` {} and `{other}` {} are not the same non-empty string",
+                                show(c.get(claim)),
+                                show(c.get(other))
+                            )
                         }
                     };
                     format!("not a service-account (client credentials) token, e.g. a user's token: {why}")
@@ -261,5 +292,33 @@ fn client_id(c: &Map<String, Value>, rule: &AppTokenRule) -> Check {
             };
             fail(CheckId::ClientId, &Error::Claims(e), m)
         }
+    }
+}
+
+/// Why Keycloak's rule refused a token (`claims::keycloak_service_account`): no client id, a
+/// username that is not the client's service-account user, or a user session.
+fn keycloak_miss(c: &Map<String, Value>, seen: &str) -> String {
+    let lead = "not a service-account (client credentials) token, e.g. a user's token";
+    let client = ["client_id", "clientId"].iter().find_map(|n| c.get(*n).and_then(Value::as_str)).filter(|s| !s.is_empty());
+    let Some(client) = client else {
+        return format!(
+            "{lead}: it has no client_id or clientId (Keycloak writes them only for the client_credentials grant, through the Client ID mapper); {seen}"
+        );
+    };
+    match claims::keycloak_service_account(c, client) {
+        Err(KeycloakMiss::Session) => {
+            let s: Vec<String> =
+                claims::KEYCLOAK_SESSION_CLAIMS.iter().filter(|n| c.contains_key(**n)).map(|n| format!("{n} {}", show(c.get(*n)))).collect();
+            format!(
+                "{lead}: it carries a user session ({}), which Keycloak leaves out of client_credentials tokens; a client id in a user's token comes from a mapper",
+                s.join(", ")
+            )
+        }
+        Err(KeycloakMiss::Username) => format!(
+            "{lead}: preferred_username is {}, not `{}` (the client's service-account user); a client id in a user's token comes from a mapper",
+            show(c.get("preferred_username")),
+            claims::keycloak_service_account_username(client)
+        ),
+        Ok(()) => format!("{lead}; {seen}"),
     }
 }

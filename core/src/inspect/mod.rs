@@ -186,7 +186,8 @@ pub fn expectations_from_config(config: &str, token: &str) -> Result<Expectation
 
 /// `trusted_issuers[].app_token` as the configuration writes it:
 /// `{"client_claim": "azp", "marker": {"claim": "idtyp", "equals": "app"}}`, or
-/// `{"client_claim": "cid", "marker": {"claim": "sub", "equals_claim": "cid"}}`; `null`: not given.
+/// `{"client_claim": "cid", "marker": {"claim": "sub", "equals_claim": "cid", "absent_claims": ["uid"]}}`;
+/// `null`: not given.
 fn app_token<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<AppTokenRule>, D::Error> {
     use serde::de::Error as _;
     match Option::<RawAppToken>::deserialize(d)? {
@@ -233,6 +234,7 @@ pub enum CheckId {
     Lifetime,
     Aud,
     Typ,
+    Cnf,
     Sub,
     RequiredClaims,
     ClientId,

@@ -37,8 +37,8 @@ N13KUVrQpsO0A19FNr46UPMY+/mlR1kCoiFQK+8NV+CMU7LMClbxfZ+TVA==
 
 pub(super) fn claims() -> Value {
     json!({"iss": ISS, "aud": ["account", "edge-sts"], "exp": NOW + 300.0, "iat": NOW - 10.0,
-           "typ": "Bearer", "azp": "svc", "client_id": "svc", "sub": "5f0c9d3e-service-account",
-           "realm_access": {"roles": ["a"]}})
+           "typ": "Bearer", "azp": "svc", "client_id": "svc", "preferred_username": "service-account-svc",
+           "sub": "5f0c9d3e-service-account", "realm_access": {"roles": ["a"]}})
 }
 
 pub(super) fn sign(key: &SigningKey, header: &Value, claims: &Value) -> String {
@@ -230,7 +230,7 @@ fn expectations_deserialize_with_config_defaults() {
     )
     .unwrap();
     let entra = Marker::Equals { claim: "idtyp".into(), value: "app".into() };
-    assert_eq!(e.app_token, Some(AppTokenRule::Claims { client_claim: "azp".into(), marker: entra }));
+    assert_eq!(e.app_token, Some(AppTokenRule::Claims { client_claim: "azp".into(), marker: entra, absent_claims: vec![] }));
     assert!(e.allow_missing_sub);
     let e: Expectations = serde_json::from_str(r#"{"app_token": null, "max_lifetime_secs": null, "profile": "any_jwt"}"#).unwrap();
     assert_eq!((e.app_token, e.max_lifetime_secs, e.profile), (None, None, Profile::AnyJwt));
@@ -247,14 +247,15 @@ fn expectations_deserialize_with_config_defaults() {
 #[test]
 fn check_ids_serialise_to_their_names() {
     let names: Vec<Value> = CheckId::ALL.iter().map(|id| serde_json::to_value(id).unwrap()).collect();
-    assert_eq!(names.len(), 26);
+    assert_eq!(names.len(), 27);
     for (id, name) in CheckId::ALL.iter().zip(&names) {
         assert_eq!(name.as_str(), Some(id.as_str()));
     }
     assert_eq!(names[4], "header_key_refs");
     assert_eq!(names[16], "claim_types");
-    assert_eq!(names[23], "sub");
-    assert_eq!(names[25], "client_id");
+    assert_eq!(names[23], "cnf");
+    assert_eq!(names[24], "sub");
+    assert_eq!(names[26], "client_id");
     let mut unique: Vec<&str> = CheckId::ALL.iter().map(|id| id.as_str()).collect();
     unique.sort_unstable();
     unique.dedup();
@@ -325,6 +326,9 @@ fn inspect_agrees_with_the_exchange() {
     let two_es256 = jwks(&[&es256("a"), &other_es256("b")]);
     let user = json!({"client_id": null, "preferred_username": "alice", "sid": "s", "scope": "openid"});
     let entra = json!({"app_token": {"client_claim": "azp", "marker": {"claim": "idtyp", "equals": "app"}}});
+    let okta = json!({"expected_typ": null, "app_token": {"client_claim": "cid", "marker": {"claim": "sub", "equals_claim": "cid", "absent_claims": ["uid"]}}});
+    let mapped = json!({"preferred_username": "alice", "sid": "s", "scope": "openid"});
+    let dpop = json!({"cnf": {"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}});
     type Row<'a> = (&'a str, String, &'a str, Value, Result<&'a str, &'a str>, Vec<&'a str>);
     #[rustfmt::skip]
     let table: Vec<Row> = vec![
@@ -345,6 +349,20 @@ fn inspect_agrees_with_the_exchange() {
         ("no kid, one key fits", tok(json!({"kid": null}), json!({})), &k1, json!({}), Ok("svc"), vec![]),
         ("entra app token", tok(json!({}), json!({"client_id": null, "idtyp": "app"})), &k1, entra.clone(), Ok("svc"), vec![]),
         ("entra user token", tok(json!({}), json!({"client_id": null, "idtyp": "user"})), &k1, entra.clone(), Err("claims.not_service_account"), vec!["client_id"]),
+        // A user's token whose client id a mapper writes: the user's name and session give it away.
+        ("user token, client id from a mapper", tok(json!({}), mapped.clone()), &k1, json!({}), Err("claims.not_service_account"), vec!["client_id"]),
+        ("pre-26 user token, clientId from a mapper", tok(json!({}), json!({"client_id": null, "clientId": "svc", "preferred_username": "alice", "session_state": "s"})),
+            &k1, json!({}), Err("claims.not_service_account"), vec!["client_id"]),
+        ("service account with a session (refresh tokens on)", tok(json!({}), json!({"sid": "s"})), &k1, json!({}), Err("claims.not_service_account"), vec!["client_id"]),
+        // Bound to a key: refused whatever else holds.
+        ("DPoP-bound service account", tok(json!({}), dpop.clone()), &k1, json!({}), Err("claims.sender_constrained"), vec!["cnf"]),
+        ("certificate-bound service account", tok(json!({}), json!({"cnf": {"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}})), &k1, json!({}),
+            Err("claims.sender_constrained"), vec!["cnf"]),
+        ("bound user token", tok(json!({}), json!({"cnf": {"jkt": "x"}, "client_id": null})), &k1, json!({}), Err("claims.sender_constrained"), vec!["cnf", "client_id"]),
+        // Okta: sub == cid, but a user whose login equals the client id carries uid.
+        ("okta app token", tok(json!({}), json!({"client_id": null, "azp": null, "sub": "svc", "cid": "svc"})), &k1, okta.clone(), Ok("svc"), vec![]),
+        ("okta user named like the client", tok(json!({}), json!({"client_id": null, "azp": null, "sub": "svc", "cid": "svc", "uid": "00u1"})), &k1, okta.clone(),
+            Err("claims.not_service_account"), vec!["client_id"]),
     ];
     for (name, token, keys, extra, want, failing) in table {
         assert_eq!(exchange_answer(&token, keys, &extra), want.map(str::to_owned), "{name}: exchange");
@@ -369,6 +387,24 @@ fn inspect_agrees_with_the_exchange() {
     assert!(msg(&tok(json!({"kid": null}), json!({})), &two_es256, CheckId::Kid).contains("ambiguous: the token has no kid and 2"));
     assert!(msg(&tok(json!({"kid": null}), json!({})), &k1, CheckId::Kid).contains("one key is bound to ES256"));
     assert!(msg(&tok(json!({}), json!({"sub": null})), &k1, CheckId::Sub).contains("RFC 9068"));
+    let m = msg(&tok(json!({}), mapped), &k1, CheckId::ClientId);
+    assert!(m.contains("user session (sid \"s\")") && m.contains("mapper"), "{m}");
+    let m = msg(&tok(json!({}), json!({"preferred_username": "alice"})), &k1, CheckId::ClientId);
+    assert!(m.contains("preferred_username is \"alice\", not `service-account-svc`"), "{m}");
+    let m = msg(&tok(json!({}), dpop.clone()), &k1, CheckId::Cnf);
+    assert!(m.contains("DPoP key (cnf.jkt, RFC 9449)"), "{m}");
+    let m = msg(&tok(json!({}), json!({"cnf": {"x5t#S256": "x"}})), &k1, CheckId::Cnf);
+    assert!(m.contains("client certificate"), "{m}");
+    let okta_ex: Expectations = serde_json::from_value(okta).unwrap();
+    let r = run(&tok(json!({}), json!({"client_id": null, "azp": null, "sub": "svc", "cid": "svc", "uid": "00u1"})), Some(&k1), &okta_ex);
+    let m = r.checks.into_iter().find(|c| c.id == CheckId::ClientId).unwrap().message;
+    assert!(m.contains("it carries uid"), "{m}");
+    // Under "any JWT", a bound token is not judged (a generic library accepts it); edge-sts refuses it.
+    let bound = tok(json!({}), dpop);
+    let r = run(&bound, Some(&k1), &any_jwt());
+    let c = r.checks.iter().find(|c| c.id == CheckId::Cnf).unwrap();
+    assert_eq!((c.status, r.verdict.status), (Status::Skip, "valid"), "{}", c.message);
+    assert_eq!(check(&bound, Some(&k1), &Expectations::default()).0, "claims.sender_constrained");
 }
 
 /// A token of another issuer, signed by `es256(kid)`: `header` and `claims` as given.

@@ -107,7 +107,7 @@ function profileChanged() {
   if (p === "config") loadConfigReader();
   $("#expectations").hidden = p === "config";
   for (const e of document.querySelectorAll(".edge-only")) e.hidden = p !== "edge_sts";
-  $("#app-token-hint").textContent = p === "edge_sts" ? "(blank: Keycloak's rule, client_id/clientId required)" : "(blank: not checked)";
+  $("#app-token-hint").textContent = p === "edge_sts" ? "(blank: Keycloak's rule: client_id/clientId, its service-account username, no session)" : "(blank: not checked)";
   const [life, typ] = [$("#exp-lifetime"), $("#exp-typ")];
   if (p === "edge_sts") {
     if (!life.value.trim()) life.value = "3600";

@@ -26,6 +26,7 @@ export const CHECK_LABELS = {
   lifetime: "Lifetime",
   aud: "Audience (aud)",
   typ: "Payload typ",
+  cnf: "Not bound to a key (cnf)",
   sub: "Subject (sub)",
   required_claims: "Required claims",
   client_id: "Service-account token and its client (client_id / clientId)",
