@@ -1,12 +1,15 @@
 // Local dev: a demo Keycloak-shaped issuer (oidc-provider, TEST-ONLY secrets) on :8180 and
 // edge-sts in the real Workers runtime (workerd via Miniflare) on :8787, in explicit dev mode.
+// ISSUER_PORT and PORT change the two ports.
 import { startIssuer } from "../tests/support/issuer.mjs";
 import { startWorker, devConfig } from "../tests/support/worker.mjs";
 
 const issuer = await startIssuer({ port: Number(process.env.ISSUER_PORT ?? 8180) });
-// No signing_keys: dev mode generates ephemeral ones (with a loud warning in the log).
-const config = devConfig(issuer.url, { signing_keys: [] });
-const worker = await startWorker({ config, build: "build", port: Number(process.env.PORT ?? 8787), playground: true });
+// No signing_keys: dev mode generates ephemeral ones (with a loud warning in the log). The
+// configured issuer names the chosen port, so discovery, the JWKS URL and minted `iss` agree.
+const port = Number(process.env.PORT ?? 8787);
+const config = devConfig(issuer.url, { issuer: `http://127.0.0.1:${port}`, signing_keys: [] });
+const worker = await startWorker({ config, build: "build", port, playground: true });
 setInterval(() => { while (worker.logs.length) console.log("[worker]", worker.logs.shift()); }, 200).unref?.();
 
 const secret = issuer.clients["orders-service"].secret;
