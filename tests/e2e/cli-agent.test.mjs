@@ -339,3 +339,21 @@ test("a refused exchange: boto3 shows edge-sts's one-line refusal, and its retri
   assert.equal(exchanges() - before, 1, "botocore's three attempts within the agent's 5 s hold of the failure");
   assert.match(bad.stderr, /error: aws target aws-nowhere: edge-sts refused the exchange for aws-nowhere: HTTP 400 invalid_target/);
 });
+
+test("a refused exchange in google-auth, google-auth-library and azure-identity: the agent's message in the SDK's error", async () => {
+  const bad = await startAgent(["--gcp-target", "gcp-nowhere", "--azure-target", "azure-nowhere"], 4);
+  const refusal = (t) => `edge-sts refused the exchange for ${t}: HTTP 400 invalid_target: target is unknown`;
+  const pyCode = GOOGLE_PY.replace("tokens = [token(), token()]", "try:\n    token()\nexcept Exception as e:\n    print(json.dumps({'type': type(e).__name__, 'message': str(e)})); sys.exit(0)");
+  const py = JSON.parse((await run(SDK_PYTHON, ["-c", pyCode, "0"], { env: sdkEnv(bad.env) })).stdout);
+  assert.equal(py.type, "RefreshError");
+  assert.ok(py.message.includes(`metadata service. Status: 502 Response:\\nb'${refusal("gcp-nowhere")}'`), py.message);
+  const jsCode = GOOGLE_NODE.replace("const tokens", "try { await client.getAccessToken(); } catch (e) { console.log(JSON.stringify({ type: e.constructor.name, message: e.message })); process.exit(0); }\nconst tokens");
+  const node = JSON.parse((await run(process.execPath, ["--input-type=module", "-e", jsCode], { cwd: root, env: sdkEnv(bad.env) })).stdout);
+  assert.deepEqual(node, { type: "GaxiosError", message: `Could not refresh access token: ${refusal("gcp-nowhere")}` });
+  const mi = await azure(bad.env, "mi");
+  assert.equal(mi.type, "CredentialUnavailableError");
+  assert.equal(mi.message, `App Service managed identity configuration not found in environment. Token request error: (invalid_scope) 502, ${refusal("azure-nowhere")}`);
+  const dac = await azure(bad.env, "default");
+  assert.equal(dac.type, "ClientAuthenticationError");
+  assert.ok(dac.message.includes(`\tManagedIdentityCredential: ${mi.message}\n`), dac.message);
+});
