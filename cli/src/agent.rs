@@ -75,7 +75,8 @@ pub struct AgentArgs {
     /// The port on 127.0.0.1 (0: any free port)
     #[arg(long, default_value_t = 0)]
     pub port: u16,
-    /// Also write the export lines to FILE (0600, replaced atomically), for another container
+    /// Write the export lines to FILE (0600, replaced atomically) instead of standard output,
+    /// for another container of the pod
     #[arg(long, value_name = "FILE")]
     pub env_file: Option<PathBuf>,
     #[command(flatten)]
@@ -552,7 +553,8 @@ impl Agent {
             return flavor(Response::text(403, "requests with X-Forwarded-For are refused"));
         }
         // A page that rebinds a name of its own to 127.0.0.1 sends that name as Host.
-        let host_ok = req.header("host").is_some_and(|h| h == format!("127.0.0.1:{}", self.port) || h == format!("localhost:{}", self.port));
+        let host_ok =
+            req.header("host").is_some_and(|h| h == format!("127.0.0.1:{}", self.port) || h == format!("localhost:{}", self.port));
         if !host_ok {
             return flavor(Response::text(403, "the Host header must name this agent (127.0.0.1:port)"));
         }
@@ -657,11 +659,18 @@ pub fn run(a: AgentArgs) -> Result<ExitCode> {
         azure: flight(Cloud::Azure, &a.azure_target).map(|f| (f, a.azure_resource.clone())),
     });
     let lines = env_lines(port, &secret, a.aws_target.is_some(), a.gcp_target.is_some(), a.azure_target.is_some());
-    if let Some(path) = &a.env_file {
-        crate::creds::write_private(path, lines.as_bytes())?;
+    // With --env-file the lines (and so the secret) go to the file only, not to a log that
+    // collects standard output.
+    match &a.env_file {
+        Some(path) => {
+            crate::creds::write_private(path, lines.as_bytes())?;
+            eprintln!("wrote the environment lines to {}", path.display());
+        }
+        None => {
+            print!("{lines}");
+            std::io::stdout().flush().map_err(|e| CliError(format!("cannot write to standard output: {e}")))?;
+        }
     }
-    print!("{lines}");
-    std::io::stdout().flush().map_err(|e| CliError(format!("cannot write to standard output: {e}")))?;
     let served: Vec<String> = [("aws", &a.aws_target), ("gcp", &a.gcp_target), ("azure", &a.azure_target)]
         .iter()
         .filter_map(|(c, t)| t.as_ref().map(|t| format!("{c} target {t}")))
@@ -737,10 +746,12 @@ mod tests {
     fn concurrent_requests_share_one_fetch() {
         let calls = Arc::new(AtomicU32::new(0));
         let f = Arc::new(Flight::new(300, counting(3600, 300, calls.clone())));
-        let handles: Vec<_> = (0..16).map(|_| {
-            let f = f.clone();
-            std::thread::spawn(move || f.get().unwrap().value["access_token"].as_str().unwrap().to_owned())
-        }).collect();
+        let handles: Vec<_> = (0..16)
+            .map(|_| {
+                let f = f.clone();
+                std::thread::spawn(move || f.get().unwrap().value["access_token"].as_str().unwrap().to_owned())
+            })
+            .collect();
         let tokens: Vec<String> = handles.into_iter().map(|h| h.join().unwrap()).collect();
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         assert!(tokens.iter().all(|t| t == "t1"), "{tokens:?}");
@@ -762,10 +773,12 @@ mod tests {
     fn followers_get_the_leaders_answer_even_within_the_margin() {
         let calls = Arc::new(AtomicU32::new(0));
         let f = Arc::new(Flight::new(900, counting(600, 300, calls.clone())));
-        let handles: Vec<_> = (0..8).map(|_| {
-            let f = f.clone();
-            std::thread::spawn(move || f.get().unwrap().value["access_token"].as_str().unwrap().to_owned())
-        }).collect();
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let f = f.clone();
+                std::thread::spawn(move || f.get().unwrap().value["access_token"].as_str().unwrap().to_owned())
+            })
+            .collect();
         let tokens: Vec<String> = handles.into_iter().map(|h| h.join().unwrap()).collect();
         assert_eq!(calls.load(Ordering::SeqCst), 1, "{tokens:?}");
     }
@@ -774,10 +787,13 @@ mod tests {
     fn a_failure_is_held_briefly_then_retried() {
         let calls = Arc::new(AtomicU32::new(0));
         let c = calls.clone();
-        let f = Flight::new(300, Box::new(move || {
-            c.fetch_add(1, Ordering::SeqCst);
-            Err("refused".into())
-        }));
+        let f = Flight::new(
+            300,
+            Box::new(move || {
+                c.fetch_add(1, Ordering::SeqCst);
+                Err("refused".into())
+            }),
+        );
         assert_eq!(f.get().unwrap_err(), "refused");
         assert_eq!(f.get().unwrap_err(), "refused");
         assert_eq!(calls.load(Ordering::SeqCst), 1);
@@ -788,10 +804,13 @@ mod tests {
 
     #[test]
     fn a_panicking_fetch_wakes_its_followers() {
-        let f = Arc::new(Flight::new(300, Box::new(|| {
-            std::thread::sleep(Duration::from_millis(200));
-            panic!("boom")
-        })));
+        let f = Arc::new(Flight::new(
+            300,
+            Box::new(|| {
+                std::thread::sleep(Duration::from_millis(200));
+                panic!("boom")
+            }),
+        ));
         let f2 = f.clone();
         let leader = std::thread::spawn(move || f2.get());
         std::thread::sleep(Duration::from_millis(50));
@@ -800,12 +819,17 @@ mod tests {
     }
 
     fn agent(aws: bool, gcp: bool, azure: Option<Option<&str>>) -> Agent {
-        let ok = |e: u64| Flight::new(300, Box::new(move || {
-            let mut c = cred(e, "tok");
-            c.value.insert("scope".into(), "https://www.googleapis.com/auth/cloud-platform".into());
-            c.value.insert("AccessKeyId".into(), "ASIA1".into());
-            Ok(c)
-        }));
+        let ok = |e: u64| {
+            Flight::new(
+                300,
+                Box::new(move || {
+                    let mut c = cred(e, "tok");
+                    c.value.insert("scope".into(), "https://www.googleapis.com/auth/cloud-platform".into());
+                    c.value.insert("AccessKeyId".into(), "ASIA1".into());
+                    Ok(c)
+                }),
+            )
+        };
         Agent {
             secret: "s".repeat(43),
             port: 4000,
@@ -835,7 +859,8 @@ mod tests {
             assert_eq!(body(&r)["Code"], "Unauthorized");
             assert!(!String::from_utf8_lossy(&r.body).contains("ASIA1"));
         }
-        let r = a.handle(&req(&format!("GET /aws/credentials HTTP/1.1\nAuthorization: {}\nOrigin: https://evil.example\n", "s".repeat(43))));
+        let r =
+            a.handle(&req(&format!("GET /aws/credentials HTTP/1.1\nAuthorization: {}\nOrigin: https://evil.example\n", "s".repeat(43))));
         assert_eq!(r.status, 403);
     }
 
@@ -843,7 +868,9 @@ mod tests {
     fn azure_speaks_app_service() {
         let a = agent(false, false, Some(Some("https://management.azure.com")));
         let s = "s".repeat(43);
-        let good = format!("GET /azure/token?api-version=2019-08-01&resource=https%3A%2F%2Fmanagement.azure.com HTTP/1.1\nX-IDENTITY-HEADER: {s}\n");
+        let good = format!(
+            "GET /azure/token?api-version=2019-08-01&resource=https%3A%2F%2Fmanagement.azure.com HTTP/1.1\nX-IDENTITY-HEADER: {s}\n"
+        );
         let r = a.handle(&req(&good));
         assert_eq!(r.status, 200);
         let b = body(&r);
@@ -851,8 +878,8 @@ mod tests {
         assert_eq!(b["resource"], "https://management.azure.com");
         assert!(b["expires_on"].as_str().unwrap().parse::<u64>().unwrap() > now_secs() + 3500);
         let cases = [
-            (format!("GET /azure/token?api-version=2019-08-01&resource=x HTTP/1.1\nX-IDENTITY-HEADER: nope\n"), 401),
-            (format!("GET /azure/token?api-version=2019-08-01&resource=x HTTP/1.1\n"), 401),
+            ("GET /azure/token?api-version=2019-08-01&resource=x HTTP/1.1\nX-IDENTITY-HEADER: nope\n".to_owned(), 401),
+            ("GET /azure/token?api-version=2019-08-01&resource=x HTTP/1.1\n".to_owned(), 401),
             (format!("GET /azure/token?api-version=2017-09-01&resource=x HTTP/1.1\nX-IDENTITY-HEADER: {s}\n"), 400),
             (format!("GET /azure/token?api-version=2019-08-01 HTTP/1.1\nX-IDENTITY-HEADER: {s}\n"), 400),
             (format!("GET /azure/token?api-version=2019-08-01&resource=https://vault.azure.net HTTP/1.1\nX-IDENTITY-HEADER: {s}\n"), 400),
@@ -892,7 +919,9 @@ mod tests {
             assert_eq!(r.status, 403, "{extra}");
             assert!(!String::from_utf8_lossy(&r.body).contains("tok"));
         }
-        let rebound = a.handle(&req("GET /computeMetadata/v1/instance/service-accounts/default/token HTTP/1.1\nHost: evil.example:4000\nMetadata-Flavor: Google\n"));
+        let rebound = a.handle(&req(
+            "GET /computeMetadata/v1/instance/service-accounts/default/token HTTP/1.1\nHost: evil.example:4000\nMetadata-Flavor: Google\n",
+        ));
         assert_eq!(rebound.status, 403);
     }
 
@@ -920,8 +949,11 @@ mod tests {
             "aws_secret_access_key": "K", "aws_session_token": "S", "aws_expiration": "2030-01-01T00:00:00Z",
             "aws_assumed_role_arn": "arn:aws:sts::123456789012:assumed-role/r/orders"});
         let c = cred_from_answer(Cloud::Aws, "t", aws.as_object().unwrap(), 0).unwrap();
-        assert_eq!(Value::Object(c.value), json!({"AccessKeyId": "ASIA1", "SecretAccessKey": "K", "Token": "S",
-            "Expiration": "2030-01-01T00:00:00Z", "RoleArn": "arn:aws:sts::123456789012:assumed-role/r/orders", "AccountId": "123456789012"}));
+        assert_eq!(
+            Value::Object(c.value),
+            json!({"AccessKeyId": "ASIA1", "SecretAccessKey": "K", "Token": "S",
+            "Expiration": "2030-01-01T00:00:00Z", "RoleArn": "arn:aws:sts::123456789012:assumed-role/r/orders", "AccountId": "123456789012"})
+        );
         assert_eq!(c.expires, 1_893_456_000);
         let bearer = json!({"access_token": "ya29.x", "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
             "token_type": "Bearer", "expires_in": 100, "scope": "a b"});

@@ -177,7 +177,7 @@ before(async () => {
   w = await startWorkerAsIssuer({ config: config(), secrets });
   writeFileSync(path.join(dir, "orders.secret"), iss.clients["orders-service"].secret, { mode: 0o600 });
   long = await startAgent(["--aws-target", "aws-orders", "--gcp-target", "gcp-orders", "--azure-target", "azure-orders",
-    "--azure-resource", ARM, "--env-file", path.join(dir, "agent.env")], 6);
+    "--azure-resource", ARM], 6);
   short = await startAgent(["--aws-target", "aws-short", "--gcp-target", "gcp-short", "--azure-target", "azure-short"], 6);
 });
 after(async () => {
@@ -198,9 +198,26 @@ test("the agent prints the export lines of each protocol: loopback URLs, one fre
   assert.match(env.AWS_CONTAINER_AUTHORIZATION_TOKEN, /^[A-Za-z0-9_-]{43}$/);
   assert.equal(env.IDENTITY_HEADER, env.AWS_CONTAINER_AUTHORIZATION_TOKEN);
   assert.notEqual(short.env.IDENTITY_HEADER, env.IDENTITY_HEADER, "another start, another secret");
-  // --env-file: the same lines, 0600.
-  assert.equal(readFileSync(path.join(dir, "agent.env"), "utf8"), long.stdout);
-  assert.equal(statSync(path.join(dir, "agent.env")).mode & 0o777, 0o600);
+});
+
+test("--env-file: the lines go to a 0600 file only, not to standard output or the log", async () => {
+  const file = path.join(dir, "agent.env");
+  const p = spawn(CLI, ["agent", "--aws-target", "aws-orders", "--env-file", file, "--edge-sts", w.url, "--token-url", iss.tokenEndpoint,
+    "--client-id", "orders-service", "--client-secret-file", path.join(dir, "orders.secret"), "--allow-http-loopback"], { stdio: ["ignore", "pipe", "pipe"] });
+  agents.push(p);
+  let stdout = "", stderr = "";
+  p.stdout.on("data", (d) => { stdout += d; });
+  p.stderr.on("data", (d) => { stderr += d; });
+  for (let i = 0; !/wrote the environment lines/.test(stderr); i++) { assert.ok(i < 200, stderr); await sleep(50); }
+  const text = readFileSync(file, "utf8");
+  assert.match(text, /^export AWS_CONTAINER_CREDENTIALS_FULL_URI=http:\/\/127\.0\.0\.1:\d+\/aws\/credentials\nexport AWS_CONTAINER_AUTHORIZATION_TOKEN=[\w-]{43}\n$/);
+  assert.equal(statSync(file).mode & 0o777, 0o600);
+  assert.equal(stdout, "");
+  assert.ok(!stderr.includes(/TOKEN=(\S+)/.exec(text)[1]), "the secret is not logged");
+  // The SDK works from the file's lines.
+  const env = Object.fromEntries(text.trim().split("\n").map((l) => l.replace(/^export /, "").split("=")));
+  const r = await boto3(env);
+  assert.equal(r.ok, true, r.message);
 });
 
 test("AWS: two boto3 processes at once, default chain, one exchange; the next process is served from the agent's cache", async () => {
