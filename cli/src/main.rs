@@ -4,6 +4,7 @@
 //! configuration, denied); 2 a usage or I/O problem; 141 when stdout was closed by its reader.
 #![forbid(unsafe_code)]
 
+mod agent;
 mod backend;
 mod check;
 mod client;
@@ -52,6 +53,8 @@ enum Cmd {
     /// Client side: cloud credentials in the shape each cloud's SDK reads
     #[command(subcommand)]
     Credentials(creds::CredentialsCmd),
+    /// Client side: a local credential server for brokered targets (AWS container endpoint, Google metadata server, Azure managed identity)
+    Agent(agent::AgentArgs),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
         Cmd::Explain(a) => explain::run(a),
         Cmd::Token(a) => creds::run_token(a),
         Cmd::Credentials(c) => creds::run(c),
+        Cmd::Agent(a) => agent::run(a),
     };
     match result {
         Ok(code) => code,

@@ -9,9 +9,10 @@
 //   startGoogleFake({ issuers, allowedAudiences })  the workload identity provider's trust:
 //     issuers (its issuer URI; undefined: any issuer on loopback) and allowedAudiences
 //     (undefined: the provider's default, its canonical name with `//` or `https://`).
-//   startEntraFake({ credentials })  the app's federated identity credentials,
+//   startEntraFake({ credentials, expiresIn })  the app's federated identity credentials,
 //     [{ issuer, subject, audiences: ["api://AzureADTokenExchange"], clientId? }] (undefined: any
-//     loopback issuer and subject, audience `api://AzureADTokenExchange`).
+//     loopback issuer and subject, audience `api://AzureADTokenExchange`); expiresIn: the
+//     lifetime of the tokens it issues (default 3599 s, Entra's).
 // The arrays are read at each request, so a test may add to them.
 import http from "node:http";
 import { verifyAssertion } from "./assertion.mjs";
@@ -108,7 +109,7 @@ export async function entraRefusal(assertion, clientId, credentials) {
   return null;
 }
 
-export async function startEntraFake({ credentials } = {}) {
+export async function startEntraFake({ credentials, expiresIn = 3599 } = {}) {
   let canned = null;
   const { s, requests } = server(async (rec, send) => {
     if (canned) return send(canned.status, canned.body);
@@ -123,7 +124,7 @@ export async function startEntraFake({ credentials } = {}) {
     if (JSON.parse(Buffer.from(h ?? "", "base64url").toString() || "{}").alg !== "RS256") return aad(5002738, "Invalid JWT token. 'ES256' is not a supported signature algorithm.");
     const refused = await entraRefusal(f.client_assertion, f.client_id, credentials);
     if (refused) { rec.refused = refused[0]; return aad(refused[1], refused[2]); }
-    return send(200, { token_type: "Bearer", expires_in: 3599, ext_expires_in: 3599, access_token: `eyJ0eXAiOiJKV1QifQ.entra-${requests.length}.fake` });
+    return send(200, { token_type: "Bearer", expires_in: expiresIn, ext_expires_in: expiresIn, access_token: `eyJ0eXAiOiJKV1QifQ.entra-${requests.length}.fake` });
   });
   await new Promise((r) => s.listen(0, "127.0.0.1", r));
   return { authorityHost: `http://127.0.0.1:${s.address().port}`, requests, credentials, respondWith(status, body) { canned = status ? { status, body } : null; }, close: () => s.close() };
