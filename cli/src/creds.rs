@@ -468,7 +468,13 @@ fn abs(what: &str, p: &str) -> Result<String> {
 
 /// This helper's command line: `sub` with its own arguments, then this run's client options,
 /// paths made absolute (the SDK runs it from its own working directory).
-fn helper_command(q: Quoting, command_path: Option<&PathBuf>, sub: &[(&str, Option<&str>)], c: &ClientArgs, edge_sts: &str) -> Result<String> {
+fn helper_command(
+    q: Quoting,
+    command_path: Option<&PathBuf>,
+    sub: &[(&str, Option<&str>)],
+    c: &ClientArgs,
+    edge_sts: &str,
+) -> Result<String> {
     let exe = match command_path {
         Some(p) => p.clone(),
         None => std::env::current_exe().map_err(|e| CliError(format!("cannot find this binary's path: {e}; give --command-path")))?,
@@ -656,7 +662,10 @@ fn aws_config(a: AwsConfigArgs) -> Result<ExitCode> {
         }
         _ => {
             let sub = [("credentials", None), ("aws", None), ("--target", Some(a.target.as_str()))];
-            out += &format!("credential_process = {}\n", helper_command(Quoting::Shell, a.command_path.as_ref(), &sub, &a.client, &c.edge_sts)?);
+            out += &format!(
+                "credential_process = {}\n",
+                helper_command(Quoting::Shell, a.command_path.as_ref(), &sub, &a.client, &c.edge_sts)?
+            );
         }
     }
     print!("{out}");
@@ -670,7 +679,9 @@ fn azure_env(a: AzureEnvArgs) -> Result<ExitCode> {
     let c = Client::new(a.client.clone())?;
     let file = absolute("--token-file", &a.token_file.to_string_lossy())?;
     let mut out = String::new();
-    for (var, v) in [("AZURE_TENANT_ID", Some(&a.tenant)), ("AZURE_CLIENT_ID", Some(&a.app_id)), ("AZURE_AUTHORITY_HOST", a.authority_host.as_ref())] {
+    for (var, v) in
+        [("AZURE_TENANT_ID", Some(&a.tenant)), ("AZURE_CLIENT_ID", Some(&a.app_id)), ("AZURE_AUTHORITY_HOST", a.authority_host.as_ref())]
+    {
         if let Some(v) = v {
             out += &format!("export {var}={}\n", shell_word(var, v)?);
         }

@@ -225,7 +225,14 @@ fn stub_with(tls: Option<Arc<rustls::ServerConfig>>) -> Stub {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().unwrap().port();
     let log = Arc::new(Mutex::new(Vec::new()));
-    let behaviour = Arc::new(Mutex::new(Behaviour { aws_life: 3600, delay_ms: 0, assertion_life: 600, transient: 0, transient_status: 503, retry_after: None }));
+    let behaviour = Arc::new(Mutex::new(Behaviour {
+        aws_life: 3600,
+        delay_ms: 0,
+        assertion_life: 600,
+        transient: 0,
+        transient_status: 503,
+        retry_after: None,
+    }));
     let (l2, b2) = (log.clone(), behaviour.clone());
     let https = tls.is_some();
     std::thread::spawn(move || {
@@ -1222,7 +1229,10 @@ fn exchanges_are_asked_again_on_502_and_503_within_bounds() {
 
 /// `line` split as botocore splits `credential_process` (Python's `shlex.split`).
 fn shlex_split(line: &str) -> Vec<String> {
-    let o = Command::new("python3").args(["-c", "import json, shlex, sys; print(json.dumps(shlex.split(sys.argv[1])))", line]).output().unwrap();
+    let o = Command::new("python3")
+        .args(["-c", "import json, shlex, sys; print(json.dumps(shlex.split(sys.argv[1])))", line])
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     serde_json::from_slice(&o.stdout).unwrap()
 }
@@ -1241,7 +1251,18 @@ fn aws_config_prints_a_profile_botocore_and_sh_run_as_is() {
     args[7] = e.p("my tools/it's.secret");
     let exe_s = exe.to_string_lossy().into_owned();
     let o = e.run(&with(
-        &["credentials", "aws-config", "--target", "aws-orders", "--profile", "orders", "--region", "eu-central-1", "--command-path", &exe_s],
+        &[
+            "credentials",
+            "aws-config",
+            "--target",
+            "aws-orders",
+            "--profile",
+            "orders",
+            "--region",
+            "eu-central-1",
+            "--command-path",
+            &exe_s,
+        ],
         &args,
     ));
     assert_eq!(o.code, 0, "{}", o.stderr);
@@ -1251,8 +1272,20 @@ fn aws_config_prints_a_profile_botocore_and_sh_run_as_is() {
     let cp = lines[2].strip_prefix("credential_process = ").expect(&o.stdout);
     assert_eq!(lines.len(), 3);
     let want: Vec<String> = [
-        exe_s.as_str(), "credentials", "aws", "--target", "aws-orders", "--edge-sts", &s.url(), "--token-url", &s.token_url(),
-        "--client-id", "orders-service", "--client-secret-file", &e.p("my tools/it's.secret"), "--allow-http-loopback",
+        exe_s.as_str(),
+        "credentials",
+        "aws",
+        "--target",
+        "aws-orders",
+        "--edge-sts",
+        &s.url(),
+        "--token-url",
+        &s.token_url(),
+        "--client-id",
+        "orders-service",
+        "--client-secret-file",
+        &e.p("my tools/it's.secret"),
+        "--allow-http-loopback",
     ]
     .iter()
     .map(|a| a.to_string())
@@ -1267,13 +1300,34 @@ fn aws_config_prints_a_profile_botocore_and_sh_run_as_is() {
 
     // Assertion mode: a web identity profile and the command that keeps its file fresh.
     let o = e.run(&with(
-        &["credentials", "aws-config", "--target", "aws-file", "--profile", "default", "--token-file", "rel/aws.jwt", "--role-arn", "arn:aws:iam::123456789012:role/r", "--command-path", &exe_s],
+        &[
+            "credentials",
+            "aws-config",
+            "--target",
+            "aws-file",
+            "--profile",
+            "default",
+            "--token-file",
+            "rel/aws.jwt",
+            "--role-arn",
+            "arn:aws:iam::123456789012:role/r",
+            "--command-path",
+            &exe_s,
+        ],
         &args,
     ));
     assert_eq!(o.code, 0, "{}", o.stderr);
     let cwd = std::env::current_dir().unwrap().join("rel/aws.jwt").to_string_lossy().into_owned();
     let lines: Vec<&str> = o.stdout.lines().collect();
-    assert_eq!(lines[..4], ["[default]", "role_arn = arn:aws:iam::123456789012:role/r", &format!("web_identity_token_file = {cwd}"), "role_session_name = orders-service"]);
+    assert_eq!(
+        lines[..4],
+        [
+            "[default]",
+            "role_arn = arn:aws:iam::123456789012:role/r",
+            &format!("web_identity_token_file = {cwd}"),
+            "role_session_name = orders-service"
+        ]
+    );
     let watch = shlex_split(lines[4].strip_prefix("# keep the file fresh: ").unwrap());
     assert_eq!(watch[..8], [exe_s.as_str(), "credentials", "token-file", "--target", "aws-file", "--out", &cwd, "--watch"]);
     // --token-file needs --role-arn; a profile name with a space is refused.
@@ -1291,7 +1345,20 @@ fn azure_env_prints_what_azure_identity_reads() {
     let e = Env::new();
     let file = e.p("az token");
     let o = e.run(&with(
-        &["credentials", "azure-env", "--target", "azure-orders", "--token-file", &file, "--tenant", "11111111-2222-3333-4444-555555555555", "--app-id", "66666666-7777-8888-9999-000000000000", "--command-path", "/usr/local/bin/edge-sts"],
+        &[
+            "credentials",
+            "azure-env",
+            "--target",
+            "azure-orders",
+            "--token-file",
+            &file,
+            "--tenant",
+            "11111111-2222-3333-4444-555555555555",
+            "--app-id",
+            "66666666-7777-8888-9999-000000000000",
+            "--command-path",
+            "/usr/local/bin/edge-sts",
+        ],
         &client_args(&s, &e),
     ));
     assert_eq!(o.code, 0, "{}", o.stderr);
@@ -1313,7 +1380,10 @@ fn gcp_config_with_a_token_file_writes_a_file_source() {
     let e = Env::new();
     let out_file = e.p("gcp-file.json");
     let token = e.p("gcp.jwt");
-    let o = e.run(&with(&["credentials", "gcp-config", "--target", "gcp-orders", "--out", &out_file, "--token-file", &token], &client_args(&s, &e)));
+    let o = e.run(&with(
+        &["credentials", "gcp-config", "--target", "gcp-orders", "--out", &out_file, "--token-file", &token],
+        &client_args(&s, &e),
+    ));
     assert_eq!(o.code, 0, "{}", o.stderr);
     let cfg: Value = serde_json::from_slice(&std::fs::read(&out_file).unwrap()).unwrap();
     assert_eq!(cfg["credential_source"], json!({"file": token, "format": {"type": "text"}}));
@@ -1321,7 +1391,10 @@ fn gcp_config_with_a_token_file_writes_a_file_source() {
     assert_eq!(mode(Path::new(&out_file)), 0o600);
     assert!(o.stderr.contains(&format!("credentials token-file --target gcp-orders --out {token} --watch")), "{}", o.stderr);
     // The executable's options do not go with a file source.
-    let o = e.run(&with(&["credentials", "gcp-config", "--target", "gcp-orders", "--out", &out_file, "--token-file", &token, "--output-file", "x"], &client_args(&s, &e)));
+    let o = e.run(&with(
+        &["credentials", "gcp-config", "--target", "gcp-orders", "--out", &out_file, "--token-file", &token, "--output-file", "x"],
+        &client_args(&s, &e),
+    ));
     assert_eq!(o.code, 2);
     assert!(o.stderr.contains("cannot be used with '--output-file <FILE>'"), "{}", o.stderr);
 }

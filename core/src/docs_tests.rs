@@ -360,7 +360,8 @@ fn the_google_trust_in_clouds_md_accepts_the_assertion_the_core_mints() {
     let caller = Caller { client_id: client.clone(), issuer: keycloak.clone(), exp: 2_000.0 };
     let grant = cfg.policy.authorize(&caller, &[TargetRef::Name(name.clone())], None).unwrap();
     let trusted = cfg.trusted_issuer(&keycloak).unwrap();
-    let minted = crate::mint::claims(&cfg.issuer, &trusted.subject_prefix, &caller, &grant, &serde_json::Map::new(), 1_000, 300, "j").unwrap();
+    let minted =
+        crate::mint::claims(&cfg.issuer, &trusted.subject_prefix, &caller, &grant, &serde_json::Map::new(), 1_000, 300, "j").unwrap();
 
     // The provider's attribute mapping, applied to the minted claims.
     let mapping = after(google, "--attribute-mapping '", &['\''])[0];
@@ -377,7 +378,8 @@ fn the_google_trust_in_clouds_md_accepts_the_assertion_the_core_mints() {
     assert_eq!(condition.len(), 1, "one attribute condition");
     let (lhs, list) = condition[0].split_once(" in ").unwrap_or_else(|| panic!("condition `{}`", condition[0]));
     let claim = lhs.trim().strip_prefix("assertion.").unwrap();
-    let allowed: Vec<&str> = list.trim().trim_start_matches('[').trim_end_matches(']').split(',').map(|s| s.trim().trim_matches('\'')).collect();
+    let allowed: Vec<&str> =
+        list.trim().trim_start_matches('[').trim_end_matches(']').split(',').map(|s| s.trim().trim_matches('\'')).collect();
     let value = minted[claim].as_str().unwrap();
     assert!(allowed.contains(&value), "the condition {} refuses the minted {claim} `{value}`", condition[0]);
 
