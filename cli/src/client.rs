@@ -152,10 +152,29 @@ pub fn now_secs() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
-/// A server's answer, reduced to its status and body.
+/// A server's answer, reduced to its status, body and `Retry-After` (delta-seconds only).
 pub struct Answer {
     pub status: u16,
     pub body: Vec<u8>,
+    pub retry_after: Option<u64>,
+}
+
+/// edge-sts's answers that the helper asks again (a gateway's or edge-sts's own transient
+/// failure, a throttled cloud: 502, 503), at most this many more times...
+pub const MAX_RETRIES: u32 = 2;
+/// ...after the answer's `Retry-After`, or this long without one...
+pub const DEFAULT_RETRY_WAIT_SECS: u64 = 1;
+/// ...but never longer: an answer asking for more is final (the SDK calling the helper has a
+/// deadline of its own, e.g. Google's `timeout_millis`).
+pub const MAX_RETRY_WAIT_SECS: u64 = 5;
+
+/// How long to wait before asking again, or `None` when the answer is final.
+pub fn retry_wait(a: &Answer) -> Option<u64> {
+    if !matches!(a.status, 502 | 503) {
+        return None;
+    }
+    let wait = a.retry_after.unwrap_or(DEFAULT_RETRY_WAIT_SECS);
+    (wait <= MAX_RETRY_WAIT_SECS).then_some(wait)
 }
 
 impl Answer {
@@ -291,8 +310,30 @@ impl Client {
         };
         let mut res = res.map_err(net)?;
         let status = res.status().as_u16();
+        // RFC 9110 §10.2.3: delta-seconds or an HTTP-date; only the first is read (edge-sts
+        // sends seconds), a date counts as absent.
+        let retry_after = res
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty() && v.len() <= 10 && v.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|v| v.parse().ok());
         let body = res.body_mut().with_config().limit(MAX_BODY).read_to_vec().map_err(net)?;
-        Ok(Answer { status, body })
+        Ok(Answer { status, body, retry_after })
+    }
+
+    /// `send` again while edge-sts answers 502 or 503 ([`retry_wait`]), at most
+    /// [`MAX_RETRIES`] more times. Only for requests that may be repeated: a token exchange
+    /// mints or fetches again with the same subject token, nothing else changes.
+    fn retrying(&self, send: impl Fn() -> Result<Answer>) -> Result<Answer> {
+        let mut a = send()?;
+        for _ in 0..MAX_RETRIES {
+            let Some(wait) = retry_wait(&a) else { break };
+            std::thread::sleep(Duration::from_secs(wait));
+            a = send()?;
+        }
+        Ok(a)
     }
 
     pub fn post_form(&self, url: &str, form: &[(&str, &str)], basic: Option<&str>) -> Result<Answer> {
@@ -302,6 +343,11 @@ impl Client {
         }
         let res = req.send_form(form.iter().copied());
         self.read(url, res)
+    }
+
+    /// [`Client::get`] of an edge-sts route, asked again on 502 and 503 (a GET repeats safely).
+    pub fn get_retrying(&self, url: &str, bearer: Option<&str>) -> Result<Answer> {
+        self.retrying(|| self.get(url, bearer))
     }
 
     pub fn get(&self, url: &str, bearer: Option<&str>) -> Result<Answer> {
@@ -314,6 +360,14 @@ impl Client {
 
     /// `error: error_description` of an OAuth error answer, cleaned; or the bare status.
     pub fn oauth_error(&self, a: &Answer) -> String {
+        let shown = self.oauth_error_only(a);
+        match a.retry_after {
+            Some(s) if matches!(a.status, 429 | 502 | 503) => format!("{shown} (retry after {s} s)"),
+            _ => shown,
+        }
+    }
+
+    fn oauth_error_only(&self, a: &Answer) -> String {
         match a.json() {
             Some(m) => {
                 let code = m.get("error").and_then(Value::as_str).unwrap_or("no error code");
@@ -420,7 +474,7 @@ impl Client {
         if let Some(r) = requested {
             form.push(("requested_token_type", r));
         }
-        let a = self.post_form(&url, &form, None)?;
+        let a = self.retrying(|| self.post_form(&url, &form, None))?;
         if a.status != 200 {
             return fail(format!("edge-sts refused the exchange for {audience}: {}", self.oauth_error_with_hint(&a)));
         }

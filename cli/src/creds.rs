@@ -1,7 +1,8 @@
-//! `edge-sts token` and `edge-sts credentials aws|gcp|gcp-config|token-file`: the client side of
-//! edge-sts, in the shapes the clouds' SDKs read (botocore's `credential_process`, Google's
-//! `executable` source, the token file of AWS's `web_identity_token_file` and of
-//! azure-identity's `AZURE_FEDERATED_TOKEN_FILE`).
+//! `edge-sts token` and `edge-sts credentials aws|gcp|gcp-config|token-file|aws-config|azure-env`:
+//! the client side of edge-sts, in the shapes the clouds' SDKs read (botocore's
+//! `credential_process`, Google's `executable` and `file` sources, the token file of AWS's
+//! `web_identity_token_file` and of azure-identity's `AZURE_FEDERATED_TOKEN_FILE`), and the
+//! configuration that points each SDK at them.
 use crate::client::{now_secs, Client, ClientArgs, AWS_CREDENTIAL_PROCESS, JWT_TOKEN_TYPE};
 use crate::files;
 use crate::util::{fail, CliError, Result};
@@ -23,7 +24,9 @@ pub const GCP_OUTPUT_FILE_MARGIN_SECS: u64 = 60;
 
 #[derive(Debug, Args)]
 pub struct TokenArgs {
-    /// The downstream target to ask for (its name, or its audience)
+    /// The target: its name in edge-sts's configuration (cloud targets only by name) or a
+    /// downstream target's audience; sent as the exchange's `audience`. Prints the token of a
+    /// downstream target, or of a Google or Entra target in brokered mode
     #[arg(long, value_name = "NAME")]
     pub audience: String,
     /// Scopes to ask for (space-separated)
@@ -42,11 +45,15 @@ pub enum CredentialsCmd {
     Aws(AwsArgs),
     /// Google `executable` source: prints the executable-source JSON for an assertion-mode target
     Gcp(GcpArgs),
-    /// Writes the Google `external_account` configuration whose executable is this helper
+    /// Writes the Google `external_account` configuration whose executable is this helper (or, with --token-file, whose source is that file)
     GcpConfig(GcpConfigArgs),
-    /// Writes an assertion-mode target's assertion to a file (0600): AWS_WEB_IDENTITY_TOKEN_FILE, AZURE_FEDERATED_TOKEN_FILE
+    /// Writes an assertion-mode target's assertion to a file (0600): AWS_WEB_IDENTITY_TOKEN_FILE, AZURE_FEDERATED_TOKEN_FILE, Google's credential_source.file
     #[command(visible_alias = "azure")]
     TokenFile(TokenFileArgs),
+    /// Prints an AWS config profile: credential_process running this helper, or (with --token-file) a web identity profile
+    AwsConfig(AwsConfigArgs),
+    /// Prints the azure-identity environment (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE) and the token-file command that keeps the file fresh
+    AzureEnv(AzureEnvArgs),
 }
 
 #[derive(Debug, Args)]
@@ -82,24 +89,77 @@ pub struct GcpConfigArgs {
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
     /// `output_file` for the library's cache of the executable's answer (no spaces)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "token_file")]
     pub output_file: Option<PathBuf>,
     /// The helper's path in the command (default: this binary's own path; no spaces)
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", conflicts_with = "token_file")]
     pub command_path: Option<PathBuf>,
     /// `timeout_millis` of the executable (Google allows 5000 to 120000)
-    #[arg(long, default_value_t = 30_000, value_name = "MS")]
+    #[arg(long, default_value_t = 30_000, value_name = "MS", conflicts_with = "token_file")]
     pub timeout_millis: u64,
+    /// A `file` source instead of the executable: the library reads the assertion from FILE,
+    /// which `credentials token-file --watch` keeps fresh (no executable to allow)
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AwsConfigArgs {
+    /// The AWS target's name in edge-sts's configuration
+    #[arg(long, value_name = "NAME")]
+    pub target: String,
+    /// The profile's name (`default` is the `[default]` section)
+    #[arg(long, value_name = "NAME")]
+    pub profile: String,
+    /// The profile's `region`
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// The helper's path in the command (default: this binary's own path)
+    #[arg(long, value_name = "PATH")]
+    pub command_path: Option<PathBuf>,
+    /// An assertion-mode target: a web identity profile reading this file (which
+    /// `credentials token-file --watch` keeps fresh) instead of credential_process
+    #[arg(long, value_name = "FILE", requires = "role_arn")]
+    pub token_file: Option<PathBuf>,
+    /// The role the SDK assumes with the file's assertion (with --token-file)
+    #[arg(long, value_name = "ARN", requires = "token_file")]
+    pub role_arn: Option<String>,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AzureEnvArgs {
+    /// The Entra target's name in edge-sts's configuration (assertion mode)
+    #[arg(long, value_name = "NAME")]
+    pub target: String,
+    /// The token file (AZURE_FEDERATED_TOKEN_FILE)
+    #[arg(long, value_name = "FILE")]
+    pub token_file: PathBuf,
+    /// The Entra tenant (AZURE_TENANT_ID): the target's `azure.tenant`
+    #[arg(long, value_name = "ID")]
+    pub tenant: String,
+    /// The application (client) id (AZURE_CLIENT_ID): the target's `azure.client_id`
+    #[arg(long, value_name = "ID")]
+    pub app_id: String,
+    /// AZURE_AUTHORITY_HOST, for a national cloud (the target's `azure.authority_host`)
+    #[arg(long, value_name = "URL")]
+    pub authority_host: Option<String>,
+    /// The helper's path in the command (default: this binary's own path)
+    #[arg(long, value_name = "PATH")]
+    pub command_path: Option<PathBuf>,
     #[command(flatten)]
     pub client: ClientArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct TokenFileArgs {
-    /// The target's name in edge-sts's configuration (an AWS or Entra target in assertion mode)
+    /// The target's name in edge-sts's configuration (an AWS, Google or Entra target in assertion mode)
     #[arg(long, value_name = "NAME")]
     pub target: String,
-    /// The token file (web_identity_token_file, AZURE_FEDERATED_TOKEN_FILE)
+    /// The token file (web_identity_token_file, AZURE_FEDERATED_TOKEN_FILE, Google's credential_source.file)
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
     /// Keep running and rewrite the file each time half of the assertion's life is left
@@ -130,6 +190,8 @@ pub fn run(cmd: CredentialsCmd) -> Result<ExitCode> {
         CredentialsCmd::Gcp(a) => Ok(gcp(a)),
         CredentialsCmd::GcpConfig(a) => gcp_config(a),
         CredentialsCmd::TokenFile(a) => token_file(a),
+        CredentialsCmd::AwsConfig(a) => aws_config(a),
+        CredentialsCmd::AzureEnv(a) => azure_env(a),
     }
 }
 
@@ -323,7 +385,13 @@ fn output_file_answer(bytes: &[u8], now: u64) -> Option<Value> {
 }
 
 /// Google's executable contract: the JSON on standard output, nothing on standard error (the
-/// library merges the two), exit 0 on success, 1 with a `success: false` answer on failure.
+/// library merges the two), exit 0. A failure is exit 0 too, with `success: false`, `code` and
+/// `message`: all three parsers show those (google-auth `pluggable.py`, `_parse_subject_token`:
+/// "Executable returned unsuccessful response: code: ..., message: ..."; golang/oauth2
+/// `google/externalaccount/executablecredsource.go`: "response contains unsuccessful response:
+/// (code) message"; google-auth-library-nodejs `pluggable-auth-client`: an `ExecutableError`
+/// with the message and code). On a non-zero exit golang/oauth2 (so Terraform's Google
+/// provider) reports only the exit code, and older Node versions drop the output.
 fn gcp(a: GcpArgs) -> ExitCode {
     let output_file = std::env::var("GOOGLE_EXTERNAL_ACCOUNT_OUTPUT_FILE").ok().filter(|s| !s.is_empty());
     let result = (|| -> Result<Value> {
@@ -345,7 +413,7 @@ fn gcp(a: GcpArgs) -> ExitCode {
         }
         Err(e) => {
             println!("{}", json!({"version": 1, "success": false, "code": "EDGE_STS_ERROR", "message": e.0}));
-            ExitCode::from(1)
+            ExitCode::SUCCESS
         }
     }
 }
@@ -359,53 +427,109 @@ fn no_spaces(what: &str, s: &str) -> Result<String> {
     Ok(s.to_owned())
 }
 
-fn abs(what: &str, p: &str) -> Result<String> {
-    let a = std::path::absolute(p).map_err(|e| CliError(format!("{what} {p}: {e}")))?;
-    no_spaces(what, &a.to_string_lossy())
+/// How a command line is read: Google's libraries split it on whitespace with no quoting
+/// (Python `str.split()`, Go `strings.Fields`), so no part may hold a space; botocore splits
+/// `credential_process` as a POSIX shell does (`shlex.split`, botocore `compat_shell_split`),
+/// the Go SDK runs it with `sh -c` (aws-sdk-go-v2 `processcreds`), and the Azure snippet is
+/// shell: there each part is quoted for the shell when it needs it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Quoting {
+    NoSpaces,
+    Shell,
 }
 
-/// The helper's command line for Google's `executable` source: this run's own client options,
-/// with absolute paths (the library runs it from its own working directory).
-pub fn gcp_command(a: &GcpConfigArgs, edge_sts: &str) -> Result<String> {
-    let c = &a.client;
-    let exe = match &a.command_path {
+/// `s` as one shell word (single quotes when it holds anything but `[A-Za-z0-9_@%+=:,./-]`).
+/// No control characters: the word must stay on one line of a config file.
+fn shell_word(what: &str, s: &str) -> Result<String> {
+    if s.chars().any(char::is_control) {
+        return fail(format!("{what} contains a control character"));
+    }
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c)) {
+        return Ok(s.to_owned());
+    }
+    Ok(format!("'{}'", s.replace('\'', "'\\''")))
+}
+
+fn word(q: Quoting, what: &str, s: &str) -> Result<String> {
+    match q {
+        Quoting::NoSpaces => no_spaces(what, s),
+        Quoting::Shell => shell_word(what, s),
+    }
+}
+
+fn absolute(what: &str, p: &str) -> Result<String> {
+    let a = std::path::absolute(p).map_err(|e| CliError(format!("{what} {p}: {e}")))?;
+    Ok(a.to_string_lossy().into_owned())
+}
+
+fn abs(what: &str, p: &str) -> Result<String> {
+    no_spaces(what, &absolute(what, p)?)
+}
+
+/// This helper's command line: `sub` with its own arguments, then this run's client options,
+/// paths made absolute (the SDK runs it from its own working directory).
+fn helper_command(
+    q: Quoting,
+    command_path: Option<&PathBuf>,
+    sub: &[(&str, Option<&str>)],
+    c: &ClientArgs,
+    edge_sts: &str,
+) -> Result<String> {
+    let exe = match command_path {
         Some(p) => p.clone(),
         None => std::env::current_exe().map_err(|e| CliError(format!("cannot find this binary's path: {e}; give --command-path")))?,
     };
-    let mut parts = vec![abs("the helper's path", &exe.to_string_lossy())?, "credentials".into(), "gcp".into()];
-    let mut push = |flag: &str, v: &str| -> Result<()> {
+    let mut parts = vec![word(q, "the helper's path", &absolute("the helper's path", &exe.to_string_lossy())?)?];
+    let mut push = |flag: &str, v: Option<&str>| -> Result<()> {
         parts.push(flag.to_owned());
-        parts.push(no_spaces(flag, v)?);
+        if let Some(v) = v {
+            parts.push(word(q, flag, v)?);
+        }
         Ok(())
     };
-    push("--target", &a.target)?;
-    push("--edge-sts", edge_sts)?;
+    for (flag, v) in sub {
+        push(flag, *v)?;
+    }
+    push("--edge-sts", Some(edge_sts))?;
     if let Some(u) = &c.token_url {
-        push("--token-url", u)?;
+        push("--token-url", Some(u))?;
     }
     if let Some(u) = &c.issuer {
-        push("--issuer", u)?;
+        push("--issuer", Some(u))?;
     }
-    push("--client-id", &c.client_id)?;
+    push("--client-id", Some(&c.client_id))?;
     if let Some(f) = &c.client_secret_file {
-        push("--client-secret-file", &abs("--client-secret-file", f)?)?;
+        push("--client-secret-file", Some(&absolute("--client-secret-file", f)?))?;
     }
     if let Some(v) = &c.client_secret_env {
-        push("--client-secret-env", v)?;
+        push("--client-secret-env", Some(v))?;
     }
     if let Some(f) = &c.private_key_jwt {
-        push("--private-key-jwt", &abs("--private-key-jwt", f)?)?;
+        push("--private-key-jwt", Some(&absolute("--private-key-jwt", f)?))?;
     }
     if let Some(f) = &c.ca_file {
-        push("--ca-file", &abs("--ca-file", f)?)?;
+        push("--ca-file", Some(&absolute("--ca-file", f)?))?;
     }
     if c.timeout != 10 {
-        push("--timeout", &c.timeout.to_string())?;
+        push("--timeout", Some(&c.timeout.to_string()))?;
     }
     if c.allow_http_loopback {
-        parts.push("--allow-http-loopback".into());
+        push("--allow-http-loopback", None)?;
     }
     Ok(parts.join(" "))
+}
+
+/// The helper's command line for Google's `executable` source.
+pub fn gcp_command(a: &GcpConfigArgs, edge_sts: &str) -> Result<String> {
+    let sub = [("credentials", None), ("gcp", None), ("--target", Some(a.target.as_str()))];
+    // `credentials` and `gcp` are words, not flags with a value: pushed as flags without one.
+    helper_command(Quoting::NoSpaces, a.command_path.as_ref(), &sub, &a.client, edge_sts)
+}
+
+/// The `token-file --watch` command that keeps `file` fresh, for a shell.
+fn watch_command(command_path: Option<&PathBuf>, target: &str, file: &str, c: &ClientArgs, edge_sts: &str) -> Result<String> {
+    let sub = [("credentials", None), ("token-file", None), ("--target", Some(target)), ("--out", Some(file)), ("--watch", None)];
+    helper_command(Quoting::Shell, command_path, &sub, c, edge_sts)
 }
 
 fn gcp_config(a: GcpConfigArgs) -> Result<ExitCode> {
@@ -413,12 +537,16 @@ fn gcp_config(a: GcpConfigArgs) -> Result<ExitCode> {
         return fail("--timeout-millis must be between 5000 and 120000 (Google's limits)");
     }
     let output_file = a.output_file.as_ref().map(|f| abs("--output-file", &f.to_string_lossy())).transpose()?;
+    let token_file = a.token_file.as_ref().map(|f| absolute("--token-file", &f.to_string_lossy())).transpose()?;
     let c = Client::new(a.client.clone())?;
-    let command = gcp_command(&a, &c.edge_sts)?;
+    let command = match &token_file {
+        Some(f) => watch_command(None, &a.target, f, &a.client, &c.edge_sts)?,
+        None => gcp_command(&a, &c.edge_sts)?,
+    };
     let kc = c.keycloak_token()?;
     let target: String = form_urlencoded::byte_serialize(a.target.as_bytes()).collect();
     let url = format!("{}/gcp/external-account?target={target}", c.edge_sts);
-    let ans = c.get(&url, Some(&kc))?;
+    let ans = c.get_retrying(&url, Some(&kc))?;
     if ans.status != 200 {
         return fail(format!("edge-sts refused the external_account configuration for {}: {}", a.target, c.oauth_error_with_hint(&ans)));
     }
@@ -427,6 +555,16 @@ fn gcp_config(a: GcpConfigArgs) -> Result<ExitCode> {
     };
     if cfg.get("type").and_then(Value::as_str) != Some("external_account") {
         return fail("edge-sts's answer is not an external_account configuration");
+    }
+    if let Some(f) = &token_file {
+        // A `file` source (google-auth `identity_pool`, format `text`: the whole file is the
+        // subject token), which the library reads at each refresh.
+        cfg.insert("credential_source".into(), json!({"file": f, "format": {"type": "text"}}));
+        let mut text = serde_json::to_string_pretty(&Value::Object(cfg)).map_err(|e| CliError(e.to_string()))?;
+        text.push('\n');
+        write_private(&a.out, text.as_bytes())?;
+        eprintln!("wrote {}: set GOOGLE_APPLICATION_CREDENTIALS to it, and keep {f} fresh with:\n{command}", a.out.display());
+        return Ok(ExitCode::SUCCESS);
     }
     // The executable source replaces whatever source the server described; its other members
     // (a timeout, say) stay unless this run sets them.
@@ -480,4 +618,76 @@ fn token_file(a: TokenFileArgs) -> Result<ExitCode> {
             }
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generators: an AWS config profile, the azure-identity environment
+// ---------------------------------------------------------------------------------------------
+
+/// botocore's `RoleSessionName` rule (`[\w+=,.@-]{2,64}`).
+fn aws_session_name(s: &str) -> bool {
+    (2..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b))
+}
+
+/// A profile block for `~/.aws/config`, on standard output. Brokered: `credential_process`
+/// running `credentials aws` with this run's options, one line (shell-quoted where needed, as
+/// botocore and the Go SDK both read it). With --token-file: `role_arn` and
+/// `web_identity_token_file`, and the `token-file --watch` command as a comment. Reads the
+/// client options (the secret file must pass its rule) but calls nothing.
+fn aws_config(a: AwsConfigArgs) -> Result<ExitCode> {
+    let p = &a.profile;
+    if p.is_empty() || p.chars().any(|c| c.is_whitespace() || c.is_control() || "[]".contains(c)) {
+        return fail(format!("--profile `{p}`: a profile name has no spaces or brackets"));
+    }
+    let one_line = |what: &str, v: &str| -> Result<String> {
+        if v.is_empty() || v.chars().any(|c| c.is_control()) {
+            return fail(format!("{what} must be one non-empty line"));
+        }
+        Ok(v.to_owned())
+    };
+    let c = Client::new(a.client.clone())?;
+    let mut out = if p == "default" { "[default]\n".to_owned() } else { format!("[profile {p}]\n") };
+    if let Some(r) = &a.region {
+        out += &format!("region = {}\n", one_line("--region", r)?);
+    }
+    match (&a.token_file, &a.role_arn) {
+        (Some(f), Some(role)) => {
+            let f = absolute("--token-file", &f.to_string_lossy())?;
+            out += &format!("role_arn = {}\n", one_line("--role-arn", role)?);
+            out += &format!("web_identity_token_file = {}\n", one_line("--token-file", &f)?);
+            if aws_session_name(&a.client.client_id) {
+                out += &format!("role_session_name = {}\n", a.client.client_id);
+            }
+            out += &format!("# keep the file fresh: {}\n", watch_command(a.command_path.as_ref(), &a.target, &f, &a.client, &c.edge_sts)?);
+        }
+        _ => {
+            let sub = [("credentials", None), ("aws", None), ("--target", Some(a.target.as_str()))];
+            out += &format!(
+                "credential_process = {}\n",
+                helper_command(Quoting::Shell, a.command_path.as_ref(), &sub, &a.client, &c.edge_sts)?
+            );
+        }
+    }
+    print!("{out}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The environment `WorkloadIdentityCredential` and `DefaultAzureCredential` read, as shell
+/// `export` lines on standard output, and the `token-file --watch` command that keeps the file
+/// fresh as a comment. Calls nothing.
+fn azure_env(a: AzureEnvArgs) -> Result<ExitCode> {
+    let c = Client::new(a.client.clone())?;
+    let file = absolute("--token-file", &a.token_file.to_string_lossy())?;
+    let mut out = String::new();
+    for (var, v) in
+        [("AZURE_TENANT_ID", Some(&a.tenant)), ("AZURE_CLIENT_ID", Some(&a.app_id)), ("AZURE_AUTHORITY_HOST", a.authority_host.as_ref())]
+    {
+        if let Some(v) = v {
+            out += &format!("export {var}={}\n", shell_word(var, v)?);
+        }
+    }
+    out += &format!("export AZURE_FEDERATED_TOKEN_FILE={}\n", shell_word("--token-file", &file)?);
+    out += &format!("# keep the file fresh: {}\n", watch_command(a.command_path.as_ref(), &a.target, &file, &a.client, &c.edge_sts)?);
+    print!("{out}");
+    Ok(ExitCode::SUCCESS)
 }

@@ -48,7 +48,7 @@ enum Cmd {
     Mint(mint::MintArgs),
     /// Policy dry-run: would this token be exchanged for this target and scope, and why?
     Explain(explain::ExplainArgs),
-    /// Client side: a downstream token for a target (Keycloak client_credentials, then edge-sts)
+    /// Client side: a target's bearer token (Keycloak client_credentials, then edge-sts)
     Token(creds::TokenArgs),
     /// Client side: cloud credentials in the shape each cloud's SDK reads
     #[command(subcommand)]

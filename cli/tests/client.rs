@@ -44,6 +44,11 @@ struct Behaviour {
     delay_ms: u64,
     /// Seconds of life of assertions.
     assertion_life: u64,
+    /// The next this many edge-sts /token answers are `transient_status`, with this
+    /// `Retry-After` (a gateway's or edge-sts's transient failure).
+    transient: u32,
+    transient_status: u16,
+    retry_after: Option<u64>,
 }
 
 struct Stub {
@@ -185,11 +190,26 @@ fn serve_conn<S: Read + Write>(stream: S, log: &Mutex<Vec<Req>>, behaviour: &Mut
     let form = form_urlencoded::parse(&body).into_owned().collect();
     let req = Req { method, path, headers, form };
     log.lock().unwrap().push(req.clone());
-    let b = behaviour.lock().unwrap().clone();
-    let (status, v) = answer(&b, &req, port);
+    let (b, transient) = {
+        let mut b = behaviour.lock().unwrap();
+        let transient = req.path == "/token" && b.transient > 0;
+        if transient {
+            b.transient -= 1;
+        }
+        (b.clone(), transient)
+    };
+    let (status, v, extra) = if transient {
+        let ra = b.retry_after.map(|s| format!("retry-after: {s}\r\n")).unwrap_or_default();
+        (b.transient_status, json!({"error": "temporarily_unavailable", "error_description": "try again"}), ra)
+    } else {
+        let (status, v) = answer(&b, &req, port);
+        (status, v, String::new())
+    };
     let body = v.to_string();
-    let head =
-        format!("HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", body.len());
+    let head = format!(
+        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n{extra}connection: close\r\n\r\n",
+        body.len()
+    );
     let stream = reader.get_mut();
     stream.write_all(head.as_bytes()).ok();
     stream.write_all(body.as_bytes()).ok();
@@ -205,7 +225,14 @@ fn stub_with(tls: Option<Arc<rustls::ServerConfig>>) -> Stub {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().unwrap().port();
     let log = Arc::new(Mutex::new(Vec::new()));
-    let behaviour = Arc::new(Mutex::new(Behaviour { aws_life: 3600, delay_ms: 0, assertion_life: 600 }));
+    let behaviour = Arc::new(Mutex::new(Behaviour {
+        aws_life: 3600,
+        delay_ms: 0,
+        assertion_life: 600,
+        transient: 0,
+        transient_status: 503,
+        retry_after: None,
+    }));
     let (l2, b2) = (log.clone(), behaviour.clone());
     let https = tls.is_some();
     std::thread::spawn(move || {
@@ -839,12 +866,13 @@ fn gcp_executable_contract_and_output_file() {
     run_of();
     assert_eq!(s.count("/token"), 4);
 
-    // Failure: Google's failure JSON on standard output, exit 1, nothing on standard error.
+    // Failure: Google's failure JSON on standard output, exit 0 (golang/oauth2 and older Node
+    // show only the exit code of a failed run), nothing on standard error.
     let bad =
         with(&["credentials", "gcp", "--target", "forbidden"], &client_args(&s, &e)).iter().map(|a| a.to_string()).collect::<Vec<_>>();
     let bad: Vec<&str> = bad.iter().map(String::as_str).collect();
     let f = e.run(&bad);
-    assert_eq!(f.code, 1);
+    assert_eq!(f.code, 0);
     assert_eq!(f.stderr, "");
     let v: Value = serde_json::from_str(&f.stdout).unwrap();
     assert_eq!((v["version"].as_u64(), v["success"].as_bool()), (Some(1), Some(false)));
@@ -854,7 +882,8 @@ fn gcp_executable_contract_and_output_file() {
     // A downstream (non-assertion) target is refused, not handed over as an id_token.
     let down = with(&["credentials", "gcp", "--target", "orders"], &client_args(&s, &e)).iter().map(|a| a.to_string()).collect::<Vec<_>>();
     let f = e.run(&down.iter().map(String::as_str).collect::<Vec<_>>());
-    assert_eq!(f.code, 1);
+    assert_eq!(f.code, 0);
+    assert_eq!(serde_json::from_str::<Value>(&f.stdout).unwrap()["success"], false);
     assert!(f.stdout.contains("assertion mode"), "{}", f.stdout);
 }
 
@@ -1161,4 +1190,211 @@ fn custom_ca_from_the_option_or_ssl_cert_file_and_the_proxy_variables() {
     let o = run(&base(&["--ca-file", &e.p("ca.pem")]), &[("HTTPS_PROXY", &proxy), ("NO_PROXY", "localhost")]);
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert_eq!(seen.lock().unwrap().len(), 2, "NO_PROXY: direct");
+}
+
+#[test]
+fn exchanges_are_asked_again_on_502_and_503_within_bounds() {
+    let s = stub();
+    let e = Env::new();
+    let token = with(&["token", "--audience", "orders"], &client_args(&s, &e)).iter().map(|a| a.to_string()).collect::<Vec<_>>();
+    let run = || {
+        let t = std::time::Instant::now();
+        (e.run(&strs(&token)), t.elapsed())
+    };
+    // Two 503s asking for 1 s each, then the answer: three exchanges, the waits honoured.
+    s.set(|b| (b.transient, b.transient_status, b.retry_after) = (2, 503, Some(1)));
+    let (o, took) = run();
+    assert_eq!((o.code, o.stdout.trim()), (0, "downstream-TEST-ONLY"), "{}", o.stderr);
+    assert_eq!(s.count("/token"), 3);
+    assert!(took >= Duration::from_secs(2), "{took:?}");
+    // 502 without Retry-After, for good: the first try and two more, then the error.
+    s.set(|b| (b.transient, b.transient_status, b.retry_after) = (10, 502, None));
+    let (o, _) = run();
+    one_line_error(&o);
+    assert!(o.stderr.contains("HTTP 502 temporarily_unavailable"), "{}", o.stderr);
+    assert_eq!(s.count("/token"), 6);
+    // A Retry-After longer than the helper waits: final at once, and the error says when.
+    s.set(|b| (b.transient, b.transient_status, b.retry_after) = (1, 503, Some(30)));
+    let (o, took) = run();
+    one_line_error(&o);
+    assert!(o.stderr.contains("HTTP 503 temporarily_unavailable: try again (retry after 30 s)"), "{}", o.stderr);
+    assert_eq!(s.count("/token"), 7);
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    // Any other refusal is never asked again.
+    s.set(|b| b.transient = 0);
+    let bad = with(&["token", "--audience", "forbidden"], &client_args(&s, &e)).iter().map(|a| a.to_string()).collect::<Vec<_>>();
+    one_line_error(&e.run(&strs(&bad)));
+    assert_eq!(s.count("/token"), 8);
+}
+
+/// `line` split as botocore splits `credential_process` (Python's `shlex.split`).
+fn shlex_split(line: &str) -> Vec<String> {
+    let o = Command::new("python3")
+        .args(["-c", "import json, shlex, sys; print(json.dumps(shlex.split(sys.argv[1])))", line])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+fn aws_config_prints_a_profile_botocore_and_sh_run_as_is() {
+    let s = stub();
+    let e = Env::new();
+    // A helper path and a secret file with a space and a quote in them.
+    let dir = e.path("my tools");
+    std::fs::create_dir(&dir).unwrap();
+    let exe = dir.join("edge-sts");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_edge-sts"), &exe).unwrap();
+    e.write("my tools/it's.secret", SECRET, 0o600);
+    let mut args = client_args(&s, &e);
+    args[7] = e.p("my tools/it's.secret");
+    let exe_s = exe.to_string_lossy().into_owned();
+    let o = e.run(&with(
+        &[
+            "credentials",
+            "aws-config",
+            "--target",
+            "aws-orders",
+            "--profile",
+            "orders",
+            "--region",
+            "eu-central-1",
+            "--command-path",
+            &exe_s,
+        ],
+        &args,
+    ));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(s.count("/token") + s.count("/kc/token"), 0, "nothing is called");
+    let lines: Vec<&str> = o.stdout.lines().collect();
+    assert_eq!(lines[..2], ["[profile orders]", "region = eu-central-1"]);
+    let cp = lines[2].strip_prefix("credential_process = ").expect(&o.stdout);
+    assert_eq!(lines.len(), 3);
+    let want: Vec<String> = [
+        exe_s.as_str(),
+        "credentials",
+        "aws",
+        "--target",
+        "aws-orders",
+        "--edge-sts",
+        &s.url(),
+        "--token-url",
+        &s.token_url(),
+        "--client-id",
+        "orders-service",
+        "--client-secret-file",
+        &e.p("my tools/it's.secret"),
+        "--allow-http-loopback",
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect();
+    assert_eq!(shlex_split(cp), want, "botocore's split");
+    // The Go SDK runs it with `sh -c`: the same process, which prints credential_process JSON.
+    let o = out(Command::new("sh").args(["-c", cp]).env("XDG_CACHE_HOME", e.path("cache")).output().unwrap());
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let v: Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(v["Version"], 1);
+    assert_eq!(s.count("/token"), 1);
+
+    // Assertion mode: a web identity profile and the command that keeps its file fresh.
+    let o = e.run(&with(
+        &[
+            "credentials",
+            "aws-config",
+            "--target",
+            "aws-file",
+            "--profile",
+            "default",
+            "--token-file",
+            "rel/aws.jwt",
+            "--role-arn",
+            "arn:aws:iam::123456789012:role/r",
+            "--command-path",
+            &exe_s,
+        ],
+        &args,
+    ));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let cwd = std::env::current_dir().unwrap().join("rel/aws.jwt").to_string_lossy().into_owned();
+    let lines: Vec<&str> = o.stdout.lines().collect();
+    assert_eq!(
+        lines[..4],
+        [
+            "[default]",
+            "role_arn = arn:aws:iam::123456789012:role/r",
+            &format!("web_identity_token_file = {cwd}"),
+            "role_session_name = orders-service"
+        ]
+    );
+    let watch = shlex_split(lines[4].strip_prefix("# keep the file fresh: ").unwrap());
+    assert_eq!(watch[..8], [exe_s.as_str(), "credentials", "token-file", "--target", "aws-file", "--out", &cwd, "--watch"]);
+    // --token-file needs --role-arn; a profile name with a space is refused.
+    let o = e.run(&with(&["credentials", "aws-config", "--target", "t", "--profile", "p", "--token-file", "f"], &args));
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("--role-arn <ARN>"), "{}", o.stderr);
+    let o = e.run(&with(&["credentials", "aws-config", "--target", "t", "--profile", "my profile"], &args));
+    one_line_error(&o);
+    assert!(o.stderr.contains("a profile name has no spaces"), "{}", o.stderr);
+}
+
+#[test]
+fn azure_env_prints_what_azure_identity_reads() {
+    let s = stub();
+    let e = Env::new();
+    let file = e.p("az token");
+    let o = e.run(&with(
+        &[
+            "credentials",
+            "azure-env",
+            "--target",
+            "azure-orders",
+            "--token-file",
+            &file,
+            "--tenant",
+            "11111111-2222-3333-4444-555555555555",
+            "--app-id",
+            "66666666-7777-8888-9999-000000000000",
+            "--command-path",
+            "/usr/local/bin/edge-sts",
+        ],
+        &client_args(&s, &e),
+    ));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(s.count("/token") + s.count("/kc/token"), 0, "nothing is called");
+    // Sourced by a shell: the three variables azure-identity's WorkloadIdentityCredential reads.
+    let script = format!("{}\nprintf '%s|%s|%s' \"$AZURE_TENANT_ID\" \"$AZURE_CLIENT_ID\" \"$AZURE_FEDERATED_TOKEN_FILE\"", o.stdout);
+    let sh = out(Command::new("sh").args(["-c", &script]).output().unwrap());
+    assert_eq!(sh.stdout, format!("11111111-2222-3333-4444-555555555555|66666666-7777-8888-9999-000000000000|{file}"));
+    let comment = o.stdout.lines().last().unwrap().strip_prefix("# keep the file fresh: ").expect(&o.stdout);
+    let mut want = vec!["/usr/local/bin/edge-sts", "credentials", "token-file", "--target", "azure-orders", "--out", &file, "--watch"];
+    let ca = client_args(&s, &e);
+    want.extend(ca.iter().map(String::as_str));
+    assert_eq!(shlex_split(comment), want);
+}
+
+#[test]
+fn gcp_config_with_a_token_file_writes_a_file_source() {
+    let s = stub();
+    let e = Env::new();
+    let out_file = e.p("gcp-file.json");
+    let token = e.p("gcp.jwt");
+    let o = e.run(&with(
+        &["credentials", "gcp-config", "--target", "gcp-orders", "--out", &out_file, "--token-file", &token],
+        &client_args(&s, &e),
+    ));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let cfg: Value = serde_json::from_slice(&std::fs::read(&out_file).unwrap()).unwrap();
+    assert_eq!(cfg["credential_source"], json!({"file": token, "format": {"type": "text"}}));
+    assert_eq!(cfg["token_url"], "https://sts.googleapis.com/v1/token", "the server's fields stay");
+    assert_eq!(mode(Path::new(&out_file)), 0o600);
+    assert!(o.stderr.contains(&format!("credentials token-file --target gcp-orders --out {token} --watch")), "{}", o.stderr);
+    // The executable's options do not go with a file source.
+    let o = e.run(&with(
+        &["credentials", "gcp-config", "--target", "gcp-orders", "--out", &out_file, "--token-file", &token, "--output-file", "x"],
+        &client_args(&s, &e),
+    ));
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("cannot be used with '--output-file <FILE>'"), "{}", o.stderr);
 }

@@ -306,3 +306,97 @@ fn the_doc_parsers_read_what_they_should() {
     let got: Vec<String> = documented_fields(doc).into_iter().collect();
     assert_eq!(got, ["a[].b", "a[].c", "mode"]);
 }
+
+/// The lines of the `## <title>` section of docs/clouds.md, code blocks included.
+#[cfg(feature = "clouds")]
+fn raw_section<'a>(doc: &'a str, title: &str) -> &'a str {
+    let start = doc.find(&format!("\n## {title}\n")).unwrap_or_else(|| panic!("no `## {title}`"));
+    let rest = &doc[start + 1..];
+    let end = rest[3..].find("\n## ").map_or(rest.len(), |i| i + 3);
+    &rest[..end]
+}
+
+/// The text after `prefix` up to the first character in `stop`.
+#[cfg(feature = "clouds")]
+fn after<'a>(text: &'a str, prefix: &str, stop: &[char]) -> Vec<&'a str> {
+    text.match_indices(prefix).map(|(i, _)| &text[i + prefix.len()..]).map(|r| &r[..r.find(stop).unwrap_or(r.len())]).collect()
+}
+
+/// docs/clouds.md's Google trust (attribute mapping and condition, the `principal://` and
+/// `principalSet://` members) is what the core mints for the page's own example: its Google
+/// target, its issuer's `subject_prefix` and its calling client, loaded by `config::load` and
+/// minted by `mint::claims`. A member or condition that leaves out the prefix refuses every
+/// caller; this compares them with the minted claims.
+#[cfg(feature = "clouds")]
+#[test]
+fn the_google_trust_in_clouds_md_accepts_the_assertion_the_core_mints() {
+    use crate::claims::Caller;
+    use crate::request::TargetRef;
+    let doc = read("docs/clouds.md");
+    // The page's running example: "`"subject_prefix": "kc-prod:"`, and the calling client `orders-service`".
+    let throughout = doc.lines().skip_while(|l| !l.starts_with("Throughout, the examples use")).take(3).collect::<Vec<_>>().join(" ");
+    let prefix = after(&throughout, "\"subject_prefix\": \"", &['"'])[0].to_owned();
+    let client = after(&throughout, "the calling client `", &['`'])[0].to_owned();
+    let keycloak = after(&throughout, "Keycloak at `", &['`'])[0].to_owned();
+    let issuer = after(&throughout, "edge-sts at `", &['`'])[0].to_owned();
+    assert_eq!((prefix.as_str(), client.as_str()), ("kc-prod:", "orders-service"), "the example's prefix and client");
+
+    let google = raw_section(&doc, "Google Cloud");
+    // The Google target of `### edge-sts target`, loaded as the Worker loads it.
+    let target_block = google.split("### edge-sts target").nth(1).unwrap().split("```json").nth(1).unwrap().split("```").next().unwrap();
+    let targets: Value = serde_json::from_str(&format!("{{{target_block}}}")).expect("the Google target block is JSON");
+    let (name, _) = targets["targets"].as_object().unwrap().iter().next().unwrap();
+    let cfg = crate::config::load(
+        &serde_json::json!({
+            "issuer": issuer,
+            "trusted_issuers": [{"issuer": keycloak, "audiences": ["edge-sts"], "subject_prefix": prefix}],
+            "signing_keys": [{"secret": "K", "status": "active"}],
+            "targets": targets["targets"],
+            "clients": [{"client": client, "targets": [name]}]
+        })
+        .to_string(),
+    )
+    .unwrap_or_else(|e| panic!("the page's Google example does not load: {e}"));
+    let caller = Caller { client_id: client.clone(), issuer: keycloak.clone(), exp: 2_000.0 };
+    let grant = cfg.policy.authorize(&caller, &[TargetRef::Name(name.clone())], None).unwrap();
+    let trusted = cfg.trusted_issuer(&keycloak).unwrap();
+    let minted =
+        crate::mint::claims(&cfg.issuer, &trusted.subject_prefix, &caller, &grant, &serde_json::Map::new(), 1_000, 300, "j").unwrap();
+
+    // The provider's attribute mapping, applied to the minted claims.
+    let mapping = after(google, "--attribute-mapping '", &['\''])[0];
+    let mut attributes = std::collections::BTreeMap::new();
+    for pair in mapping.split(',') {
+        let (attr, expr) = pair.split_once('=').unwrap();
+        let claim = expr.strip_prefix("assertion.").unwrap_or_else(|| panic!("mapping `{pair}`: only `assertion.<claim>` is read here"));
+        attributes.insert(attr.to_owned(), minted[claim].as_str().unwrap().to_owned());
+    }
+    assert!(attributes.contains_key("google.subject"), "{mapping}");
+
+    // The attribute condition: `assertion.<claim> in ['a', ...]`.
+    let condition = after(google, "--attribute-condition \"", &['"']);
+    assert_eq!(condition.len(), 1, "one attribute condition");
+    let (lhs, list) = condition[0].split_once(" in ").unwrap_or_else(|| panic!("condition `{}`", condition[0]));
+    let claim = lhs.trim().strip_prefix("assertion.").unwrap();
+    let allowed: Vec<&str> =
+        list.trim().trim_start_matches('[').trim_end_matches(']').split(',').map(|s| s.trim().trim_matches('\'')).collect();
+    let value = minted[claim].as_str().unwrap();
+    assert!(allowed.contains(&value), "the condition {} refuses the minted {claim} `{value}`", condition[0]);
+
+    // Every member the section names: `principal://…/subject/<google.subject>`,
+    // `principalSet://…/attribute.<name>/<value>` (placeholders in angle brackets skipped).
+    let stop = &[' ', '`', '"', '\'', '\n', ')'];
+    let subjects: Vec<&str> = after(google, "/subject/", stop).into_iter().filter(|s| !s.contains('<') && !s.is_empty()).collect();
+    assert!(!subjects.is_empty(), "the section binds a principal by subject");
+    for s in subjects {
+        assert_eq!(s, attributes["google.subject"], "principal://…/subject/{s} is not the minted subject");
+    }
+    let sets: Vec<&str> = after(google, "principalSet://", stop);
+    assert!(!sets.is_empty(), "the section names a principalSet");
+    for set in sets {
+        let (_, attr) = set.rsplit_once("/attribute.").unwrap_or_else(|| panic!("principalSet://{set}"));
+        let (attr, value) = attr.split_once('/').unwrap();
+        let mapped = attributes.get(&format!("attribute.{attr}")).unwrap_or_else(|| panic!("attribute.{attr} is not mapped"));
+        assert_eq!(value, mapped, "principalSet://{set} does not name the minted attribute.{attr}");
+    }
+}

@@ -342,7 +342,7 @@ pub fn explain(
         target_lifetime_secs: wanted,
         subject_remaining_secs: remaining as i64,
         allow_beyond_subject_expiry: grant.allow_beyond_subject_expiry(),
-        capped_by_subject: !grant.allow_beyond_subject_expiry() && remaining < wanted as f64,
+        capped_by_subject: !grant.allow_beyond_subject_expiry() && lifetime.map_or(remaining < wanted as f64, |l| l < wanted),
         lifetime_secs: lifetime,
     });
     let Some(lifetime) = lifetime else {

@@ -87,8 +87,20 @@ pub fn claims(
     Ok(c)
 }
 
+/// The shortest life of a brokered cloud target's assertion (unless the target's own
+/// `lifetime_secs` is shorter): it must outlast edge-sts's call to the cloud's STS (up to two
+/// 10 s calls for Google) and the clock skew between edge-sts and the cloud.
+pub const BROKERED_ASSERTION_FLOOR_SECS: u64 = 60;
+
 /// Lifetime of the minted token: the target's, capped by the subject token's remaining life
 /// unless every target allows more. `None` when under one second remains.
+///
+/// A brokered cloud target's assertion is the exception: edge-sts presents it to the cloud
+/// itself and never returns it, so a subject token with seconds left does not cut it below
+/// [`BROKERED_ASSERTION_FLOOR_SECS`] (an assertion expiring in flight is refused by the cloud).
+/// What the caller gets back, the cloud's credentials, has the lifetime the target asks the
+/// cloud for; every token edge-sts returns (downstream tokens, assertion-mode assertions) keeps
+/// the cap.
 pub fn lifetime(grant: &Grant<'_>, caller: &Caller, now: u64) -> Option<u64> {
     let wanted = grant.lifetime_secs();
     let life = if grant.allow_beyond_subject_expiry() {
@@ -98,9 +110,19 @@ pub fn lifetime(grant: &Grant<'_>, caller: &Caller, now: u64) -> Option<u64> {
         if remaining < 1.0 {
             return None;
         }
-        wanted.min(remaining as u64)
+        let capped = wanted.min(remaining as u64);
+        if brokered_cloud(grant) {
+            capped.max(wanted.min(BROKERED_ASSERTION_FLOOR_SECS))
+        } else {
+            capped
+        }
     };
     (life >= 1).then_some(life)
+}
+
+/// A grant of one cloud target in brokered mode: its token is an assertion edge-sts keeps.
+fn brokered_cloud(grant: &Grant<'_>) -> bool {
+    matches!(grant.targets.as_slice(), [t] if t.cloud.is_some() && !t.cloud_mode.is_assertion())
 }
 
 /// Signs a downstream token: a compact JWS with `typ: at+jwt` (RFC 9068 §2.1).

@@ -466,11 +466,14 @@ mod tests {
                 "trusted_issuers": [{"issuer": ISS, "audiences": ["edge-sts"]}],
                 "targets": {
                     "file": entra(json!({"mode": "assertion", "assertion_lifetime_secs": 1800})),
-                    "file-default": entra(json!({"mode": "assertion"})),
-                    "brokered": entra(json!({}))
+                    // An Entra assertion-mode target needs its explicit lifetime (load rule): AWS.
+                    "file-default": {"audience": "sts.amazonaws.com", "scopes": [], "lifetime_secs": 600,
+                                     "aws": {"role_arn": "arn:aws:iam::123456789012:role/r", "mode": "assertion"}},
+                    "brokered": entra(json!({})),
+                    "orders": {"audience": "https://orders", "scopes": [], "lifetime_secs": 600}
                 },
                 // Brokered and assertion-mode Entra targets go to different clients (the load rule).
-                "clients": [{"client": "svc", "targets": ["file", "file-default"]}, {"client": "svc-brokered", "targets": ["brokered"]}]
+                "clients": [{"client": "svc", "targets": ["file", "file-default", "orders"]}, {"client": "svc-brokered", "targets": ["brokered"]}]
             })
             .to_string(),
         )
@@ -483,6 +486,22 @@ mod tests {
         assert_eq!(life("file-default"), Some(300), "default: lifetime_secs, capped as usual");
         let b = Caller { client_id: "svc-brokered".into(), ..c.clone() };
         assert_eq!(mint::lifetime(&p.authorize(&b, &names(&["brokered"]), None).unwrap(), &b, 1_000), Some(300));
+        // The subject token has 5 s left. The brokered assertion, which edge-sts keeps, gets the
+        // floor; every token edge-sts returns stays within the subject token's life.
+        let (c5, b5) = (Caller { exp: 1_005.0, ..c.clone() }, Caller { exp: 1_005.0, ..b.clone() });
+        let brokered = p.authorize(&b5, &names(&["brokered"]), None).unwrap();
+        assert_eq!(mint::lifetime(&brokered, &b5, 1_000), Some(mint::BROKERED_ASSERTION_FLOOR_SECS));
+        assert_eq!(mint::lifetime(&p.authorize(&c5, &names(&["orders"]), None).unwrap(), &c5, 1_000), Some(5), "downstream token");
+        assert_eq!(mint::lifetime(&p.authorize(&c5, &names(&["file-default"]), None).unwrap(), &c5, 1_000), Some(5), "returned assertion");
+        assert_eq!(mint::lifetime(&p.authorize(&c5, &names(&["file"]), None).unwrap(), &c5, 1_000), Some(1800), "explicit");
+        // Under a second left: refused, brokered or not; the floor never exceeds the target's own lifetime.
+        let b0 = Caller { exp: 1_000.5, ..b.clone() };
+        assert_eq!(mint::lifetime(&brokered, &b0, 1_000), None);
+        let mut short = brokered.clone();
+        let mut t = short.targets[0].clone();
+        t.lifetime_secs = 30;
+        short.targets = vec![&t];
+        assert_eq!(mint::lifetime(&short, &b5, 1_000), Some(30));
     }
 
     #[test]

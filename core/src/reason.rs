@@ -121,6 +121,7 @@ reasons! {
     STS_AZURE_ISSUER_MISMATCH = "sts.azure.issuer_mismatch",
     STS_AZURE_AUDIENCE_MISMATCH = "sts.azure.audience_mismatch",
     STS_AZURE_SUBJECT_MISMATCH = "sts.azure.subject_mismatch",
+    STS_AZURE_SUBJECT_CASE = "sts.azure.subject_case",
     STS_AZURE_EXPRESSION_MISMATCH = "sts.azure.expression_mismatch",
     STS_AZURE_ASSERTION_TIME = "sts.azure.assertion_time",
     STS_AZURE_UNSUPPORTED_ALG = "sts.azure.unsupported_alg",

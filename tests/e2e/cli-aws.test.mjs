@@ -267,3 +267,27 @@ test("credential_process on an assertion-mode target: boto3 shows edge-sts's ref
   assert.match(r.message, /error: edge-sts refused the exchange for aws-file: HTTP 400 invalid_request: the target is in assertion mode and issues only urn:ietf:params:oauth:token-type:jwt; the target hands out its assertion only: `edge-sts credentials token-file` writes it for an AWS web_identity_token_file/);
   assert.equal(sts.assumeCalls().length, before, "no AWS call");
 });
+
+test("credentials aws-config: the profile it prints runs as is in boto3 (a path with a space), AccountId included", async () => {
+  // The helper under a path with a space, which the profile must quote as botocore splits it (shlex).
+  const tools = path.join(dir, "my tools");
+  execFileSync("mkdir", ["-p", tools]);
+  execFileSync("ln", ["-sf", CLI, path.join(tools, "edge-sts")]);
+  const { stdout: profile } = await run(CLI, ["credentials", "aws-config", "--target", "aws-orders", "--profile", "generated", "--region", "us-east-1",
+    "--command-path", path.join(tools, "edge-sts"), "--edge-sts", w.url, "--token-url", iss.tokenEndpoint, "--client-id", "orders-service",
+    "--client-secret-file", path.join(dir, "orders.secret"), "--allow-http-loopback"]);
+  assert.match(profile, /^\[profile generated\]\nregion = us-east-1\ncredential_process = '[^']*my tools\/edge-sts' credentials aws --target aws-orders /);
+  writeFileSync(path.join(dir, "aws-config-generated"), profile);
+  const py = `
+import json, boto3
+s = boto3.Session(profile_name="generated")
+f = s.get_credentials().get_frozen_credentials()
+print(json.dumps({"account_id": f.account_id, "arn": s.client("sts").get_caller_identity()["Arn"]}))
+`;
+  const env = { PATH: process.env.PATH, HOME: dir, XDG_CACHE_HOME: path.join(dir, "cache-generated"), AWS_CONFIG_FILE: path.join(dir, "aws-config-generated"),
+    AWS_SHARED_CREDENTIALS_FILE: path.join(dir, "no-credentials"), AWS_EC2_METADATA_DISABLED: "true", NO_PROXY: "127.0.0.1,localhost", AWS_ENDPOINT_URL_STS: sts.endpoint };
+  const { stdout } = await run(PYTHON, ["-c", py], { env, encoding: "utf8", timeout: 60_000 });
+  const r = JSON.parse(stdout.trim().split("\n").at(-1));
+  assert.equal(r.arn, "arn:aws:sts::123456789012:assumed-role/edge-sts-orders/orders-service");
+  assert.equal(r.account_id, "123456789012", "botocore read AccountId from the helper's output");
+});

@@ -175,11 +175,16 @@ console.log(token);
   await assertStsCallCarriesTheAssertion(google.requests.slice(before)[0]);
 });
 
-test("google-auth: a refused helper run is the library's RefreshError with the helper's message", async () => {
+/** The configuration gcp-config wrote, with the helper asking for a target the client may not have. */
+function refusedConfig() {
   const cfg = JSON.parse(readFileSync(path.join(dir, "gcp.json"), "utf8"));
   cfg.credential_source.executable.command = cfg.credential_source.executable.command.replace("--target gcp-orders", "--target gcp-nowhere");
   delete cfg.credential_source.executable.output_file;
   writeFileSync(path.join(dir, "gcp-bad.json"), JSON.stringify(cfg));
+}
+
+test("google-auth: a refused helper run is the library's RefreshError with the helper's code and message", async () => {
+  refusedConfig();
   const py = `
 import os, google.auth.transport.requests as r
 from google.auth import pluggable
@@ -190,8 +195,40 @@ except Exception as e:
     print(type(e).__name__, str(e))
 `;
   const { stdout } = await run(PYTHON, ["-c", py], { env: sdkEnv({ GOOGLE_APPLICATION_CREDENTIALS: path.join(dir, "gcp-bad.json"), GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES: "1" }) });
-  assert.match(stdout, /^RefreshError .*non-zero return code 1.*EDGE_STS_ERROR.*edge-sts refused the exchange for gcp-nowhere: HTTP 400 invalid_target/);
+  assert.match(stdout, /^RefreshError Executable returned unsuccessful response: code: EDGE_STS_ERROR, message: edge-sts refused the exchange for gcp-nowhere: HTTP 400 invalid_target: /);
   assert.ok(!stdout.includes(iss.clients["orders-service"].secret));
+});
+
+test("google-auth-library (Node): a refused helper run shows the helper's code and message", async () => {
+  refusedConfig();
+  const js = `
+import { GoogleAuth } from "google-auth-library";
+const auth = new GoogleAuth({ keyFile: process.argv[1], scopes: ["${CP}"] });
+try { await (await auth.getClient()).getAccessToken(); } catch (e) { console.log(e.message); }
+`;
+  const { stdout } = await run(process.execPath, ["--input-type=module", "-e", js, path.join(dir, "gcp-bad.json")],
+    { cwd: root, env: sdkEnv({ GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES: "1" }) });
+  assert.match(stdout, /^The executable failed with exit code: EDGE_STS_ERROR and error message: edge-sts refused the exchange for gcp-nowhere: HTTP 400 invalid_target: /);
+});
+
+test("google-auth (Python) with a file source: gcp-config --token-file, the file token-file wrote", async () => {
+  const before = google.requests.length;
+  const token = path.join(dir, "gcp.jwt");
+  await run(CLI, ["credentials", "gcp-config", "--target", "gcp-orders", "--out", path.join(dir, "gcp-file.json"), "--token-file", token, ...clientArgs()]);
+  await run(CLI, ["credentials", "token-file", "--target", "gcp-orders", "--out", token, ...clientArgs()]);
+  const py = `
+import os, google.auth.transport.requests as r
+from google.auth import identity_pool
+creds = identity_pool.Credentials.from_file(os.environ["GOOGLE_APPLICATION_CREDENTIALS"], scopes=["${CP}"])
+creds.refresh(r.Request())
+print(creds.token)
+`;
+  // No GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES: a file source runs nothing.
+  const { stdout } = await run(PYTHON, ["-c", py], { env: sdkEnv({ GOOGLE_APPLICATION_CREDENTIALS: path.join(dir, "gcp-file.json") }) });
+  assert.match(stdout.trim(), new RegExp(`^ya29\\.sa-${SA.replace(/\./g, "\\.")}-`));
+  const [stsReq] = google.requests.slice(before);
+  await assertStsCallCarriesTheAssertion(stsReq);
+  assert.equal(Object.fromEntries(new URLSearchParams(stsReq.body)).subject_token, readFileSync(token, "utf8"), "the file's assertion");
 });
 
 test("azure-identity WorkloadIdentityCredential reads the helper's token file and redeems it at Entra", async () => {

@@ -121,6 +121,7 @@ pub(super) fn block(
         (Some(gcp_target(f, g, scopes, signing_alg, lifetime, dev)?), mode)
     } else if let Some(mut z) = azure {
         let mode = cloud_mode(f, "azure", z.mode.take(), z.assertion_lifetime_secs.take())?;
+        entra_assertion_lifetime(f, mode)?;
         (Some(azure_target(f, z, audience, dev)?), mode)
     } else {
         (None, CloudMode::Brokered)
@@ -140,6 +141,26 @@ pub(super) fn block(
         })?;
     }
     Ok((cloud, cloud_mode))
+}
+
+/// An assertion-mode Entra target's assertion is read from a token file that azure-identity
+/// re-reads only every [`azure::TOKEN_FILE_REREAD_SECS`]: without an explicit lifetime it is
+/// cut at the subject token's expiry (often 300 s), and a short one expires in the SDK's
+/// cache. Either loads fine and fails now and then with AADSTS700024, so both are refused here.
+fn entra_assertion_lifetime(f: &impl Fn(&str) -> String, mode: CloudMode) -> Result<(), ConfigError> {
+    let min = azure::MIN_TOKEN_FILE_ASSERTION_LIFETIME_SECS;
+    let problem = match mode {
+        CloudMode::Assertion { lifetime_secs: None } => format!(
+            "without it the assertion is cut at the subject token's expiry, shorter than azure-identity keeps a token file's assertion ({} s) before reading the file again: Entra then refuses it now and then (AADSTS700024)",
+            azure::TOKEN_FILE_REREAD_SECS
+        ),
+        CloudMode::Assertion { lifetime_secs: Some(l) } if l < min => format!(
+            "{l} s is shorter than the token file needs: azure-identity keeps the assertion it read for {} s, and the helper rewrites the file at half-life; Entra then refuses it now and then (AADSTS700024)",
+            azure::TOKEN_FILE_REREAD_SECS
+        ),
+        _ => return Ok(()),
+    };
+    Err(cerr(f("azure.assertion_lifetime_secs"), problem, format!("set it to {min}..={MAX_ASSERTION_LIFETIME_SECS}")))
 }
 
 /// A cloud block's `mode` and `assertion_lifetime_secs` (`block` is `aws`, `gcp` or `azure`).

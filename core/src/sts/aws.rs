@@ -315,15 +315,36 @@ impl AwsCredentials {
 
     /// What an AWS CLI / SDK `credential_process` must print on stdout:
     /// `{"Version": 1, "AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration"}`, with
-    /// `Expiration` in RFC 3339 UTC (the SDKs refresh before it).
+    /// `Expiration` in RFC 3339 UTC (the SDKs refresh before it), and `AccountId` when the
+    /// assumed role's ARN names the account: botocore's `ProcessProvider` reads it
+    /// (`parsed.get('AccountId')`, botocore credentials.py) for account-based endpoints.
     pub fn credential_process_json(&self) -> Value {
-        json!({
+        let mut v = json!({
             "Version": 1,
             "AccessKeyId": self.access_key_id,
             "SecretAccessKey": self.secret_access_key,
             "SessionToken": self.session_token,
             "Expiration": self.expiration_rfc3339(),
-        })
+        });
+        if let Some(account) = self.account_id() {
+            v["AccountId"] = Value::from(account);
+        }
+        v
+    }
+
+    /// The account of the assumed role: the fifth field of
+    /// `arn:<partition>:sts::<account>:assumed-role/<role>/<session>`, twelve digits.
+    pub fn account_id(&self) -> Option<&str> {
+        let arn = self.assumed_role_arn.as_deref()?;
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        match parts.as_slice() {
+            ["arn", _, "sts", "", account, rest]
+                if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) && rest.starts_with("assumed-role/") =>
+            {
+                Some(account)
+            }
+            _ => None,
+        }
     }
 }
 
@@ -847,9 +868,16 @@ mod tests {
             "SecretAccessKey": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY",
             "SessionToken": c.session_token,
             "Expiration": "2019-11-09T13:34:41Z",
+            "AccountId": "123456789012",
         });
         assert_eq!(c.credential_process_json(), want);
-        assert_eq!(c.credential_process_json().as_object().unwrap().len(), 5);
+        // Without an assumed-role ARN that names an account, the five fields only.
+        for arn in [None, Some("arn:aws:iam::123456789012:role/x"), Some("arn:aws:sts::12345:assumed-role/r/s"), Some("garbage")] {
+            let c = AwsCredentials { assumed_role_arn: arn.map(str::to_owned), ..c.clone() };
+            let out = c.credential_process_json();
+            assert_eq!(out.as_object().unwrap().len(), 5, "{arn:?}");
+            assert!(out.get("AccountId").is_none(), "{arn:?}");
+        }
     }
 
     #[test]

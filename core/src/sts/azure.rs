@@ -22,6 +22,20 @@ pub const ASSERTION_AUDIENCE_US_GOV: &str = "api://AzureADTokenExchangeUSGov";
 pub const ASSERTION_AUDIENCE_CHINA: &str = "api://AzureADTokenExchangeChina";
 pub const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
+/// How long azure-identity keeps the token file's assertion before it reads the file again:
+/// 600 s in Python (`TokenFileMixin._get_service_account_token`, azure-identity
+/// `_credentials/workload_identity.py`) and Go (`WorkloadIdentityCredential.getAssertion`,
+/// azidentity `workload_identity.go`), 300 s in JS (`readFileContents`, identity
+/// `workloadIdentityCredential.ts`). The longest is what an assertion must outlive.
+pub const TOKEN_FILE_REREAD_SECS: u64 = 600;
+
+/// The shortest `assertion_lifetime_secs` of an assertion-mode Entra target. The SDK may read
+/// the file just before the helper rewrites it (at half-life), then present that assertion for
+/// [`TOKEN_FILE_REREAD_SECS`] more: half the lifetime must cover the re-read interval plus
+/// 300 s for clock skew and a late rewrite. Shorter, Entra refuses it now and then with
+/// AADSTS700024, depending on when the SDK last read the file.
+pub const MIN_TOKEN_FILE_ASSERTION_LIFETIME_SECS: u64 = 2 * (TOKEN_FILE_REREAD_SECS + 150);
+
 fn invalid(field: &'static str, problem: &'static str, fix: &'static str) -> StsError {
     StsError::Invalid { cloud: Cloud::Azure, field, problem, fix }
 }
@@ -189,6 +203,15 @@ pub enum AadstsCode {
     /// 7002131: no federated identity credential whose subject, or (for a flexible federated
     /// identity credential) whose claims-matching expression, matches the assertion.
     FederatedSubjectOrExpressionMismatch,
+    /// 7002138: a federated identity credential's subject equals the assertion's only when case
+    /// is ignored ("The subject matches with case-insensitive comparison, but not with
+    /// case-sensitive comparison": Entra compares issuer, subject and audience case-sensitively,
+    /// Microsoft's identity-platform breaking-changes notes).
+    FederatedSubjectCaseMismatch,
+    /// 7002137: "no matching federated identity record" in the words troubleshooting notes
+    /// quote for it (Azure DevOps service connections, Power Platform), without saying which of
+    /// issuer, subject and audience failed: read as 70021.
+    NoMatchingFederatedRecord,
     /// 700024: the assertion is not within its valid time range (clock skew, or too short a
     /// lifetime for the round trip).
     AssertionNotValidNow,
@@ -221,6 +244,8 @@ impl AadstsCode {
             700212 => AadstsCode::FederatedAudienceMismatch,
             700213 => AadstsCode::FederatedSubjectMismatch,
             7002131 => AadstsCode::FederatedSubjectOrExpressionMismatch,
+            7002138 => AadstsCode::FederatedSubjectCaseMismatch,
+            7002137 => AadstsCode::NoMatchingFederatedRecord,
             700024 => AadstsCode::AssertionNotValidNow,
             5002738 => AadstsCode::UnsupportedAlgorithm,
             700016 => AadstsCode::ApplicationNotFound,
@@ -241,6 +266,8 @@ impl AadstsCode {
             AadstsCode::FederatedAudienceMismatch => 700212,
             AadstsCode::FederatedSubjectMismatch => 700213,
             AadstsCode::FederatedSubjectOrExpressionMismatch => 7002131,
+            AadstsCode::FederatedSubjectCaseMismatch => 7002138,
+            AadstsCode::NoMatchingFederatedRecord => 7002137,
             AadstsCode::AssertionNotValidNow => 700024,
             AadstsCode::UnsupportedAlgorithm => 5002738,
             AadstsCode::ApplicationNotFound => 700016,
@@ -255,11 +282,12 @@ impl AadstsCode {
 
     pub fn reason(self) -> &'static str {
         match self {
-            AadstsCode::NoMatchingFederatedIdentity => reason::STS_AZURE_NO_FEDERATED_CREDENTIAL,
+            AadstsCode::NoMatchingFederatedIdentity | AadstsCode::NoMatchingFederatedRecord => reason::STS_AZURE_NO_FEDERATED_CREDENTIAL,
             AadstsCode::FederatedIssuerMismatch => reason::STS_AZURE_ISSUER_MISMATCH,
             AadstsCode::FederatedAudienceMismatch => reason::STS_AZURE_AUDIENCE_MISMATCH,
             AadstsCode::FederatedSubjectMismatch => reason::STS_AZURE_SUBJECT_MISMATCH,
             AadstsCode::FederatedSubjectOrExpressionMismatch => reason::STS_AZURE_EXPRESSION_MISMATCH,
+            AadstsCode::FederatedSubjectCaseMismatch => reason::STS_AZURE_SUBJECT_CASE,
             AadstsCode::AssertionNotValidNow => reason::STS_AZURE_ASSERTION_TIME,
             AadstsCode::UnsupportedAlgorithm => reason::STS_AZURE_UNSUPPORTED_ALG,
             AadstsCode::ApplicationNotFound => reason::STS_AZURE_APP_NOT_FOUND,
@@ -276,13 +304,16 @@ impl AadstsCode {
 impl fmt::Display for AadstsCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            AadstsCode::NoMatchingFederatedIdentity => "Entra ID found no federated credential matching edge-sts's assertion",
+            AadstsCode::NoMatchingFederatedIdentity | AadstsCode::NoMatchingFederatedRecord => {
+                "Entra ID found no federated credential matching edge-sts's assertion"
+            }
             AadstsCode::FederatedIssuerMismatch => "Entra ID found no federated credential for edge-sts's issuer",
             AadstsCode::FederatedAudienceMismatch => "Entra ID found no federated credential for the assertion's audience",
             AadstsCode::FederatedSubjectMismatch => "Entra ID found no federated credential for this subject",
             AadstsCode::FederatedSubjectOrExpressionMismatch => {
                 "Entra ID found no federated credential whose subject or claims expression matches"
             }
+            AadstsCode::FederatedSubjectCaseMismatch => "Entra ID found a federated credential for this subject only when case is ignored",
             AadstsCode::AssertionNotValidNow => "Entra ID found edge-sts's assertion outside its validity",
             AadstsCode::UnsupportedAlgorithm => "Entra ID does not support the assertion's signing algorithm",
             AadstsCode::ApplicationNotFound => "Entra ID does not know the application in this tenant",
@@ -499,6 +530,8 @@ mod tests {
             ("aadsts700212", 401, az(FederatedAudienceMismatch, 401), "sts.azure.audience_mismatch"),
             ("aadsts700213", 401, az(FederatedSubjectMismatch, 401), "sts.azure.subject_mismatch"),
             ("aadsts7002131", 401, az(FederatedSubjectOrExpressionMismatch, 401), "sts.azure.expression_mismatch"),
+            ("aadsts7002138", 400, az(FederatedSubjectCaseMismatch, 400), "sts.azure.subject_case"),
+            ("aadsts7002137", 400, az(NoMatchingFederatedRecord, 400), "sts.azure.no_federated_credential"),
             ("aadsts700024", 401, az(AssertionNotValidNow, 401), "sts.azure.assertion_time"),
             ("aadsts5002738", 400, az(UnsupportedAlgorithm, 400), "sts.azure.unsupported_alg"),
             ("aadsts700016", 400, az(ApplicationNotFound, 400), "sts.azure.app_not_found"),
@@ -548,6 +581,11 @@ mod tests {
             parse_response(401, &fixture("azure/aadsts7002131.json"), NOW).unwrap_err().cloud_code().as_deref(),
             Some("AADSTS7002131")
         );
+        for n in ["7002138", "7002137"] {
+            let e = parse_response(400, &fixture(&format!("azure/aadsts{n}.json")), NOW).unwrap_err();
+            assert_eq!(e.cloud_code(), Some(format!("AADSTS{n}")));
+            assert!(!e.retryable(), "{n}: a trust configuration to fix, not a passing fault");
+        }
         // The codes of a key rotation gone wrong and of an unreachable issuer: each its own
         // reason and cloud code; only the fetch failure may pass by itself.
         for (name, status, code, retryable) in [
