@@ -1,7 +1,7 @@
 //! The core's I/O seam over the runtime: `fetch` with a timeout (abort), no redirects and a
 //! streamed body cap; `setTimeout` as a timer; KV (binding `JWKS_CACHE`, optional) to persist
 //! parsed-JWKS records across isolates. KV writes go through `waitUntil`, off the hot path.
-use edge_sts_core::fetch::{Fetch, FetchError, HttpRequest, HttpResponse};
+use edge_sts_core::io::fetch::{Fetch, FetchError, HttpRequest, HttpResponse};
 use futures_util::future::{select, Either};
 use std::time::Duration;
 use wasm_bindgen::prelude::*;

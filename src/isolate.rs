@@ -6,10 +6,11 @@
 //! earlier, at startup (`prepare`, called by the module entry with the `env` of
 //! `cloudflare:workers`): the first request then takes it instead of loading it again.
 use crate::webcrypto::WebCrypto;
-use edge_sts_core::cache::{CacheLimits, TokenCaches};
+use edge_sts_core::config::limits::CacheLimits;
+use edge_sts_core::flow::token_cache::TokenCaches;
 use edge_sts_core::config::{self, Config, ConfigError};
-use edge_sts_core::jwks_cache::KeyStore;
-use edge_sts_core::signing::KeyRing;
+use edge_sts_core::issuer::key_store::KeyStore;
+use edge_sts_core::jose::signing::KeyRing;
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::JsValue;
@@ -62,7 +63,7 @@ pub async fn get(env: &Env) -> Rc<Isolate> {
     if let Some(i) = ISOLATE.with(|c| c.borrow().clone()) {
         return i;
     }
-    let built = Rc::new(edge_sts_core::apart(build(env)).await);
+    let built = Rc::new(edge_sts_core::outlined(build(env)).await);
     // Two first requests may race through `build`; keep whichever finished first.
     ISOLATE.with(|c| c.borrow_mut().get_or_insert_with(|| built.clone()).clone())
 }
@@ -117,6 +118,6 @@ fn config_text(env: &Env) -> Result<String, ConfigError> {
 pub fn random_jti() -> Result<String, edge_sts_core::Error> {
     let mut b = [0u8; 16];
     // getrandom's `wasm_js` backend is crypto.getRandomValues, always present in workerd.
-    getrandom::fill(&mut b).map_err(|_| edge_sts_core::Error::Crypto(edge_sts_core::crypto::CryptoError("no randomness".into())))?;
-    Ok(edge_sts_core::b64::encode(&b))
+    getrandom::fill(&mut b).map_err(|_| edge_sts_core::Error::Crypto(edge_sts_core::jose::crypto::CryptoError("no randomness".into())))?;
+    Ok(edge_sts_core::jose::b64::encode(&b))
 }

@@ -15,10 +15,10 @@ mod respond;
 mod test_routes;
 mod webcrypto;
 
-use edge_sts_core::apart;
-use edge_sts_core::exchange::{self, Context};
-use edge_sts_core::reason;
-use edge_sts_core::request::{self, RequestError};
+use edge_sts_core::outlined;
+use edge_sts_core::flow::exchange::{self, Context};
+use edge_sts_core::wire::reason;
+use edge_sts_core::wire::request::{self, RequestError};
 use edge_sts_core::Error;
 use respond::{json_response, oauth_error, Cors};
 use wasm_bindgen::prelude::*;
@@ -80,12 +80,12 @@ async fn route(
     method: &str,
     line: &mut log::Line,
 ) -> Response {
-    use edge_sts_core::routes::{dispatch_under, Dispatch, RouteId};
+    use edge_sts_core::wire::routes::{dispatch_under, Dispatch, RouteId};
     match dispatch_under(base_path(iso), path, method) {
-        Dispatch::Handle(RouteId::Token) => apart(token(req, env, iso, ctx, line)).await,
-        Dispatch::Handle(RouteId::Explain) => apart(explain(req, env, iso, ctx, line)).await,
+        Dispatch::Handle(RouteId::Token) => outlined(token(req, env, iso, ctx, line)).await,
+        Dispatch::Handle(RouteId::Explain) => outlined(explain(req, env, iso, ctx, line)).await,
         #[cfg(feature = "clouds")]
-        Dispatch::Handle(id @ (RouteId::GcpSubjectToken | RouteId::GcpExternalAccount)) => apart(gcp(req, env, iso, ctx, id, line)).await,
+        Dispatch::Handle(id @ (RouteId::GcpSubjectToken | RouteId::GcpExternalAccount)) => outlined(gcp(req, env, iso, ctx, id, line)).await,
         Dispatch::MethodNotAllowed => {
             let e = Error::Request(RequestError::MethodNotAllowed).to_oauth(0);
             line.reason(e.reason);
@@ -208,7 +208,7 @@ async fn explain(req: &Request, env: &Env, iso: &isolate::Isolate, ctx: &worker:
         let io = fetch::RuntimeIo::new(env, ctx);
         let c = context(iso, state, &io);
         let v = exchange::verify_subject_token(&c, &treq.subject_token, now_secs()).await?;
-        Ok::<_, Error>(edge_sts_core::explain::explain(
+        Ok::<_, Error>(edge_sts_core::flow::explain::explain(
             cfg,
             v.issuer(),
             v.claims(),
@@ -241,7 +241,7 @@ async fn gcp(
     env: &Env,
     iso: &isolate::Isolate,
     ctx: &worker::Context,
-    id: edge_sts_core::routes::RouteId,
+    id: edge_sts_core::wire::routes::RouteId,
     line: &mut log::Line,
 ) -> Response {
     let Ok(state) = &iso.state else { return oauth_error(&Error::Config(String::new()).to_oauth(0)) };
@@ -254,7 +254,7 @@ async fn gcp(
         let token = bearer.ok_or(Error::Request(RequestError::Missing("subject_token")))?;
         let io = fetch::RuntimeIo::new(env, ctx);
         let c = context(iso, state, &io);
-        if id == edge_sts_core::routes::RouteId::GcpExternalAccount {
+        if id == edge_sts_core::wire::routes::RouteId::GcpExternalAccount {
             return exchange::gcp_external_account_for(&c, &token, &target, now_secs()).await;
         }
         exchange::gcp_subject_token(&c, &token, &target, now_secs(), isolate::random_jti).await

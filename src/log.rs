@@ -1,6 +1,6 @@
 //! One structured JSON line per request: request id, route, client, targets, outcome, reason
 //! code, latency. Never a token, a signature, a claim value beyond the client id, or a secret.
-use edge_sts_core::exchange::Outcome;
+use edge_sts_core::flow::exchange::Outcome;
 use serde_json::json;
 use std::borrow::Cow;
 use web_sys::Request;
@@ -22,8 +22,8 @@ impl Line {
     /// table's path, whatever percent-encoding the request used.
     pub fn new(req: &Request, base: &str, path: &str) -> Line {
         // Paths are logged only for the routes of `routes::ROUTES`, so nothing a caller invents lands in the log.
-        let path: Cow<'static, str> = match edge_sts_core::routes::find_under(base, path) {
-            Some(r) if !base.is_empty() && edge_sts_core::routes::strip_base(base, path).is_some() => format!("{base}{}", r.path).into(),
+        let path: Cow<'static, str> = match edge_sts_core::wire::routes::find_under(base, path) {
+            Some(r) if !base.is_empty() && edge_sts_core::wire::routes::strip_base(base, path).is_some() => format!("{base}{}", r.path).into(),
             Some(r) => r.path.into(),
             None => "(other)".into(),
         };

@@ -5,9 +5,9 @@
 //! `/__test/isolate` says whether the configuration was loaded at startup (`isolate::prepare`).
 use crate::isolate::Isolate;
 use crate::respond::{json_response, Cors};
-use edge_sts_core::b64;
-use edge_sts_core::json;
-use edge_sts_core::signing::SigningKey;
+use edge_sts_core::jose::b64;
+use edge_sts_core::jose::json;
+use edge_sts_core::jose::signing::SigningKey;
 use serde_json::{json, Value};
 use wasm_bindgen::JsCast;
 use web_sys::{Request, Response};
@@ -37,7 +37,7 @@ pub async fn handle(path: &str, req: &Request, iso: &Isolate) -> Response {
             let cases = doc.get("cases").and_then(Value::as_array).cloned().unwrap_or_default();
             let mut out = Vec::new();
             for c in &cases {
-                out.push(edge_sts_core::vectors::verdict(&iso.crypto, c).await);
+                out.push(edge_sts_core::jose::vectors::verdict(&iso.crypto, c).await);
             }
             json_response(200, &json!({"verdicts": out}), Cors::No, "no-store")
         }
@@ -51,7 +51,7 @@ pub async fn handle(path: &str, req: &Request, iso: &Isolate) -> Response {
                 .and_then(|m| SigningKey::from_jwk(m).map_err(|_| ()));
             let input = doc.get("input").and_then(Value::as_str).unwrap_or("");
             match key {
-                Ok(k) => match edge_sts_core::crypto::SignatureBackend::sign(&iso.crypto, &k, input.as_bytes()).await {
+                Ok(k) => match edge_sts_core::jose::crypto::SignatureBackend::sign(&iso.crypto, &k, input.as_bytes()).await {
                     Ok(sig) => json_response(200, &json!({"signature": b64::encode(&sig)}), Cors::No, "no-store"),
                     Err(e) => json_response(500, &json!({"error": e.to_string()}), Cors::No, "no-store"),
                 },

@@ -1,10 +1,10 @@
 //! The core's signature seam over the runtime's native WebCrypto (`crypto.subtle`).
 //! Keys are imported once per isolate and cached as `CryptoKey`s; private keys are imported
 //! non-extractable. RSA-PSS salt length = hash length (RFC 7518 §3.5), passed explicitly.
-use edge_sts_core::alg::{Alg, Family};
-use edge_sts_core::crypto::{CryptoError, SignatureBackend};
-use edge_sts_core::jwk::VerifyKey;
-use edge_sts_core::signing::SigningKey;
+use edge_sts_core::jose::alg::{Alg, Family};
+use edge_sts_core::jose::crypto::{CryptoError, SignatureBackend};
+use edge_sts_core::jose::jwk::VerifyKey;
+use edge_sts_core::jose::signing::SigningKey;
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use serde_json::{Map, Value};
 use std::cell::RefCell;

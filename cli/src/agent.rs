@@ -19,7 +19,7 @@
 use crate::client::{now_secs, Client, ClientArgs};
 use crate::util::{fail, CliError, Result};
 use clap::Args;
-use edge_sts_core::b64;
+use edge_sts_core::jose::b64;
 use serde_json::{json, Map, Value};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

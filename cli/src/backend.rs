@@ -3,12 +3,12 @@
 //! advisory (RUSTSEC-2023-0071). Ed25519 signs with `ed25519-compact` (RFC 8032, deterministic).
 //! ECDSA signing (RFC 6979, `p256`/`p384`) and all verification delegate to the core's
 //! `PureCrypto`.
-use edge_sts_core::alg::Alg;
-use edge_sts_core::b64;
-use edge_sts_core::crypto::{CryptoError, SignatureBackend};
-use edge_sts_core::jwk::{PublicKey, VerifyKey};
-use edge_sts_core::pure_crypto::PureCrypto;
-use edge_sts_core::signing::SigningKey;
+use edge_sts_core::jose::alg::Alg;
+use edge_sts_core::jose::b64;
+use edge_sts_core::jose::crypto::{CryptoError, SignatureBackend};
+use edge_sts_core::jose::jwk::{PublicKey, VerifyKey};
+use edge_sts_core::jose::pure_crypto::PureCrypto;
+use edge_sts_core::jose::signing::SigningKey;
 use ring::rand::SystemRandom;
 use ring::rsa::{KeyPair, KeyPairComponents, PublicKeyComponents};
 use ring::signature::{self, RsaEncoding};

@@ -4,12 +4,12 @@
 //! rules of the clouds that consume minted tokens.
 use crate::util::{read_file, Result};
 use clap::Args;
-use edge_sts_core::alg::Alg;
-use edge_sts_core::claims::{AppTokenRule, Marker};
+use edge_sts_core::jose::alg::Alg;
+use edge_sts_core::issuer::claims::{AppTokenRule, Marker};
 use edge_sts_core::config::{self, Config, ConfigError};
-use edge_sts_core::jwk;
-use edge_sts_core::policy::ClientPattern;
-use edge_sts_core::signing::KeyRing;
+use edge_sts_core::jose::jwk;
+use edge_sts_core::policy::trust::ClientPattern;
+use edge_sts_core::jose::signing::KeyRing;
 use serde_json::Value;
 use std::process::ExitCode;
 
@@ -166,15 +166,15 @@ fn key_rows(cfg: &Config, ring: Option<&KeyRing>) -> Vec<Vec<String>> {
                 _ => "public_jwk".into(),
             };
             let from_ring = ring.and_then(|ring| match k.status {
-                edge_sts_core::signing::KeyStatus::Active => {
+                edge_sts_core::jose::signing::KeyStatus::Active => {
                     a += 1;
                     ring.active.get(a - 1).map(|k| (k.kid().to_owned(), k.alg()))
                 }
-                edge_sts_core::signing::KeyStatus::Next => {
+                edge_sts_core::jose::signing::KeyStatus::Next => {
                     n += 1;
                     ring.next.get(n - 1).map(|k| (k.kid.clone().unwrap_or_default(), k.alg))
                 }
-                edge_sts_core::signing::KeyStatus::Retired => {
+                edge_sts_core::jose::signing::KeyStatus::Retired => {
                     r += 1;
                     ring.retired.get(r - 1).map(|k| (k.kid.clone().unwrap_or_default(), k.alg))
                 }
@@ -207,7 +207,7 @@ pub fn print_policy(cfg: &Config, ring: Option<&KeyRing>, secrets_note: &str) {
         println!("  [{i}] {}", r.issuer);
         match &t.source.jwks_uri {
             Some(u) => println!("      keys        {u}"),
-            None => println!("      keys        discovery: {}", edge_sts_core::discovery::discovery_url(&r.issuer)),
+            None => println!("      keys        discovery: {}", edge_sts_core::issuer::discovery::discovery_url(&r.issuer)),
         }
         println!("      audiences   {}", list(&r.audiences));
         println!("      leeway      {} s; max token lifetime {} s", r.leeway_secs, r.max_lifetime_secs);

@@ -12,10 +12,10 @@ use crate::backend::CliCrypto;
 use crate::files::read_secret_file;
 use crate::util::{block_on, fail, CliError, Result};
 use clap::Args;
-use edge_sts_core::b64;
-use edge_sts_core::mint;
-use edge_sts_core::signing::SigningKey;
-use edge_sts_core::url::{is_loopback_http, url_allowed};
+use edge_sts_core::jose::b64;
+use edge_sts_core::policy::mint;
+use edge_sts_core::jose::signing::SigningKey;
+use edge_sts_core::wire::url::{is_loopback_http, url_allowed};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -490,8 +490,8 @@ impl Client {
 /// asked for cloud credentials (`invalid_request`), or a `/gcp/*` route asked for a target that
 /// is not a Google target in assertion mode (`invalid_target`, reason `policy.target_mode`).
 fn mode_hint(m: &Map<String, Value>) -> Option<&'static str> {
-    use edge_sts_core::policy::PolicyError;
-    use edge_sts_core::request::RequestError;
+    use edge_sts_core::policy::trust::PolicyError;
+    use edge_sts_core::wire::request::RequestError;
     let error = m.get("error").and_then(Value::as_str)?;
     let description = m.get("error_description").and_then(Value::as_str)?;
     if error == "invalid_request" && description == RequestError::AssertionTokenType.to_string() {

@@ -7,7 +7,7 @@ use crate::client::{now_secs, Client, ClientArgs, AWS_CREDENTIAL_PROCESS, JWT_TO
 use crate::files;
 use crate::util::{fail, CliError, Result};
 use clap::{Args, Subcommand};
-use edge_sts_core::b64;
+use edge_sts_core::jose::b64;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use std::fs;

@@ -1,8 +1,8 @@
 //! `edge-sts decode`: header and payload, pretty-printed, with readable times. Verifies nothing.
 use crate::util::{iso8601, now_or, relative, token_arg, Result};
 use clap::Args;
-use edge_sts_core::b64;
-use edge_sts_core::token::{TokenLimits, UntrustedToken};
+use edge_sts_core::jose::b64;
+use edge_sts_core::jose::token::{TokenLimits, UntrustedToken};
 use serde_json::Value;
 use std::process::ExitCode;
 

@@ -1,14 +1,14 @@
 //! `edge-sts explain`: a policy dry-run. Verifies the token as the Worker would (or skips the
-//! signature for offline use, loudly), then renders `edge_sts_core::explain::explain`: allow or
+//! signature for offline use, loudly), then renders `edge_sts_core::flow::explain::explain`: allow or
 //! deny, and why.
 use crate::check::{print_config_error, secret_lookup};
 use crate::keysrc::Keys;
 use crate::util::{fail, iso8601, now_or, read_file, relative, token_arg, Result};
 use clap::Args;
 use edge_sts_core::config::{self, Config};
-use edge_sts_core::explain::{explain, Explanation, PatternKind, RuleOutcome};
-use edge_sts_core::request::TargetRef;
-use edge_sts_core::token::UntrustedToken;
+use edge_sts_core::flow::explain::{explain, Explanation, PatternKind, RuleOutcome};
+use edge_sts_core::wire::request::TargetRef;
+use edge_sts_core::jose::token::UntrustedToken;
 use edge_sts_core::Error;
 use serde_json::{json, Value};
 use std::process::ExitCode;
@@ -72,7 +72,7 @@ fn deny_early(a: &ExplainArgs, stage: &str, subject: &Subject, e: &Error) -> Exi
     ExitCode::from(1)
 }
 
-fn rule_line(ex: &Explanation, r: &edge_sts_core::explain::RuleNote) -> String {
+fn rule_line(ex: &Explanation, r: &edge_sts_core::flow::explain::RuleNote) -> String {
     let kind = match r.kind {
         PatternKind::Exact => "exact",
         PatternKind::Glob => "glob",

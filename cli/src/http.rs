@@ -1,8 +1,8 @@
 //! The `Fetch` seam over blocking `ureq`, with the Worker adapter's rules: redirects are not
 //! followed (a 3xx comes back as its status), a timeout per request, a body cap, and the same
 //! URL rule (`https://`, or loopback `http://` only when explicitly allowed).
-use edge_sts_core::fetch::{Fetch, FetchError, HttpResponse};
-use edge_sts_core::url::{is_loopback_http, url_allowed};
+use edge_sts_core::io::fetch::{Fetch, FetchError, HttpResponse};
+use edge_sts_core::wire::url::{is_loopback_http, url_allowed};
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy)]

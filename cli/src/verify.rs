@@ -2,11 +2,11 @@
 use crate::keysrc::{verdict_line, Keys};
 use crate::util::{fail, iso8601, now_or, relative, token_arg, Result};
 use clap::Args;
-use edge_sts_core::alg::Alg;
-use edge_sts_core::claims::{self, CallerRules, ClaimRules};
+use edge_sts_core::jose::alg::Alg;
+use edge_sts_core::issuer::claims::{self, CallerRules, ClaimRules};
 use edge_sts_core::config;
-use edge_sts_core::jwks_cache::CachePolicy;
-use edge_sts_core::token::{TokenLimits, UntrustedToken};
+use edge_sts_core::issuer::key_store::CachePolicy;
+use edge_sts_core::jose::token::{TokenLimits, UntrustedToken};
 use edge_sts_core::Error;
 use serde_json::Value;
 use std::process::ExitCode;
@@ -74,7 +74,7 @@ pub fn run(a: VerifyArgs) -> Result<ExitCode> {
     let now = now_or(a.now);
     // Usage problems (an unreadable JWKS file) come before the verdict.
     let file_keys = a.jwks.as_deref().map(|f| Keys::from_file(f, CachePolicy::default().limits)).transpose()?;
-    let verdict = (|| -> Result<std::result::Result<(String, String, edge_sts_core::claims::Caller), Error>> {
+    let verdict = (|| -> Result<std::result::Result<(String, String, edge_sts_core::issuer::claims::Caller), Error>> {
         let t = match UntrustedToken::parse(&token, TokenLimits::default()) {
             Ok(t) => t,
             Err(e) => return Ok(Err(e.into())),

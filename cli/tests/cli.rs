@@ -4,8 +4,8 @@
 //! and ports are normalised first. `UPDATE_GOLDEN=1 cargo test -p edge-sts-cli` rewrites them.
 //!
 //! No network: the only HTTP is a `TcpListener` on 127.0.0.1 started by these tests.
-use edge_sts_core::b64;
-use edge_sts_core::signing::SigningKey;
+use edge_sts_core::jose::b64;
+use edge_sts_core::jose::signing::SigningKey;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -241,7 +241,7 @@ fn keys_generate_every_algorithm() {
         }
         assert!(!o.stderr.contains("\"d\""));
         if alg.starts_with("RS") || alg.starts_with("PS") {
-            assert_eq!(edge_sts_core::jwk::bit_len(&b64::decode(jwk["n"].as_str().unwrap()).unwrap()), 2048);
+            assert_eq!(edge_sts_core::jose::jwk::bit_len(&b64::decode(jwk["n"].as_str().unwrap()).unwrap()), 2048);
         }
 
         // Round trip: mint with the new key (RSA through ring), verify against its public JWK.
@@ -346,7 +346,7 @@ fn keys_rotate() {
         }
     })
     .unwrap();
-    assert_eq!(ring.active_for(edge_sts_core::alg::Alg::ES256).unwrap().kid(), "sts-es256-2026-04");
+    assert_eq!(ring.active_for(edge_sts_core::jose::alg::Alg::ES256).unwrap().kid(), "sts-es256-2026-04");
     assert_eq!(ring.next[0].kid.as_deref(), Some(key.kid()));
 
     // No next key of that algorithm: the new key is only added as next. --show-private, --out.

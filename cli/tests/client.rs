@@ -4,7 +4,7 @@
 //! 0600 files, two concurrent processes), Google's executable contract and output file, the
 //! external_account writer, the Entra token file, private_key_jwt.
 //! The real Worker, oidc-provider and boto3 judge the same commands in tests/e2e/cli-*.test.mjs.
-use edge_sts_core::b64;
+use edge_sts_core::jose::b64;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};

@@ -1,6 +1,6 @@
-//! The docs against the code's own registries: every reason code of [`crate::reason::ALL`] is in
+//! The docs against the code's own registries: every reason code of [`crate::wire::reason::ALL`] is in
 //! docs/http.md's error table and every code there is one; the routes docs/http.md lists are
-//! [`crate::routes::ROUTES`]; every field of the configuration schema (the `Raw*` types of
+//! [`crate::wire::routes::ROUTES`]; every field of the configuration schema (the `Raw*` types of
 //! `config`, through their derived JSON Schema) is in docs/configuration.md and every field
 //! documented there exists. Also: no code-shaped string literal outside the registry.
 //!
@@ -9,8 +9,8 @@
 //! each row of a table whose header starts with `option` documents the fields named in backticks
 //! in its first cell (`` `aws` \| `gcp` \| `azure` `` is three). Paths: `a.b` for a field of an
 //! object, `a[]` for the items of a list, `a.{name}` for the values of a map.
-use crate::reason::{ALL, NAMESPACES};
-use crate::routes::ROUTES;
+use crate::wire::reason::{ALL, NAMESPACES};
+use crate::wire::routes::ROUTES;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -164,7 +164,7 @@ fn reason_codes_come_only_from_the_registry() {
     let mut problems = Vec::new();
     for (path, code) in &sources {
         for (line, lit) in code_shaped_literals(code) {
-            problems.push(format!("{}:{line}: \"{lit}\": declare it in core/src/reason.rs and use the constant", path.display()));
+            problems.push(format!("{}:{line}: \"{lit}\": declare it in core/src/wire/reason.rs and use the constant", path.display()));
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
@@ -330,8 +330,8 @@ fn after<'a>(text: &'a str, prefix: &str, stop: &[char]) -> Vec<&'a str> {
 #[cfg(feature = "clouds")]
 #[test]
 fn the_google_trust_in_clouds_md_accepts_the_assertion_the_core_mints() {
-    use crate::claims::Caller;
-    use crate::request::TargetRef;
+    use crate::issuer::claims::Caller;
+    use crate::wire::request::TargetRef;
     let doc = read("docs/clouds.md");
     // The page's running example: "`"subject_prefix": "kc-prod:"`, and the calling client `orders-service`".
     let throughout = doc.lines().skip_while(|l| !l.starts_with("Throughout, the examples use")).take(3).collect::<Vec<_>>().join(" ");
@@ -361,7 +361,7 @@ fn the_google_trust_in_clouds_md_accepts_the_assertion_the_core_mints() {
     let grant = cfg.policy.authorize(&caller, &[TargetRef::Name(name.clone())], None).unwrap();
     let trusted = cfg.trusted_issuer(&keycloak).unwrap();
     let minted =
-        crate::mint::claims(&cfg.issuer, &trusted.subject_prefix, &caller, &grant, &serde_json::Map::new(), 1_000, 300, "j").unwrap();
+        crate::policy::mint::claims(&cfg.issuer, &trusted.subject_prefix, &caller, &grant, &serde_json::Map::new(), 1_000, 300, "j").unwrap();
 
     // The provider's attribute mapping, applied to the minted claims.
     let mapping = after(google, "--attribute-mapping '", &['\''])[0];

@@ -3,7 +3,7 @@
 //! In scope: strict compact-JWS parsing, JWK/JWKS parsing and key selection, the JWKS cache
 //! *policy* (when to fetch, what to serve), claim validation, the trust policy, minting
 //! downstream tokens, and the RFC 8693 exchange flow over two small traits:
-//! [`fetch::Fetch`] (HTTP GET, a timer, optional persistence) and [`crypto::SignatureBackend`]
+//! [`io::fetch::Fetch`] (HTTP GET, a timer, optional persistence) and [`jose::crypto::SignatureBackend`]
 //! (signature math).
 //!
 //! Out of scope: the clock (every function takes `now`), the network, randomness (the caller
@@ -11,47 +11,27 @@
 //! or `web-sys`; the adapter in `src/` does.
 #![forbid(unsafe_code)]
 #![allow(async_fn_in_trait)] // Workers are single-threaded: no Send bounds on purpose.
+#![allow(async_fn_in_trait)] // Workers are single-threaded: no Send bounds on purpose.
 
-pub mod alg;
-pub mod b64;
-pub mod cache;
-pub mod claims;
-pub mod config;
-pub mod crypto;
-pub mod discovery;
-pub mod error;
-pub mod exchange;
-pub mod explain;
-pub mod fetch;
-pub mod future;
-pub mod inspect;
-pub mod json;
-pub mod jwk;
-pub mod jwks_cache;
-pub mod mint;
-pub mod oauth;
-pub mod policy;
-pub mod reason;
-pub mod request;
-pub mod routes;
-pub mod signing;
-pub mod single_flight;
-// Cloud STS exchanges (AWS, Google, Entra): feature `clouds`, on by default. Without it, `sts`
-// holds only the names the rest of the core uses, with no cloud (sts/off.rs).
+// The layers, bottom to top. A module imports only from its own layer and the layers below it
+// (core/tests/module_graph.rs holds this).
+pub mod io; // the seams to the outside world: HTTP and KV (`Fetch`), single flight, outlined futures
+pub mod wire; // the wire's vocabulary: reason codes, OAuth identifiers, URL rules, routes, the /token form
+pub mod jose; // JOSE primitives: algorithms, base64url, strict JSON, JWKs, compact JWS, signatures, our keys
+pub mod issuer; // a trusted issuer: discovery, its key store, its claim rules
+// Cloud STS exchanges (AWS, Google, Entra): feature `clouds`, on by default. Without it, `clouds`
+// holds only the names the rest of the core uses, with no cloud (clouds/off.rs).
 #[cfg(feature = "clouds")]
-pub mod sts;
+pub mod clouds;
 #[cfg(not(feature = "clouds"))]
-#[path = "sts/off.rs"]
-pub mod sts;
-pub mod token;
-pub mod url;
-pub mod vectors;
+#[path = "clouds/off.rs"]
+pub mod clouds;
+pub mod policy; // the trust policy, minting, the token caches
+pub mod config; // the configuration: loaded and validated once into all of the above
+pub mod flow; // the flows: exchange, explain, inspect, and the one error type they answer with
 
-#[cfg(feature = "pure-crypto")]
-pub mod pure_crypto;
-
-pub use error::{Error, OAuthError};
-pub use future::apart;
+pub use flow::error::{Error, OAuthError};
+pub use io::outlined::outlined;
 
 #[cfg(test)]
 mod docs_tests;

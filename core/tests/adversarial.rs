@@ -5,14 +5,14 @@
 //! Keys: TEST-ONLY fixtures from cli/tests/fixtures.
 use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
-use edge_sts_core::cache::TokenCaches;
+use edge_sts_core::flow::token_cache::TokenCaches;
 use edge_sts_core::config::{self, Config};
-use edge_sts_core::exchange::{exchange, Context};
-use edge_sts_core::fetch::{Fetch, FetchError, HttpResponse};
-use edge_sts_core::jwks_cache::{CachePolicy, KeyStore};
-use edge_sts_core::pure_crypto::PureCrypto;
-use edge_sts_core::request::TokenRequest;
-use edge_sts_core::signing::{KeyRing, SigningKey};
+use edge_sts_core::flow::exchange::{exchange, Context};
+use edge_sts_core::io::fetch::{Fetch, FetchError, HttpResponse};
+use edge_sts_core::issuer::key_store::{CachePolicy, KeyStore};
+use edge_sts_core::jose::pure_crypto::PureCrypto;
+use edge_sts_core::wire::request::TokenRequest;
+use edge_sts_core::jose::signing::{KeyRing, SigningKey};
 use futures_executor::block_on;
 use serde_json::{json, Value};
 
@@ -103,7 +103,7 @@ fn hs256(secret: &[u8], header: &str, payload: &str) -> String {
 }
 
 /// Runs one exchange against an issuer serving `jwks`: `Ok` or the wire error.
-fn run_in(w: &World, jwks: String, token: &str) -> Result<(), edge_sts_core::error::OAuthError> {
+fn run_in(w: &World, jwks: String, token: &str) -> Result<(), edge_sts_core::flow::error::OAuthError> {
     let keys = KeyStore::new(CachePolicy::default());
     let caches = TokenCaches::default();
     let fetch = Issuer { jwks };
@@ -197,7 +197,7 @@ fn weak_rsa_keys_in_the_jwks_never_verify() {
     // The JWKS parser refuses such keys, so a token naming them has no key at all.
     for (e, n_len) in [(vec![1u8], 256), (vec![3u8], 256), (vec![1u8, 0, 1], 128)] {
         let jwk = json!({"kty": "RSA", "kid": "weak", "alg": "RS256", "e": b64(&e), "n": b64(&vec![0xc5; n_len])});
-        let set = edge_sts_core::jwk::KeySet::parse(json!({"keys": [jwk]}).to_string().as_bytes(), Default::default()).unwrap();
+        let set = edge_sts_core::jose::jwk::KeySet::parse(json!({"keys": [jwk]}).to_string().as_bytes(), Default::default()).unwrap();
         assert!(set.keys.is_empty(), "weak key accepted: e={e:?} n={n_len}");
     }
 }

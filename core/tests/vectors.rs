@@ -1,7 +1,7 @@
 //! Runs every signature vector file through the pure-Rust backend. The Worker's e2e suite runs
 //! the same files through WebCrypto inside workerd; both must match `expect`.
-use edge_sts_core::pure_crypto::PureCrypto;
-use edge_sts_core::vectors::verdict;
+use edge_sts_core::jose::pure_crypto::PureCrypto;
+use edge_sts_core::jose::vectors::verdict;
 use futures_executor::block_on;
 use serde_json::Value;
 
@@ -39,13 +39,13 @@ fn flip_every_bit() {
     let text = std::fs::read_to_string(format!("{}/../tests/vectors/generated.json", env!("CARGO_MANIFEST_DIR"))).unwrap();
     let doc: Value = serde_json::from_str(&text).unwrap();
     for c in doc["cases"].as_array().unwrap().iter().filter(|c| c["expect"] == "valid") {
-        let sig = edge_sts_core::b64::decode(c["signature"].as_str().unwrap()).unwrap();
+        let sig = edge_sts_core::jose::b64::decode(c["signature"].as_str().unwrap()).unwrap();
         let step = if sig.len() > 100 { 7 } else { 1 }; // RSA: every 7th bit keeps the test fast
         for bit in (0..sig.len() * 8).step_by(step) {
             let mut f = sig.clone();
             f[bit / 8] ^= 1 << (bit % 8);
             let mut case = c.clone();
-            case["signature"] = Value::String(edge_sts_core::b64::encode(&f));
+            case["signature"] = Value::String(edge_sts_core::jose::b64::encode(&f));
             assert_eq!(block_on(verdict(&PureCrypto, &case)), "invalid", "{} bit {bit}", c["name"]);
         }
     }

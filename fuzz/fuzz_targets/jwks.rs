@@ -1,8 +1,8 @@
 //! JWKS parser, key selection and (for parsed keys) the pure-Rust verifier: no input may panic.
 #![no_main]
-use edge_sts_core::alg::Alg;
-use edge_sts_core::jwk::{JwksLimits, KeySet, Selection};
-use edge_sts_core::pure_crypto::PureCrypto;
+use edge_sts_core::jose::alg::Alg;
+use edge_sts_core::jose::jwk::{JwksLimits, KeySet, Selection};
+use edge_sts_core::jose::pure_crypto::PureCrypto;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,6 +1,6 @@
 //! `POST /token` form parser: no input may panic.
 #![no_main]
-use edge_sts_core::request;
+use edge_sts_core::wire::request;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

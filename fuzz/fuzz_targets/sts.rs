@@ -1,6 +1,6 @@
 //! Cloud STS response parsers (AWS XML, Google JSON, Entra JSON): no input may panic.
 #![no_main]
-use edge_sts_core::sts::{aws, azure, gcp};
+use edge_sts_core::clouds::{aws, azure, gcp};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,7 +1,7 @@
 //! Token parser + claim rules: no input may panic.
 #![no_main]
-use edge_sts_core::claims::{validate_token, AppTokenRule, CallerRules, ClaimRules, Marker};
-use edge_sts_core::token::{TokenLimits, UntrustedToken};
+use edge_sts_core::issuer::claims::{validate_token, AppTokenRule, CallerRules, ClaimRules, Marker};
+use edge_sts_core::jose::token::{TokenLimits, UntrustedToken};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -4,13 +4,13 @@
 //! The `config` build (the configuration reader the page loads on demand) exports only
 //! `inspect` and `inspectWithConfig`: the page takes everything else from the first module.
 #[cfg(not(feature = "config"))]
-use edge_sts_core::discovery;
+use edge_sts_core::issuer::discovery;
 #[cfg(not(feature = "config"))]
-use edge_sts_core::inspect::CheckId;
-use edge_sts_core::inspect::{self, Expectations};
-use edge_sts_core::pure_crypto::PureCrypto;
+use edge_sts_core::flow::inspect::CheckId;
+use edge_sts_core::flow::inspect::{self, Expectations};
+use edge_sts_core::jose::pure_crypto::PureCrypto;
 #[cfg(not(feature = "config"))]
-use edge_sts_core::vectors;
+use edge_sts_core::jose::vectors;
 use futures_executor::block_on;
 use serde_json::json;
 #[cfg(not(feature = "config"))]
@@ -50,7 +50,7 @@ pub fn inspect_with_config(token: &str, keys: &str, config: &str, key_alg: &str,
     let rules = json!({
         "audiences": ex.audiences, "leeway_secs": ex.leeway_secs, "max_lifetime_secs": ex.max_lifetime_secs,
         "expected_typ": ex.expected_typ, "required_claims": ex.required_claims, "allow_missing_sub": ex.allow_missing_sub,
-        "algorithms": ex.algorithms, "app_token": ex.app_token.is_some_and(|r| r != edge_sts_core::claims::AppTokenRule::Keycloak),
+        "algorithms": ex.algorithms, "app_token": ex.app_token.is_some_and(|r| r != edge_sts_core::issuer::claims::AppTokenRule::Keycloak),
     });
     Ok(json!({"report": report, "issuer": ex.issuer, "trusted_issuers": ex.trusted_issuers, "rules": rules}).to_string())
 }
@@ -89,7 +89,7 @@ pub fn discovery_url(issuer: &str) -> String {
 #[cfg(not(feature = "config"))]
 #[wasm_bindgen(js_name = urlAllowed)]
 pub fn url_allowed(url: &str) -> bool {
-    edge_sts_core::url::url_allowed(url, true)
+    edge_sts_core::wire::url::url_allowed(url, true)
 }
 
 /// `jwks_uri` from a discovery document, with the Worker's rules: the document's `issuer`

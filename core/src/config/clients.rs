@@ -1,7 +1,7 @@
 //! `clients`: which caller (client id or glob, optionally from one issuer) may get which targets.
 use super::issuers::TrustedIssuer;
 use super::{cerr, ConfigError};
-use crate::policy::{ClientPattern, ClientRule, Target};
+use crate::policy::trust::{ClientPattern, ClientRule, Target};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 

@@ -1,9 +1,9 @@
 //! `trusted_issuers`: the token issuers (Keycloak realms) whose subject tokens are accepted.
 //! One entry is validated by [`issuer`]; a new field is one line in `RawIssuer` and one in it.
 use super::{cerr, check_url, ConfigError};
-use crate::alg::Alg;
-use crate::claims::{AppTokenRule, Caller, CallerRules, ClaimRules, ClaimsError, Marker};
-use crate::jwks_cache::KeySource;
+use crate::jose::alg::Alg;
+use crate::issuer::claims::{AppTokenRule, Caller, CallerRules, ClaimRules, ClaimsError, Marker};
+use crate::issuer::key_store::KeySource;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -84,7 +84,7 @@ pub struct TrustedIssuer {
 impl TrustedIssuer {
     /// Every claim rule for this issuer's tokens (`claims::validate_token`).
     pub fn validate(&self, claims: &Map<String, Value>, now: f64) -> Result<Caller, ClaimsError> {
-        crate::claims::validate_token(claims, &self.rules, &self.caller, now)
+        crate::issuer::claims::validate_token(claims, &self.rules, &self.caller, now)
     }
 }
 

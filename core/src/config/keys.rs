@@ -1,7 +1,7 @@
 //! `signing_keys`: references to edge-sts's own signing keys (a Worker secret holding a private
 //! JWK, or a public JWK for keys that only verify). [`build_key_ring`] resolves them.
 use super::{cerr, Config, ConfigError};
-use crate::signing::{KeyRing, KeyStatus, SigningKey};
+use crate::jose::signing::{KeyRing, KeyStatus, SigningKey};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -121,9 +121,9 @@ pub fn build_key_ring(cfg: &Config, secret: impl Fn(&str) -> Option<String>) -> 
         let public = match (&private, &r.public_jwk) {
             (Some(k), _) => k.public.clone(),
             (None, Some(m)) => {
-                let (key, alg) = crate::jwk::parse_public(m, false).map_err(|e| cerr(&field, e.to_string(), "use a public JWK"))?;
+                let (key, alg) = crate::jose::jwk::parse_public(m, false).map_err(|e| cerr(&field, e.to_string(), "use a public JWK"))?;
                 let kid = m.get("kid").and_then(Value::as_str).map(str::to_owned);
-                crate::jwk::VerifyKey::new(kid.or_else(|| Some(key.thumbprint())), alg, key)
+                crate::jose::jwk::VerifyKey::new(kid.or_else(|| Some(key.thumbprint())), alg, key)
             }
             (None, None) => return Err(cerr(&field, "no key material", "set `secret` or `public_jwk`")),
         };

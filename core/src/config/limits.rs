@@ -2,10 +2,9 @@
 //! Defaults are the `Default` of the types that use them (`TokenLimits`, `CachePolicy`,
 //! `JwksLimits`, `CacheLimits`), stated once there; the bounds below are the configuration's.
 use super::{cerr, ConfigError};
-use crate::cache::CacheLimits;
-use crate::jwk::JwksLimits;
-use crate::jwks_cache::CachePolicy;
-use crate::token::TokenLimits;
+use crate::jose::jwk::JwksLimits;
+use crate::issuer::key_store::CachePolicy;
+use crate::jose::token::TokenLimits;
 use serde::Deserialize;
 
 /// Largest request body (`limits.max_body_bytes`) when not configured.
@@ -91,4 +90,19 @@ pub(super) fn load(l: RawLimits, c: RawCache) -> Result<(Limits, CachePolicy), C
         ));
     }
     Ok((limits, cache))
+}
+
+/// Bounds of each per-isolate token cache (`flow::token_cache`): entries and estimated bytes,
+/// oldest evicted first. The default is 2048 entries and 4 MiB per cache;
+/// `limits.token_cache_entries` sets the entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheLimits {
+    pub max_entries: usize,
+    pub max_bytes: usize,
+}
+
+impl Default for CacheLimits {
+    fn default() -> Self {
+        CacheLimits { max_entries: 2048, max_bytes: 4 * 1024 * 1024 }
+    }
 }

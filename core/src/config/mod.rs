@@ -7,9 +7,9 @@
 //! defaults as named constants: [`limits`] (`limits`, `jwks_cache`), [`issuers`]
 //! (`trusted_issuers`), [`targets`] (`targets`, cloud blocks included), [`clients`], [`keys`]
 //! (`signing_keys`) and [`secrets`] (resolving what the configuration names).
-use crate::jwks_cache::CachePolicy;
-use crate::policy::TrustPolicy;
-use crate::url::{is_loopback_http, url_allowed};
+use crate::issuer::key_store::CachePolicy;
+use crate::policy::trust::TrustPolicy;
+use crate::wire::url::{is_loopback_http, url_allowed};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -106,14 +106,14 @@ pub struct Config {
 
 impl Config {
     pub fn token_endpoint(&self) -> String {
-        crate::routes::url(&self.issuer, crate::routes::RouteId::Token)
+        crate::wire::routes::url(&self.issuer, crate::wire::routes::RouteId::Token)
     }
     pub fn jwks_uri(&self) -> String {
-        crate::routes::url(&self.issuer, crate::routes::RouteId::Jwks)
+        crate::wire::routes::url(&self.issuer, crate::wire::routes::RouteId::Jwks)
     }
     /// The issuer's path (`/tenant-a`, or `""`): every route is served under it.
     pub fn base_path(&self) -> &str {
-        crate::routes::base_path(&self.issuer)
+        crate::wire::routes::base_path(&self.issuer)
     }
     pub fn trusted_issuer(&self, iss: &str) -> Option<&TrustedIssuer> {
         self.trusted.iter().find(|t| t.rules.issuer == iss)
@@ -149,7 +149,7 @@ pub fn load(text: &str) -> Result<Config, ConfigError> {
     };
     let issuer = raw.issuer.trim_end_matches('/').to_owned();
     check_url("issuer", &issuer, dev)?;
-    if let Some(problem) = crate::url::issuer_path_problem(&issuer) {
+    if let Some(problem) = crate::wire::url::issuer_path_problem(&issuer) {
         return Err(cerr("issuer", problem, "give a plain URL, e.g. https://sts.example.com or https://sts.example.com/tenant-a (percent-encode other characters); every route is served under its path"));
     }
     let (limits, cache) = limits::load(raw.limits, raw.jwks_cache)?;

@@ -4,8 +4,8 @@
 //! the core has no randomness.
 use super::keys::build_key_ring;
 use super::{cerr, Config, ConfigError};
-use crate::alg::Alg;
-use crate::signing::{KeyRing, SigningKey};
+use crate::jose::alg::Alg;
+use crate::jose::signing::{KeyRing, SigningKey};
 use serde_json::{Map, Value};
 use std::fmt;
 use std::future::Future;

@@ -2,7 +2,7 @@
 //! configuration, each a patch to one valid base, with the exact field, problem and fix. The
 //! Worker (503 + `/healthz`) and `edge-sts check` print these same errors.
 use super::*;
-use crate::alg::Alg;
+use crate::jose::alg::Alg;
 use serde_json::{json, Value};
 
 const BASE: &str = r#"{"issuer": "https://sts.test", "trusted_issuers": [{"issuer": "https://kc.test/realms/demo", "audiences": ["edge-sts"]}], "signing_keys": [{"secret": "SIGNING_KEY_ES256_2026_01", "status": "active"}], "targets": {"orders": {"audience": "https://orders.test", "scopes": ["orders:read"], "default_scopes": ["orders:read"]}}, "clients": [{"client": "orders-service", "targets": ["orders"], "default_target": "orders"}]}"#;
@@ -36,7 +36,7 @@ fn secret(name: &str) -> Option<String> {
 }
 
 /// What the Worker does at start-up (and `edge-sts check --secrets-dir`).
-fn load_all(v: &Value) -> Result<(Config, crate::signing::KeyRing), ConfigError> {
+fn load_all(v: &Value) -> Result<(Config, crate::jose::signing::KeyRing), ConfigError> {
     let cfg = load(&v.to_string())?;
     let ring = resolve_secrets(&cfg, secret)?;
     Ok((cfg, ring))
@@ -305,9 +305,9 @@ fn defaults_are_the_named_constants() {
     );
     let orders = &cfg.policy.targets["orders"];
     assert_eq!((orders.lifetime_secs, orders.signing_alg), (DEFAULT_LIFETIME_SECS, DEFAULT_SIGNING_ALG));
-    assert_eq!(cfg.limits.token, crate::token::TokenLimits::default());
+    assert_eq!(cfg.limits.token, crate::jose::token::TokenLimits::default());
     assert_eq!(cfg.limits.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
-    assert_eq!(cfg.limits.token_cache_entries, crate::cache::CacheLimits::default().max_entries);
+    assert_eq!(cfg.limits.token_cache_entries, crate::config::limits::CacheLimits::default().max_entries);
     assert_eq!(cfg.cache, CachePolicy::default());
     assert!((cfg.dev, cfg.log_successes, cfg.explain_secret.as_deref()) == (false, true, None));
 }
@@ -399,7 +399,7 @@ fn realms_apart_accepts_distinct_prefixes_and_one_issuer_without_one() {
 #[cfg(feature = "clouds")]
 #[test]
 fn aws_session_names_that_load() {
-    use crate::sts::{aws::SessionName, CloudTarget};
+    use crate::clouds::{aws::SessionName, CloudTarget};
     let aws = |mode: Option<&str>| {
         let mut a = json!({"role_arn": "arn:aws:iam::123456789012:role/edge-sts-orders"});
         if let Some(m) = mode {
@@ -435,7 +435,7 @@ fn aws_session_names_that_load() {
 #[cfg(feature = "clouds")]
 #[test]
 fn cloud_targets_may_share_an_audience_and_opt_into_assertion_mode() {
-    use crate::sts::{CloudMode, CloudTarget};
+    use crate::clouds::{CloudMode, CloudTarget};
     let entra = |client_id: &str, resource: &str, extra: Value| {
         let mut z = json!({"tenant": "11111111-2222-3333-4444-555555555555", "client_id": client_id, "resource": resource});
         z.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
@@ -558,7 +558,7 @@ fn cloud_trust_that_loads_and_what_check_says_holds_it_safe() {
 
 #[test]
 fn cloud_exchange_audiences_in_every_spelling_are_one() {
-    use crate::sts::exchange_audience;
+    use crate::clouds::exchange_audience;
     let p = "projects/123/locations/global/workloadIdentityPools/pool/providers/prov";
     #[rustfmt::skip]
     let cases: &[(&str, Option<(&str, &str)>)] = &[
