@@ -5,6 +5,8 @@
 //! the runtime's `fetch`/KV/timers, `webcrypto::WebCrypto` over `crypto.subtle`), the clock,
 //! randomness, and the per-isolate state (`isolate`).
 #![allow(async_fn_in_trait)]
+// No unsafe code in the adapter: the executor's wakers are std's `Wake` (`exec`).
+#![forbid(unsafe_code)]
 
 mod exec;
 mod fetch;

@@ -62,3 +62,13 @@ test("the executor frees what each await used: at rest every slot is free, and t
   // 50 requests of two or three awaits each: a slot kept per await would pass 100.
   assert.ok(s.slots <= 40, `the table is as large as the awaits pending at once: ${JSON.stringify(s)}`);
 });
+
+test("a dropped await's late result never reaches a later await of its slot, after thousands of reuses", async () => {
+  // 5,000 awaits of one pending promise, each dropped at once; then an await of another promise,
+  // and the first settles just before the second.
+  const r = await fetch(`${w.url}/__test/exec`, { method: "POST", body: JSON.stringify({ stale_awaits: 5000 }) });
+  assert.equal(r.status, 200);
+  assert.deepEqual(await r.json(), { got: "fresh" });
+  const s = await (await fetch(`${w.url}/__test/exec`, { method: "POST", body: "{}" })).json();
+  assert.equal(s.free, s.slots, `the dropped awaits' slots are free once their promise settled: ${JSON.stringify(s)}`);
+});
