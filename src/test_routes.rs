@@ -10,13 +10,12 @@ use edge_sts_core::b64;
 use edge_sts_core::json;
 use edge_sts_core::signing::SigningKey;
 use serde_json::{json, Value};
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 use web_sys::{Request, Response};
 
 async fn body(req: &Request) -> Option<Value> {
-    let p = req.array_buffer().ok()?;
-    let buf = crate::exec::settled(&p).await.ok()?;
-    json::parse_strict(&js_sys::Uint8Array::new(buf.unchecked_ref()).to_vec(), 64).ok()
+    let bytes = crate::fetch::read_capped(&req.body()?, 1 << 20).await.ok()?;
+    json::parse_strict(&bytes, 64).ok()
 }
 
 /// `n` awaits of one pending promise, each dropped at once (as a request torn down mid-await
