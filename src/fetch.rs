@@ -1,5 +1,6 @@
 //! The core's I/O seam over the runtime: `fetch` with a timeout (abort), no redirects and a
-//! streamed body cap; `setTimeout` as a timer; KV (binding `JWKS_CACHE`, optional) to persist
+//! streamed body cap ([`read_capped`], which reads the requests' bodies too); `setTimeout` as a
+//! timer; KV (binding `JWKS_CACHE`, optional) to persist
 //! parsed-JWKS records across isolates. KV writes go through `waitUntil`, off the hot path.
 use edge_sts_core::io::fetch::{Fetch, FetchError, HttpRequest, HttpResponse};
 use futures_util::future::{select, Either};
@@ -86,26 +87,43 @@ async fn send_bounded(out: Outbound<'_>, max_bytes: usize, signal: &web_sys::Abo
     // Key documents are read only on 200; a cloud's error answers carry their error codes.
     if status == 200 || out.post.is_some() {
         if let Some(stream) = resp.body() {
-            let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
-            loop {
-                let chunk = crate::exec::settled(&reader.read()).await.map_err(|_| FetchError::Network)?;
-                if js_sys::Reflect::get(&chunk, &JsValue::from_str("done")).is_ok_and(|d| d.is_truthy()) {
-                    break;
-                }
-                let value = js_sys::Reflect::get(&chunk, &JsValue::from_str("value")).map_err(|_| FetchError::Network)?;
-                let chunk: js_sys::Uint8Array = value.dyn_into().map_err(|_| FetchError::Network)?;
-                let n = chunk.length() as usize;
-                if body.len() + n > max_bytes {
-                    let _ = reader.cancel();
-                    return Err(FetchError::TooLarge);
-                }
-                let at = body.len();
-                body.resize(at + n, 0);
-                chunk.copy_to(&mut body[at..]);
-            }
+            body = read_capped(&stream, max_bytes).await.map_err(|e| match e {
+                Capped::TooLarge => FetchError::TooLarge,
+                Capped::Failed => FetchError::Network,
+            })?;
         }
     }
     Ok(HttpResponse { status: status as u16, body, cache_control, content_type })
+}
+
+/// Why [`read_capped`] gave up.
+pub enum Capped {
+    TooLarge,
+    Failed,
+}
+
+/// `stream` read to its end, chunk by chunk, holding at most `max` bytes: the chunk that would
+/// pass `max` cancels the stream and nothing more is read, so what a body holds in memory never
+/// depends on its length (declared or not: a chunked body has none).
+pub async fn read_capped(stream: &web_sys::ReadableStream, max: usize) -> Result<Vec<u8>, Capped> {
+    let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
+    let mut body = Vec::new();
+    loop {
+        let chunk = crate::exec::settled(&reader.read()).await.map_err(|_| Capped::Failed)?;
+        if js_sys::Reflect::get(&chunk, &JsValue::from_str("done")).is_ok_and(|d| d.is_truthy()) {
+            return Ok(body);
+        }
+        let value = js_sys::Reflect::get(&chunk, &JsValue::from_str("value")).map_err(|_| Capped::Failed)?;
+        let chunk: js_sys::Uint8Array = value.dyn_into().map_err(|_| Capped::Failed)?;
+        let n = chunk.length() as usize;
+        if body.len() + n > max {
+            let _ = reader.cancel();
+            return Err(Capped::TooLarge);
+        }
+        let at = body.len();
+        body.resize(at + n, 0);
+        chunk.copy_to(&mut body[at..]);
+    }
 }
 
 async fn with_timeout(out: Outbound<'_>, max_bytes: usize, timeout_ms: u64) -> Result<HttpResponse, FetchError> {

@@ -5,6 +5,8 @@
 //! the runtime's `fetch`/KV/timers, `webcrypto::WebCrypto` over `crypto.subtle`), the clock,
 //! randomness, and the per-isolate state (`isolate`).
 #![allow(async_fn_in_trait)]
+// No unsafe code in the adapter: the executor's wakers are std's `Wake` (`exec`).
+#![forbid(unsafe_code)]
 
 mod exec;
 mod fetch;
@@ -22,7 +24,6 @@ use edge_sts_core::wire::request::{self, RequestError};
 use edge_sts_core::Error;
 use respond::{json_response, oauth_error, Cors};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 use web_sys::{Request, Response};
 use worker::Env;
 
@@ -138,19 +139,19 @@ fn context<'a>(
     Context { config: &state.config, keys: &iso.keys, ring: &state.ring, fetch: io, crypto: &iso.crypto, caches: &iso.caches }
 }
 
+/// The request's body, read as a stream under `max` (`fetch::read_capped`): a body past the cap
+/// is refused as soon as the cap is passed, with or without a `Content-Length`.
 async fn read_body(req: &Request, max: usize) -> Result<Vec<u8>, RequestError> {
-    // Refuse early on a declared length; the core re-checks the actual size.
+    // Refuse at once on a declared length; the core re-checks the actual size.
     let declared = req.headers().get("content-length").ok().flatten().and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > max) {
         return Err(RequestError::BodyTooLarge);
     }
-    let promise = req.array_buffer().map_err(|_| RequestError::Missing("body"))?;
-    let buf = exec::settled(&promise).await.map_err(|_| RequestError::Missing("body"))?;
-    let arr = js_sys::Uint8Array::new(buf.unchecked_ref());
-    if arr.length() as usize > max {
-        return Err(RequestError::BodyTooLarge);
-    }
-    Ok(arr.to_vec())
+    let Some(stream) = req.body() else { return Ok(Vec::new()) };
+    fetch::read_capped(&stream, max).await.map_err(|e| match e {
+        fetch::Capped::TooLarge => RequestError::BodyTooLarge,
+        fetch::Capped::Failed => RequestError::Missing("body"),
+    })
 }
 
 async fn token(req: &Request, env: &Env, iso: &isolate::Isolate, ctx: &worker::Context, line: &mut log::Line) -> Response {

@@ -1,5 +1,7 @@
 //! One structured JSON line per request: request id, route, client, targets, outcome, reason
 //! code, latency. Never a token, a signature, a claim value beyond the client id, or a secret.
+//! What comes from the request (the request id, the method, the client id) is [`bounded`]: any
+//! caller, a service binding's too, sets `cf-ray` and the token's client id.
 use edge_sts_core::flow::exchange::Outcome;
 use serde_json::json;
 use std::borrow::Cow;
@@ -59,16 +61,71 @@ impl Line {
 
     pub fn finish(self, status: u16, ms: f64) {
         let req = &self.req;
-        let rid = req.headers().get("cf-ray").ok().flatten().unwrap_or_else(|| format!("{:x}", (js_sys::Math::random() * 1e15) as u64));
+        let rid = match req.headers().get("cf-ray").ok().flatten() {
+            Some(ray) => bounded(&ray, RID_MAX),
+            None => format!("{:x}", (js_sys::Math::random() * 1e15) as u64),
+        };
         let mut line = json!({
-            "rid": rid, "method": req.method(), "route": self.path, "status": status,
+            "rid": rid, "method": bounded(&req.method(), METHOD_MAX), "route": self.path, "status": status,
             "outcome": if status < 400 { "ok" } else { "error" }, "reason": self.reason,
-            "client": self.client, "targets": self.targets, "ms": ms,
+            "client": self.client.as_deref().map(|c| bounded(c, CLIENT_MAX)), "targets": self.targets, "ms": ms,
         });
         if self.cloud_status.is_some() || self.cloud_code.is_some() {
             line["cloud_status"] = json!(self.cloud_status);
             line["cloud_code"] = json!(self.cloud_code);
         }
         worker::console_log!("{}", line);
+    }
+}
+
+/// The longest `rid`, `method` and `client` a log line holds (a Cloudflare ray id is 20
+/// characters; workerd accepts only the known methods; client ids are policy names, possibly
+/// matched by a wildcard).
+const RID_MAX: usize = 64;
+const METHOD_MAX: usize = 16;
+const CLIENT_MAX: usize = 128;
+
+/// A request-derived value as the log line holds it: `[A-Za-z0-9._:/@+=-]` as it is, every other
+/// byte (`%`, `~`, a quote, a control character, a byte of UTF-8) as `%XX`, so two values never
+/// log alike; cut to `max` characters, a cut value ending in `~`.
+pub fn bounded(v: &str, max: usize) -> String {
+    let mut out = String::with_capacity(v.len().min(max));
+    for (i, b) in v.bytes().enumerate() {
+        let safe = b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'/' | b'@' | b'+' | b'=' | b'-');
+        let width = if safe { 1 } else { 3 };
+        // Room for the cut mark unless this is the last byte and it fits.
+        let last = i + 1 == v.len();
+        if out.len() + width > max || (!last && out.len() + width == max) {
+            out.push('~');
+            return out;
+        }
+        if safe {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bounded;
+
+    #[test]
+    fn request_fields_are_bounded_to_a_safe_alphabet() {
+        assert_eq!(bounded("8a1b2c3d4e5f6789-AMS", 64), "8a1b2c3d4e5f6789-AMS");
+        assert_eq!(bounded("a\"b\nc%d~", 64), "a%22b%0Ac%25d%7E");
+        assert_eq!(bounded("é", 64), "%C3%A9");
+        assert_eq!(bounded(&"x".repeat(64), 64), "x".repeat(64));
+        let cut = bounded(&"x".repeat(100_000), 64);
+        assert_eq!(cut.len(), 64);
+        assert!(cut.ends_with('~'));
+        let cut = bounded(&"\n".repeat(100), 64);
+        assert!(cut.len() <= 64 && cut.ends_with("%0A~"), "{cut}");
+        for v in ["", "a", "\u{2028}\u{0}", &"\"".repeat(50)] {
+            let b = bounded(v, 16);
+            assert!(b.len() <= 16 && b.bytes().all(|c| c.is_ascii_graphic() && c != b'"' && c != b'\\'), "{b}");
+        }
     }
 }

@@ -11,7 +11,6 @@
 //! or `web-sys`; the adapter in `src/` does.
 #![forbid(unsafe_code)]
 #![allow(async_fn_in_trait)] // Workers are single-threaded: no Send bounds on purpose.
-#![allow(async_fn_in_trait)] // Workers are single-threaded: no Send bounds on purpose.
 
 // The layers, bottom to top. A module imports only from its own layer and the layers below it
 // (core/tests/module_graph.rs holds this).

@@ -2,7 +2,7 @@
 // handler, and a trap in the wasm (a panic: the build aborts on panic) fails only that request;
 // the Worker goes on answering, on a fresh wasm instance.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { startIssuer } from "../support/issuer.mjs";
 import { startWorker, devConfig, exchange } from "../support/worker.mjs";
@@ -61,4 +61,83 @@ test("the executor frees what each await used: at rest every slot is free, and t
   assert.equal(s.free, s.slots, `every slot free at rest: ${JSON.stringify(s)}`);
   // 50 requests of two or three awaits each: a slot kept per await would pass 100.
   assert.ok(s.slots <= 40, `the table is as large as the awaits pending at once: ${JSON.stringify(s)}`);
+});
+
+test("a dropped await's late result never reaches a later await of its slot, after thousands of reuses", async () => {
+  // 5,000 awaits of one pending promise, each dropped at once; then an await of another promise,
+  // and the first settles just before the second.
+  const r = await fetch(`${w.url}/__test/exec`, { method: "POST", body: JSON.stringify({ stale_awaits: 5000 }) });
+  assert.equal(r.status, 200);
+  assert.deepEqual(await r.json(), { got: "fresh" });
+  const s = await (await fetch(`${w.url}/__test/exec`, { method: "POST", body: "{}" })).json();
+  assert.equal(s.free, s.slots, `the dropped awaits' slots are free once their promise settled: ${JSON.stringify(s)}`);
+});
+
+/** The resident memory of the workerd processes this test file started (Miniflare's children). */
+function workerdRss() {
+  let kib = 0;
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    let status;
+    try { status = readFileSync(`/proc/${pid}/status`, "utf8"); } catch { continue; }
+    const field = (n) => status.match(new RegExp(`^${n}:\\s*(.*)$`, "m"))?.[1];
+    if (field("Name") !== "workerd" || Number(field("PPid")) !== process.pid) continue;
+    kib += Number(field("VmRSS").split(/\s+/)[0]);
+  }
+  return kib * 1024;
+}
+
+test("a chunked body past the cap is refused as it streams: workerd's memory does not grow with it, other requests answer", async () => {
+  const token = await iss.getToken("orders-service");
+  assert.equal((await exchange(w.url, { subject_token: token })).status, 200);
+  const start = workerdRss();
+  assert.ok(start > 0, "workerd found among this process's children");
+  const TOTAL = 200 * 1024 * 1024;
+  const piece = new Uint8Array(64 * 1024).fill(0x61);
+  let sent = 0;
+  let answered = false;
+  let peak = start;
+  let healthz;
+  // Generated as it is sent (never held), with no length: chunked. Once the answer is in, the
+  // client stops generating (undici drains a failed request's body).
+  const body = new ReadableStream({
+    pull(c) {
+      if (sent === 0) healthz = fetch(`${w.url}/healthz`).then((r) => r.status, (e) => `${e} ${e.cause}`);
+      if (sent >= TOTAL || answered) return c.close();
+      sent += piece.length;
+      c.enqueue(piece.slice());
+    },
+  });
+  const sampler = setInterval(() => { peak = Math.max(peak, workerdRss()); }, 20);
+  const from = w.logs.length;
+  let res, failure;
+  try {
+    res = await fetch(`${w.url}/token`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body, duplex: "half" });
+  } catch (e) {
+    failure = e;
+  } finally {
+    clearInterval(sampler);
+  }
+  answered = true;
+  const sentAtAnswer = sent;
+  if (res) {
+    const text = await res.text();
+    assert.equal(res.status, 400, text);
+    assert.equal(JSON.parse(text).error, "invalid_request");
+  } else {
+    // workerd answers and closes the connection with the rest of the body unread: the close
+    // can overtake the answer, and the client then sees a reset instead.
+    assert.match(`${failure.cause?.code} ${failure.cause}`, /ECONNRESET|EPIPE|UND_ERR_SOCKET/, `${failure} ${failure.cause}`);
+  }
+  let line;
+  for (let i = 0; i < 100 && !line; i++) {
+    line = w.logs.slice(from).find((l) => l.includes('"route":"/token"'));
+    if (!line) await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.match(line ?? "", /"reason":"request.too_large"/, "refused as too large (the log line)");
+  assert.match(line, /"status":400/);
+  const grew = peak - start;
+  assert.ok(grew < 32 * 1024 * 1024, `workerd grew by ${(grew / 1048576).toFixed(1)} MiB for a ${TOTAL / 1048576} MiB body`);
+  assert.ok(sentAtAnswer < TOTAL / 4, `refused as the cap passed, not after the whole body: ${sentAtAnswer} of ${TOTAL} bytes sent`);
+  assert.equal(await healthz, 200, "a request sent while the big body streamed was answered");
+  assert.equal((await exchange(w.url, { subject_token: token })).status, 200, "the isolate answers on");
 });

@@ -17,6 +17,7 @@ const build = path.join(root, "build-test");
 const ISSUER_ROOT = "https://sts.example.invalid";
 const ISSUER_TENANT = "https://sts.example.invalid/tenant-a";
 let iss, mf, url;
+const logs = [];
 
 function stsWorker(name, issuer, secrets) {
   return {
@@ -59,6 +60,9 @@ before(async () => {
       stsWorker("sts-root", ISSUER_ROOT, secrets),
       stsWorker("sts-tenant", ISSUER_TENANT, secrets),
     ],
+    handleRuntimeStdio(stdout, stderr) {
+      for (const s of [stdout, stderr]) s.on("data", (d) => { for (const l of String(d).split("\n")) if (l.trim()) logs.push(l); });
+    },
   });
   url = (await mf.ready).toString().replace(/\/$/, "");
 });
@@ -98,4 +102,26 @@ test("through a binding the routes are the issuer's too: discovery under the pat
   // edge-sts's OAuth errors reach the caller as they are.
   assert.equal(bad.status, 400, bad.text);
   assert.equal(bad.json.error, "invalid_request");
+});
+
+test("a caller's cf-ray reaches the log line bounded: at most 64 characters of a safe alphabet, one JSON line", async () => {
+  for (const bytes of [0, 1 << 20]) {
+    const from = logs.length;
+    const res = await call("caller-tenant", `/ray?path=${encodeURIComponent("/tenant-a/nope")}&bytes=${bytes}`);
+    assert.equal(res.status, 404, res.text);
+    // Log lines are written after the answer.
+    let lines = [];
+    for (let i = 0; i < 50 && !lines.length; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      lines = logs.slice(from).filter((l) => l.includes('"route":"(other)"'));
+    }
+    assert.equal(lines.length, 1, `one line for the request: ${lines.map((l) => l.slice(0, 200))}`);
+    assert.ok(lines[0].length < 1024, `the line is short: ${lines[0].length} characters`);
+    const line = JSON.parse(lines[0].slice(lines[0].indexOf("{")));
+    assert.equal(line.status, 404);
+    assert.ok(line.rid.length <= 64, line.rid);
+    assert.match(line.rid, /^[A-Za-z0-9._:\/@+=%-]*~?$/);
+    assert.ok(line.rid.startsWith("%22%7D%7B%1B%5B2J%09%01%5C%"), `escaped, not dropped: ${line.rid}`);
+    assert.equal(line.rid.endsWith("~"), bytes > 0, "a cut value ends in ~");
+  }
 });

@@ -4,6 +4,8 @@
 //   POST /exchange  {"subject_token", "audience"} -> edge-sts's /token answer, as it came
 //   GET  /jwks      edge-sts's JWKS, through the binding
 //   GET  /raw?path= any edge-sts path through the binding (status and body as they came)
+//   GET  /ray?path=&bytes= that path with a forged `cf-ray` of about `bytes` bytes: a quote, braces,
+//                 a backslash, control characters (ESC, tab, 0x01) and Latin-1, then `x`s
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
@@ -23,6 +25,10 @@ export default {
     }
     if (url.pathname === "/jwks") return env.STS.fetch(`${env.STS_ISSUER}/.well-known/jwks.json`);
     if (url.pathname === "/raw") return env.STS.fetch(new URL(url.searchParams.get("path"), env.STS_ISSUER), { method: url.searchParams.get("method") ?? "GET" });
+    if (url.pathname === "/ray") {
+      const ray = '"}{\x1b[2J\t\x01\\\xe9' + "x".repeat(Number(url.searchParams.get("bytes") ?? 0));
+      return env.STS.fetch(new URL(url.searchParams.get("path"), env.STS_ISSUER), { headers: { "cf-ray": ray } });
+    }
     return new Response("not found", { status: 404 });
   },
 };
