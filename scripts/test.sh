@@ -12,6 +12,12 @@ scripts/setup.sh
 step "docs: links, anchors, word caps (the registries: cargo test, core/src/docs_tests.rs)"
 node scripts/check-docs.mjs
 
+step "style: cargo fmt --check; cargo clippy -D warnings (native and wasm32)"
+cargo fmt --all --check
+(cd fuzz && cargo fmt --check)
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+cargo clippy -p edge-sts -p edge-sts-playground --target wasm32-unknown-unknown --all-targets --quiet -- -D warnings
+
 step "native: cargo test (core with the pure-Rust backend; CLI golden tests)"
 cargo test -p edge-sts-core -p edge-sts-cli --quiet
 # The core without the `clouds` feature (what the downstream-only Worker compiles): its non-cloud

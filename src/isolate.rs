@@ -7,8 +7,8 @@
 //! `cloudflare:workers`): the first request then takes it instead of loading it again.
 use crate::webcrypto::WebCrypto;
 use edge_sts_core::config::limits::CacheLimits;
-use edge_sts_core::flow::token_cache::TokenCaches;
 use edge_sts_core::config::{self, Config, ConfigError};
+use edge_sts_core::flow::token_cache::TokenCaches;
 use edge_sts_core::issuer::key_store::KeyStore;
 use edge_sts_core::jose::signing::KeyRing;
 use std::cell::RefCell;

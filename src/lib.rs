@@ -17,8 +17,8 @@ mod respond;
 mod test_routes;
 mod webcrypto;
 
-use edge_sts_core::outlined;
 use edge_sts_core::flow::exchange::{self, Context};
+use edge_sts_core::outlined;
 use edge_sts_core::wire::reason;
 use edge_sts_core::wire::request::{self, RequestError};
 use edge_sts_core::Error;
@@ -86,7 +86,9 @@ async fn route(
         Dispatch::Handle(RouteId::Token) => outlined(token(req, env, iso, ctx, line)).await,
         Dispatch::Handle(RouteId::Explain) => outlined(explain(req, env, iso, ctx, line)).await,
         #[cfg(feature = "clouds")]
-        Dispatch::Handle(id @ (RouteId::GcpSubjectToken | RouteId::GcpExternalAccount)) => outlined(gcp(req, env, iso, ctx, id, line)).await,
+        Dispatch::Handle(id @ (RouteId::GcpSubjectToken | RouteId::GcpExternalAccount)) => {
+            outlined(gcp(req, env, iso, ctx, id, line)).await
+        }
         Dispatch::MethodNotAllowed => {
             let e = Error::Request(RequestError::MethodNotAllowed).to_oauth(0);
             line.reason(e.reason);

@@ -25,7 +25,9 @@ impl Line {
     pub fn new(req: &Request, base: &str, path: &str) -> Line {
         // Paths are logged only for the routes of `routes::ROUTES`, so nothing a caller invents lands in the log.
         let path: Cow<'static, str> = match edge_sts_core::wire::routes::find_under(base, path) {
-            Some(r) if !base.is_empty() && edge_sts_core::wire::routes::strip_base(base, path).is_some() => format!("{base}{}", r.path).into(),
+            Some(r) if !base.is_empty() && edge_sts_core::wire::routes::strip_base(base, path).is_some() => {
+                format!("{base}{}", r.path).into()
+            }
             Some(r) => r.path.into(),
             None => "(other)".into(),
         };

@@ -4,12 +4,12 @@
 //! rules of the clouds that consume minted tokens.
 use crate::util::{read_file, Result};
 use clap::Args;
-use edge_sts_core::jose::alg::Alg;
-use edge_sts_core::issuer::claims::{AppTokenRule, Marker};
 use edge_sts_core::config::{self, Config, ConfigError};
+use edge_sts_core::issuer::claims::{AppTokenRule, Marker};
+use edge_sts_core::jose::alg::Alg;
 use edge_sts_core::jose::jwk;
-use edge_sts_core::policy::trust::ClientPattern;
 use edge_sts_core::jose::signing::KeyRing;
+use edge_sts_core::policy::trust::ClientPattern;
 use serde_json::Value;
 use std::process::ExitCode;
 

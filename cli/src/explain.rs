@@ -7,8 +7,8 @@ use crate::util::{fail, iso8601, now_or, read_file, relative, token_arg, Result}
 use clap::Args;
 use edge_sts_core::config::{self, Config};
 use edge_sts_core::flow::explain::{explain, Explanation, PatternKind, RuleOutcome};
-use edge_sts_core::wire::request::TargetRef;
 use edge_sts_core::jose::token::UntrustedToken;
+use edge_sts_core::wire::request::TargetRef;
 use edge_sts_core::Error;
 use serde_json::{json, Value};
 use std::process::ExitCode;

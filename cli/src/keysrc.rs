@@ -3,10 +3,10 @@
 use crate::backend::CliCrypto;
 use crate::http::UreqFetch;
 use crate::util::{block_on, fail, read_file, Result};
-use edge_sts_core::jose::crypto;
 use edge_sts_core::issuer::discovery::discovery_url;
-use edge_sts_core::jose::jwk::{JwksLimits, KeySet, VerifyKey};
 use edge_sts_core::issuer::key_store::{CachePolicy, KeyError, KeySource, KeyStore};
+use edge_sts_core::jose::crypto;
+use edge_sts_core::jose::jwk::{JwksLimits, KeySet, VerifyKey};
 use edge_sts_core::jose::token::UntrustedToken;
 use edge_sts_core::wire::url::{is_loopback_http, url_allowed};
 use edge_sts_core::Error;

@@ -3,8 +3,8 @@
 use crate::backend::CliCrypto;
 use crate::util::{block_on, fail, now_or, read_file, CliError, Result};
 use clap::Args;
-use edge_sts_core::policy::mint;
 use edge_sts_core::jose::signing::SigningKey;
+use edge_sts_core::policy::mint;
 use serde_json::{Map, Value};
 use std::io::Read;
 use std::process::ExitCode;

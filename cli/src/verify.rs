@@ -2,10 +2,10 @@
 use crate::keysrc::{verdict_line, Keys};
 use crate::util::{fail, iso8601, now_or, relative, token_arg, Result};
 use clap::Args;
-use edge_sts_core::jose::alg::Alg;
-use edge_sts_core::issuer::claims::{self, CallerRules, ClaimRules};
 use edge_sts_core::config;
+use edge_sts_core::issuer::claims::{self, CallerRules, ClaimRules};
 use edge_sts_core::issuer::key_store::CachePolicy;
+use edge_sts_core::jose::alg::Alg;
 use edge_sts_core::jose::token::{TokenLimits, UntrustedToken};
 use edge_sts_core::Error;
 use serde_json::Value;

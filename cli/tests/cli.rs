@@ -843,7 +843,7 @@ fn explain() {
     golden("explain", &log);
 }
 
-/// Issue 10 §3: `verify` and `explain` refuse an ambiguous key set, as the Worker does.
+/// `verify` and `explain` refuse an ambiguous key set, as the Worker does.
 #[test]
 fn ambiguous_key_sets_are_refused() {
     let token = mint("keys/issuer-rs256.json", &subject_claims("orders-service"));

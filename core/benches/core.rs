@@ -1,16 +1,16 @@
 //! `cargo bench -p edge-sts-core`: the core's hot path, piece by piece, with the pure-Rust
 //! backend. Fixed NOW; keys generated deterministically from fixed seeds (TEST-ONLY).
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use edge_sts_core::config;
+use edge_sts_core::issuer::claims::{self, Caller, CallerRules, ClaimRules};
 use edge_sts_core::jose::alg::Alg;
 use edge_sts_core::jose::b64;
-use edge_sts_core::issuer::claims::{self, Caller, CallerRules, ClaimRules};
-use edge_sts_core::config;
 use edge_sts_core::jose::jwk::{JwksLimits, KeySet};
-use edge_sts_core::policy::mint;
 use edge_sts_core::jose::pure_crypto::PureCrypto;
-use edge_sts_core::wire::request::TargetRef;
 use edge_sts_core::jose::signing::SigningKey;
 use edge_sts_core::jose::token::{TokenLimits, UntrustedToken};
+use edge_sts_core::policy::mint;
+use edge_sts_core::wire::request::TargetRef;
 use futures_executor::block_on;
 use serde_json::{json, Value};
 

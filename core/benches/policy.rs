@@ -3,8 +3,8 @@
 //! Uses only `config::load`, `rule_for` and `authorize`, so it runs unchanged against other
 //! revisions (the figures are in docs/performance.md, "Large policies").
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use edge_sts_core::issuer::claims::Caller;
 use edge_sts_core::config;
+use edge_sts_core::issuer::claims::Caller;
 use edge_sts_core::wire::request::TargetRef;
 
 const BIG: &str = include_str!("../tests/fixtures/big-300x60.json");

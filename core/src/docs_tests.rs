@@ -361,7 +361,8 @@ fn the_google_trust_in_clouds_md_accepts_the_assertion_the_core_mints() {
     let grant = cfg.policy.authorize(&caller, &[TargetRef::Name(name.clone())], None).unwrap();
     let trusted = cfg.trusted_issuer(&keycloak).unwrap();
     let minted =
-        crate::policy::mint::claims(&cfg.issuer, &trusted.subject_prefix, &caller, &grant, &serde_json::Map::new(), 1_000, 300, "j").unwrap();
+        crate::policy::mint::claims(&cfg.issuer, &trusted.subject_prefix, &caller, &grant, &serde_json::Map::new(), 1_000, 300, "j")
+            .unwrap();
 
     // The provider's attribute mapping, applied to the minted claims.
     let mapping = after(google, "--attribute-mapping '", &['\''])[0];

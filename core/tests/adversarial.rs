@@ -5,14 +5,14 @@
 //! Keys: TEST-ONLY fixtures from cli/tests/fixtures.
 use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
-use edge_sts_core::flow::token_cache::TokenCaches;
 use edge_sts_core::config::{self, Config};
 use edge_sts_core::flow::exchange::{exchange, Context};
+use edge_sts_core::flow::token_cache::TokenCaches;
 use edge_sts_core::io::fetch::{Fetch, FetchError, HttpResponse};
 use edge_sts_core::issuer::key_store::{CachePolicy, KeyStore};
 use edge_sts_core::jose::pure_crypto::PureCrypto;
-use edge_sts_core::wire::request::TokenRequest;
 use edge_sts_core::jose::signing::{KeyRing, SigningKey};
+use edge_sts_core::wire::request::TokenRequest;
 use futures_executor::block_on;
 use serde_json::{json, Value};
 
@@ -326,7 +326,7 @@ fn keycloak_id_refresh_and_logout_tokens() {
     check(&w, "HS512 refresh token", &hs256(b"realm-secret", r#"{"alg":"HS512","typ":"JWT","kid":"x"}"#, &claims().to_string()), BAD);
 }
 
-/// Issue 10 §1: a user's access token (Keycloak: `azp`, `preferred_username`, `sub`, no
+/// A user's access token (Keycloak: `azp`, `preferred_username`, `sub`, no
 /// `client_id`/`clientId`) is never exchanged for the client's identity.
 #[test]
 fn user_tokens_are_not_exchanged() {
@@ -400,7 +400,7 @@ fn bound_tokens_are_not_laundered() {
     }
 }
 
-/// Issue 10 §2: `sub` is required; registered claims have their RFC types.
+/// `sub` is required; registered claims have their RFC types.
 #[test]
 fn registered_claims_are_what_the_rfcs_say() {
     let w = world();
@@ -445,7 +445,7 @@ fn decoy_rsa(w: &World, kid: Option<&str>) -> Value {
     k
 }
 
-/// Issue 10 §3: an ambiguous key set is refused, not searched — even when one of the keys
+/// An ambiguous key set is refused, not searched — even when one of the keys
 /// would verify.
 #[test]
 fn ambiguous_key_sets_are_refused() {

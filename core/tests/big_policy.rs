@@ -1,9 +1,9 @@
-//! Large policies (issue: policies past one Worker variable): the client-id index of
-//! `TrustPolicy::rule_for` decides exactly as the configuration-order scan it replaced, and the
+//! Large policies (past what one Worker variable holds): the client-id index of
+//! `TrustPolicy::rule_for` decides exactly as a scan in configuration order, and the
 //! generated 300-client, 60-target policy (bench/gen-policy.mjs, committed as
 //! core/tests/fixtures/big-300x60.json) loads and matches within generous bounds.
-use edge_sts_core::issuer::claims::Caller;
 use edge_sts_core::config;
+use edge_sts_core::issuer::claims::Caller;
 use edge_sts_core::policy::trust::{ClientPattern, ClientRule, TrustPolicy};
 use serde_json::json;
 use std::time::{Duration, Instant};

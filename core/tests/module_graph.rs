@@ -296,7 +296,11 @@ fn build_graph() -> Graph {
                 Some(n) => n,
                 None => match reexports.get(&p[0]).and_then(|r| node_of(r)) {
                     Some(n) => n,
-                    None => panic!("core/src/{}:{line}: `crate::{}` is neither a module of a layer nor a lib.rs re-export", rel.display(), p.join("::")),
+                    None => panic!(
+                        "core/src/{}:{line}: `crate::{}` is neither a module of a layer nor a lib.rs re-export",
+                        rel.display(),
+                        p.join("::")
+                    ),
                 },
             };
             if target != from {
@@ -403,7 +407,8 @@ fn no_layer_imports_a_layer_above_it() {
 
 #[test]
 fn core_src_holds_the_layers_and_nothing_else() {
-    let mut entries: Vec<String> = fs::read_dir(src_dir()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut entries: Vec<String> =
+        fs::read_dir(src_dir()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     entries.sort();
     let mut expected: Vec<String> = LAYERS.iter().map(|l| l.to_string()).chain(["lib.rs".into(), "docs_tests.rs".into()]).collect();
     expected.sort();

@@ -85,7 +85,7 @@ test("explain_secret holding a secret's value instead of its name: refused, and 
   } finally { await w2.stop(); }
 });
 
-test("issue 10 §1: a user token gets the refusal /token gives (claims.not_service_account)", async () => {
+test("a user token gets the refusal /token gives (claims.not_service_account)", async () => {
   const { client_id, ...c } = iss.keyclaims("orders-service");
   const t = await iss.sign({ ...c, preferred_username: "alice", sub: "8d0f4b7e-1c2a-4f3e-9b6d-5a4c3b2a1f00" });
   const r = await explain(w.url, { subject_token: t });

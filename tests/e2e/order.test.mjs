@@ -1,4 +1,4 @@
-// End to end (issue 10 §5): what edge-sts mints does not depend on the order of the request's
+// End to end: what edge-sts mints does not depend on the order of the request's
 // parameters, and two granted targets that would write one claim differently are refused.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";

@@ -4,10 +4,10 @@
 //! The `config` build (the configuration reader the page loads on demand) exports only
 //! `inspect` and `inspectWithConfig`: the page takes everything else from the first module.
 #[cfg(not(feature = "config"))]
-use edge_sts_core::issuer::discovery;
-#[cfg(not(feature = "config"))]
 use edge_sts_core::flow::inspect::CheckId;
 use edge_sts_core::flow::inspect::{self, Expectations};
+#[cfg(not(feature = "config"))]
+use edge_sts_core::issuer::discovery;
 use edge_sts_core::jose::pure_crypto::PureCrypto;
 #[cfg(not(feature = "config"))]
 use edge_sts_core::jose::vectors;

@@ -6,9 +6,9 @@
 //! `sts:AssumeRoleWithWebIdentity` for that provider, usually with conditions on
 //! `<issuer host>:aud` and `<issuer host>:sub`.
 use super::{check_endpoint, form, safe_code, StsError};
+use crate::clouds::Cloud;
 use crate::io::fetch::{HttpRequest, FORM_CONTENT_TYPE};
 use crate::wire::reason;
-use crate::clouds::Cloud;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::fmt;

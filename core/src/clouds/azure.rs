@@ -7,11 +7,11 @@
 //! (`subject_prefix` + client id, matched case-sensitively) and audience is
 //! `api://AzureADTokenExchange`.
 use super::{check_endpoint, expires_in_secs, form, safe_code, str_field, StsError};
-use crate::jose::alg::Alg;
+use crate::clouds::Cloud;
 use crate::io::fetch::{HttpRequest, FORM_CONTENT_TYPE};
+use crate::jose::alg::Alg;
 use crate::wire::oauth::valid_scope_token;
 use crate::wire::reason;
-use crate::clouds::Cloud;
 use serde_json::{Map, Value};
 use std::fmt;
 

@@ -8,11 +8,11 @@
 //! `roles/iam.workloadIdentityUser` on the service account when impersonating, or direct
 //! resource access otherwise.
 use super::{check_endpoint, expires_in_secs, form, safe_code, str_field, StsError};
-use crate::jose::alg::Alg;
+use crate::clouds::Cloud;
 use crate::io::fetch::{HttpRequest, FORM_CONTENT_TYPE, JSON_CONTENT_TYPE};
+use crate::jose::alg::Alg;
 use crate::wire::oauth::{valid_scope_token, GRANT_TOKEN_EXCHANGE, TT_ACCESS_TOKEN, TT_JWT};
 use crate::wire::reason;
-use crate::clouds::Cloud;
 use serde_json::{json, Map, Value};
 use std::fmt;
 

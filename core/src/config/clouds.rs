@@ -2,9 +2,9 @@
 //! shape, their validation into a [`CloudTarget`], and the checks across the configuration that
 //! they need. Without the feature, `clouds_off.rs` takes this module's place and refuses them.
 use super::{cerr, Config, ConfigError, WITHOUT_CLOUDS_FIX, WITHOUT_CLOUDS_PROBLEM};
+use crate::clouds::{aws, azure, exchange_audience, gcp, Cloud, CloudMode, CloudTarget, StsError, MAX_ASSERTION_LIFETIME_SECS};
 use crate::jose::alg::Alg;
 use crate::policy::trust::{ClientPattern, ClientRule, Target};
-use crate::clouds::{aws, azure, exchange_audience, gcp, Cloud, CloudMode, CloudTarget, StsError, MAX_ASSERTION_LIFETIME_SECS};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;

@@ -2,9 +2,9 @@
 //! Worker): serde still accepts `aws`, `gcp` and `azure` (as anything) only so that the loader can
 //! refuse them by their path, naming the feature, instead of serde's "unknown field".
 use super::{cerr, Config, ConfigError, WITHOUT_CLOUDS_FIX, WITHOUT_CLOUDS_PROBLEM};
+use crate::clouds::{CloudMode, CloudTarget};
 use crate::jose::alg::Alg;
 use crate::policy::trust::{ClientRule, Target};
-use crate::clouds::{CloudMode, CloudTarget};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 use std::collections::BTreeMap;

@@ -1,9 +1,9 @@
 //! `trusted_issuers`: the token issuers (Keycloak realms) whose subject tokens are accepted.
 //! One entry is validated by [`issuer`]; a new field is one line in `RawIssuer` and one in it.
 use super::{cerr, check_url, ConfigError};
-use crate::jose::alg::Alg;
 use crate::issuer::claims::{AppTokenRule, Caller, CallerRules, ClaimRules, ClaimsError, Marker};
 use crate::issuer::key_store::KeySource;
+use crate::jose::alg::Alg;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 

@@ -2,8 +2,8 @@
 //! Defaults are the `Default` of the types that use them (`TokenLimits`, `CachePolicy`,
 //! `JwksLimits`, `CacheLimits`), stated once there; the bounds below are the configuration's.
 use super::{cerr, ConfigError};
-use crate::jose::jwk::JwksLimits;
 use crate::issuer::key_store::CachePolicy;
+use crate::jose::jwk::JwksLimits;
 use crate::jose::token::TokenLimits;
 use serde::Deserialize;
 

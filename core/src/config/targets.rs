@@ -2,9 +2,9 @@
 //! optional cloud block (`aws`, `gcp`, `azure`) that exchanges the minted token at a cloud's STS.
 use super::clouds::{self, RawAws, RawAzure, RawGcp};
 use super::{cerr, ConfigError};
+use crate::clouds::{exchange_audience, CLOUD_PROTECTED_CLAIMS};
 use crate::jose::alg::Alg;
 use crate::policy::trust::{Target, PROTECTED_CLAIMS};
-use crate::clouds::{exchange_audience, CLOUD_PROTECTED_CLAIMS};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;

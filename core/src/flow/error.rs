@@ -2,14 +2,14 @@
 //! (RFC 6749 §5.2, RFC 8693 §2.2.2). The adapter only renders what `to_oauth` returns.
 //!
 //! Descriptions are short, fixed phrases: never the token, a claim value, a key or a secret.
+use crate::clouds::{Blame, StsError, THROTTLE_RETRY_AFTER_SECS};
 use crate::issuer::claims::ClaimsError;
-use crate::jose::crypto::CryptoError;
 use crate::issuer::key_store::KeyError;
+use crate::jose::crypto::CryptoError;
+use crate::jose::token::TokenError;
 use crate::policy::trust::PolicyError;
 use crate::wire::reason;
 use crate::wire::request::RequestError;
-use crate::clouds::{Blame, StsError, THROTTLE_RETRY_AFTER_SECS};
-use crate::jose::token::TokenError;
 use std::fmt;
 
 #[derive(Debug, Clone, PartialEq)]

@@ -7,13 +7,13 @@
 //! `mint::lifetime`, `KeyRing::active_for`, `mint::claims`. The surrounding detail (which rules
 //! were considered, how each target resolved, which target refused which scope) only explains
 //! that decision. The CLI (`edge-sts explain`) renders it; a Worker endpoint can serialize it.
-use crate::issuer::claims::Caller;
 use crate::config::{Config, TrustedIssuer};
 use crate::flow::error::Error;
+use crate::issuer::claims::Caller;
+use crate::jose::signing::KeyRing;
 use crate::policy::mint;
 use crate::policy::trust::{ClientPattern, ClientRule, PolicyError, Target};
 use crate::wire::request::TargetRef;
-use crate::jose::signing::KeyRing;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -494,7 +494,7 @@ mod tests {
         assert_eq!((ex.stage, ex.reason), (Stage::SigningKey, Some("config.no_signing_key")));
     }
 
-    /// Issue 10 §1/§2: explain gives the Worker's verdict on user tokens, `sub` and claim types.
+    /// Explain gives the Worker's verdict on user tokens, `sub` and claim types.
     #[test]
     fn only_service_account_tokens_with_rfc_claims() {
         let c = cfg();

@@ -2,5 +2,5 @@
 //! between requests of one isolate, and futures outlined into wasm functions of their own.
 
 pub mod fetch;
-pub mod single_flight;
 pub mod outlined;
+pub mod single_flight;

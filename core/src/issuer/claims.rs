@@ -539,7 +539,7 @@ mod tests {
         assert_eq!(reason(json!({"client_id": 5})), "claims.type");
     }
 
-    /// Issue 10 §1: only service-account tokens are exchanged (Keycloak rule, the default).
+    /// Only service-account tokens are exchanged (Keycloak rule, the default).
     #[test]
     fn keycloak_rule_accepts_only_service_account_tokens() {
         #[rustfmt::skip]
@@ -637,7 +637,7 @@ mod tests {
         assert!(!o.description.contains("0ZcOCORZ") && !o.description.contains("svc"), "{}", o.description);
     }
 
-    /// Issue 10 §1: non-Keycloak issuers say how their application tokens are recognised.
+    /// Non-Keycloak issuers say how their application tokens are recognised.
     #[test]
     fn configured_app_token_rules() {
         let mut r = rules();
@@ -698,7 +698,7 @@ mod tests {
         assert_eq!(code(validate_token(t.as_object().unwrap(), &r, &okta, NOW)), "claims.not_service_account");
     }
 
-    /// Issue 10 §2: `sub` is required by default (RFC 9068 §2.2); an explicit switch lifts it.
+    /// `sub` is required by default (RFC 9068 §2.2); an explicit switch lifts it.
     #[test]
     fn sub_required_unless_allowed() {
         let allow = CallerRules { allow_missing_sub: true, ..CallerRules::default() };
@@ -715,7 +715,7 @@ mod tests {
         assert_eq!(code(check_with(json!({"sub": null}), &r, &allow)), "claims.missing");
     }
 
-    /// Issue 10 §2: every registered or identifying claim present has its RFC type.
+    /// Every registered or identifying claim present has its RFC type.
     #[test]
     fn registered_claims_have_their_types() {
         let mut untyped = rules();

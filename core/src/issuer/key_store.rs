@@ -11,12 +11,12 @@
 //! claims to come from the future, and its max age is clamped again by the policy in force now.
 //! A refresh finds the keys where the configuration says: the explicit `jwks_uri`, or OIDC
 //! discovery every time (never a `jwks_uri` remembered from an earlier discovery or a record).
-use crate::jose::alg::Alg;
-use crate::issuer::discovery;
 use crate::io::fetch::{Fetch, FetchError};
+use crate::io::single_flight::{Abandoned, SingleFlight};
+use crate::issuer::discovery;
+use crate::jose::alg::Alg;
 use crate::jose::json;
 use crate::jose::jwk::{JwksLimits, KeySet, Selection};
-use crate::io::single_flight::{Abandoned, SingleFlight};
 use serde_json::json;
 use std::cell::RefCell;
 use std::collections::HashMap;

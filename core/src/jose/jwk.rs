@@ -392,7 +392,7 @@ mod tests {
         set(keys).select_one(kid, alg).map(|k| format!("{}:{}", k.kid.unwrap_or_default(), k.alg))
     }
 
-    /// Issue 10 §3: an ambiguous key set is refused, not searched.
+    /// An ambiguous key set is refused, not searched.
     #[test]
     fn select_one_refuses_ambiguous_key_sets() {
         let es = key("kc-es256");

@@ -6,8 +6,8 @@ pub mod b64;
 pub mod crypto;
 pub mod json;
 pub mod jwk;
+#[cfg(feature = "pure-crypto")]
+pub mod pure_crypto;
 pub mod signing;
 pub mod token;
 pub mod vectors;
-#[cfg(feature = "pure-crypto")]
-pub mod pure_crypto;

@@ -1,9 +1,9 @@
 //! Minting downstream tokens (RFC 9068 profile) and signing them through the backend.
-use crate::jose::b64;
 use crate::issuer::claims::Caller;
+use crate::jose::b64;
 use crate::jose::crypto::{CryptoError, SignatureBackend};
-use crate::policy::trust::{Grant, PolicyError};
 use crate::jose::signing::SigningKey;
+use crate::policy::trust::{Grant, PolicyError};
 use serde_json::{json, Map, Value};
 
 /// Looks up a dotted path (`realm_access.roles`) in the subject token's claims.

@@ -1,7 +1,7 @@
 //! The trust policy: which caller may get which target, with which scopes and claims.
 //! Compiled once from config (`config::load`), then applied per request with reasons.
-use crate::jose::alg::Alg;
 use crate::issuer::claims::Caller;
+use crate::jose::alg::Alg;
 use crate::wire::oauth::valid_scope_token;
 use crate::wire::reason;
 use crate::wire::request::TargetRef;

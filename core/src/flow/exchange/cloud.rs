@@ -2,15 +2,15 @@
 //! and answers with its credentials) or assertion mode (edge-sts answers with the assertion it
 //! mints for the cloud), and the `/gcp/*` routes of assertion-mode Google targets.
 use super::{verify_subject_token, Context, VerifiedToken};
-use crate::flow::token_cache;
 use crate::config::Config;
-use crate::jose::crypto::SignatureBackend;
 use crate::flow::error::Error;
+use crate::flow::token_cache;
 use crate::io::fetch::{Fetch, HttpRequest};
+use crate::io::single_flight;
+use crate::jose::crypto::SignatureBackend;
 use crate::policy::mint;
 use crate::wire::oauth::{TOKEN_TYPE_NA, TT_JWT};
 use crate::wire::request::TokenRequest;
-use crate::io::single_flight;
 use serde_json::{Map, Value};
 
 /// Longest wait for a cloud STS answer.

@@ -1,17 +1,17 @@
 //! The RFC 8693 exchange, start to end, over the two seams (`Fetch`, `SignatureBackend`):
 //! parse -> pick issuer (before any fetch) -> keys -> signature -> claims -> policy -> mint.
-use crate::flow::token_cache::{self, MintedEntry, TokenCaches, VerifiedEntry};
-use crate::issuer::claims::Caller;
 use crate::config::{Config, TrustedIssuer};
-use crate::jose::crypto::{self, SignatureBackend};
 use crate::flow::error::Error;
+use crate::flow::token_cache::{self, MintedEntry, TokenCaches, VerifiedEntry};
 use crate::io::fetch::Fetch;
+use crate::issuer::claims::Caller;
 use crate::issuer::key_store::KeyStore;
+use crate::jose::crypto::{self, SignatureBackend};
+use crate::jose::signing::KeyRing;
+use crate::jose::token::UntrustedToken;
 use crate::policy::mint;
 use crate::wire::oauth::{GRANT_TOKEN_EXCHANGE, TT_ACCESS_TOKEN};
 use crate::wire::request::TokenRequest;
-use crate::jose::signing::KeyRing;
-use crate::jose::token::UntrustedToken;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::rc::Rc;
@@ -138,7 +138,8 @@ pub async fn exchange<F: Fetch, B: SignatureBackend>(
     let outcome = Outcome { client_id: v.caller.client_id.clone(), targets: grant.targets.iter().map(|t| t.name.clone()).collect() };
     #[cfg(feature = "clouds")]
     if let Some(cloud) = &grant.targets[0].cloud {
-        let body = crate::outlined(cloud::cloud_exchange(ctx, req, &v, cloud, &grant.targets[0].name, scope, claims, key, now, jti)).await?;
+        let body =
+            crate::outlined(cloud::cloud_exchange(ctx, req, &v, cloud, &grant.targets[0].name, scope, claims, key, now, jti)).await?;
         return Ok((body, outcome));
     }
     if req.credential_process() {

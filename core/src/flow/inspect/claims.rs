@@ -2,8 +2,8 @@
 //! `claims::validate_token`'s order; this reports each, through the same `claims::*` functions).
 use super::messages::{looks_like_keycloak, relative, show, when};
 use super::{fail, pass, skip, Check, CheckId, Expectations, Times};
-use crate::issuer::claims::{self, AppTokenRule, ClaimsError, KeycloakMiss, Marker};
 use crate::flow::error::Error;
+use crate::issuer::claims::{self, AppTokenRule, ClaimsError, KeycloakMiss, Marker};
 use serde_json::{Map, Value};
 
 /// `claim_types`, `exp`, `nbf`, `iat`, `lifetime`, `aud`, `typ`, `cnf`, `sub`,

@@ -3,8 +3,8 @@
 use super::decode::Decoded;
 use super::messages::{alg_explained, alg_refused_message, show};
 use super::{fail, pass, skip, Check, CheckId};
-use crate::jose::alg::Alg;
 use crate::flow::error::Error;
+use crate::jose::alg::Alg;
 use crate::jose::token::{self, Segment, TokenError, TokenLimits};
 
 /// What the later stages need from the header.

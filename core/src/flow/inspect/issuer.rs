@@ -2,8 +2,8 @@
 //! else (`token.untrusted_issuer`), then holds the token's `alg` to that issuer's allow-list.
 use super::messages::show;
 use super::{fail, pass, skip, Check, CheckId, Expectations};
-use crate::jose::alg::Alg;
 use crate::flow::error::Error;
+use crate::jose::alg::Alg;
 use serde_json::{Map, Value};
 
 /// `iss` and `alg_allowed`. Returns the parsed allow-list (`None`: not given; `Err`: a name

@@ -2,12 +2,12 @@
 //! by `kid`, then the key's algorithm binding (`KeySet::select_one`, the Worker's own). The key
 //! is determined, not searched for: several different keys that fit refuse the token.
 use super::{fail, pass, pem, skip, Check, CheckId, Expectations};
-use crate::jose::alg::Alg;
 use crate::flow::error::Error;
 use crate::io::fetch::FetchError;
+use crate::issuer::key_store::KeyError;
+use crate::jose::alg::Alg;
 use crate::jose::json;
 use crate::jose::jwk::{self, JwkError, JwksLimits, KeySet, PublicKey, SelectError, Selection, VerifyKey};
-use crate::issuer::key_store::KeyError;
 use serde::Serialize;
 use serde_json::{json, Value};
 

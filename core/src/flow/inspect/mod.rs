@@ -16,11 +16,11 @@
 //!
 //! Pure like the rest of the core: `now` is an argument, keys are passed in as text, and the
 //! signature math goes through a `SignatureBackend`.
-use crate::issuer::claims::{AppTokenRule, CallerRules};
 use crate::config::issuers::{app_token_rule, RawAppToken};
 use crate::config::{Config, ConfigError, TrustedIssuer, DEFAULT_EXPECTED_TYP, DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_LIFETIME_SECS};
-use crate::jose::crypto::SignatureBackend;
 use crate::flow::error::Error;
+use crate::issuer::claims::{AppTokenRule, CallerRules};
+use crate::jose::crypto::SignatureBackend;
 use crate::jose::jwk::JwksLimits;
 use crate::jose::token::TokenLimits;
 use serde::{Deserialize, Serialize, Serializer};

@@ -1,8 +1,8 @@
 //! Stage 6: the signature, checked with the one key the key rules selected (`crypto::verify`,
 //! the Worker's own), with a hint when it does not verify.
 use super::{fail, pass, skip, Check, CheckId};
-use crate::jose::crypto::{self, SignatureBackend};
 use crate::flow::error::Error;
+use crate::jose::crypto::{self, SignatureBackend};
 use crate::jose::jwk::{PublicKey, VerifyKey};
 use crate::jose::token::TokenError;
 

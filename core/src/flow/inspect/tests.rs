@@ -1,8 +1,8 @@
 //! The report end to end: fixtures shared by the stages' tests, and the tables that run whole
 //! tokens through `inspect`.
 use super::*;
-use crate::jose::b64;
 use crate::issuer::claims::Marker;
+use crate::jose::b64;
 use crate::jose::pure_crypto::PureCrypto;
 use crate::jose::signing::SigningKey;
 use futures_executor::block_on;
@@ -298,8 +298,8 @@ impl crate::io::fetch::Fetch for Served {
 /// What `exchange::verify_subject_token` answers for `token` under one trusted issuer (`ISS`,
 /// audience `edge-sts`, plus `extra`) whose JWKS is `keys`: the client id or the reason code.
 fn exchange_answer(token: &str, keys: &str, extra: &Value) -> Result<String, &'static str> {
-    use crate::flow::token_cache::TokenCaches;
     use crate::flow::exchange::{verify_subject_token, Context};
+    use crate::flow::token_cache::TokenCaches;
     use crate::issuer::key_store::{CachePolicy, KeyStore};
     let mut iss = json!({"issuer": ISS, "jwks_uri": JWKS_URI, "audiences": ["edge-sts"]});
     for (k, v) in extra.as_object().unwrap() {
@@ -315,7 +315,7 @@ fn exchange_answer(token: &str, keys: &str, extra: &Value) -> Result<String, &'s
     }
 }
 
-/// Issue 10 §1-§3: the playground's verdict is `/token`'s. Each row runs through `inspect`
+/// The playground's verdict is `/token`'s. Each row runs through `inspect`
 /// (the failing checks, the verdict) and through `exchange::verify_subject_token` with the same
 /// issuer settings (`extra` is both the configuration's `trusted_issuers[]` members and the
 /// expectations: the two share their names).
@@ -416,7 +416,7 @@ fn any_jwt() -> Expectations {
     Expectations { profile: Profile::AnyJwt, expected_typ: None, max_lifetime_secs: None, ..Expectations::default() }
 }
 
-/// Issue 14 §2: ordinary tokens of other issuers get a fair verdict under "any JWT" (signature,
+/// Ordinary tokens of other issuers get a fair verdict under "any JWT" (signature,
 /// `exp`/`nbf`, and only what the user asks), and the same tokens still fail as edge-sts would.
 #[test]
 fn any_jwt_is_fair_to_other_issuers() {

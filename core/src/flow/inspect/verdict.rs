@@ -3,13 +3,13 @@
 //! expectations, stopping at the first failure as the Worker does, and says what `POST /token`
 //! would answer.
 use super::{Check, CheckId, Expectations, Status};
-use crate::jose::alg::Alg;
-use crate::issuer::claims::{self, ClaimRules};
-use crate::jose::crypto::{self, SignatureBackend};
 use crate::flow::error::Error;
 use crate::io::fetch::FetchError;
-use crate::jose::jwk::KeySet;
+use crate::issuer::claims::{self, ClaimRules};
 use crate::issuer::key_store::KeyError;
+use crate::jose::alg::Alg;
+use crate::jose::crypto::{self, SignatureBackend};
+use crate::jose::jwk::KeySet;
 use crate::jose::token::UntrustedToken;
 use serde::Serialize;
 use serde_json::{Map, Value};
