@@ -14,20 +14,35 @@
 
 // The layers, bottom to top. A module imports only from its own layer and the layers below it
 // (core/tests/module_graph.rs holds this).
-pub mod io; // the seams to the outside world: HTTP and KV (`Fetch`), single flight, outlined futures
+
+// The seams to the outside world: HTTP and KV (`Fetch`), single flight, outlined futures.
+pub mod io;
+
+// The wire's vocabulary: reason codes, OAuth identifiers, URL rules, routes, the /token form.
+pub mod wire;
+
+// JOSE primitives: algorithms, base64url, strict JSON, JWKs, compact JWS, signatures, our keys.
+pub mod jose;
+
+// A trusted issuer: discovery, its key store, its claim rules.
 pub mod issuer;
-pub mod jose; // JOSE primitives: algorithms, base64url, strict JSON, JWKs, compact JWS, signatures, our keys
-pub mod wire; // the wire's vocabulary: reason codes, OAuth identifiers, URL rules, routes, the /token form // a trusted issuer: discovery, its key store, its claim rules
-                                                                                                            // Cloud STS exchanges (AWS, Google, Entra): feature `clouds`, on by default. Without it, `clouds`
-                                                                                                            // holds only the names the rest of the core uses, with no cloud (clouds/off.rs).
+
+// Cloud STS exchanges (AWS, Google, Entra): feature `clouds`, on by default. Without it,
+// `clouds` holds only the names the rest of the core uses, with no cloud (clouds/off.rs).
 #[cfg(feature = "clouds")]
 pub mod clouds;
 #[cfg(not(feature = "clouds"))]
 #[path = "clouds/off.rs"]
 pub mod clouds;
-pub mod config; // the configuration: loaded and validated once into all of the above
+
+// The trust policy and minting.
+pub mod policy;
+
+// The configuration: loaded and validated once into all of the above.
+pub mod config;
+
+// The flows: exchange, explain, inspect, the token caches, and the one error type they answer with.
 pub mod flow;
-pub mod policy; // the trust policy, minting, the token caches // the flows: exchange, explain, inspect, and the one error type they answer with
 
 pub use flow::error::{Error, OAuthError};
 pub use io::outlined::outlined;
