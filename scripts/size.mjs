@@ -15,7 +15,7 @@ if (existsSync(`${dir}/edge-sts-config.js`)) {
 // Upload-size budgets for the release build and the downstream-only build (`scripts/build.sh
 // downstream`, without the `clouds` feature): growth past them fails the test command. They are
 // guards, far below Cloudflare's own limits (docs/performance.md, "Budgets").
-const BUDGETS_KIB = { build: 250, "build-downstream": 200 };
+const BUDGETS_KIB = { build: 260, "build-downstream": 205 };
 const budget = BUDGETS_KIB[path.basename(path.resolve(dir))];
 if (budget !== undefined && gz / 1024 > budget) {
   console.error(`worker upload (${dir}) ${(gz / 1024).toFixed(1)} KiB is over its budget of ${budget} KiB`);
