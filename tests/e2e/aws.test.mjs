@@ -119,8 +119,10 @@ test("a burst on a cold credential cache makes one STS call (single flight)", as
 test("credential_process output is exactly what the AWS CLI reads", async () => {
   const res = await exchange(w.url, { subject_token: await iss.getToken("orders-service"), audience: "aws-orders", requested_token_type: "urn:edge-sts:params:token-type:aws-credential-process" });
   assert.equal(res.status, 200, res.text);
-  assert.deepEqual(Object.keys(res.json).sort(), ["AccessKeyId", "Expiration", "SecretAccessKey", "SessionToken", "Version"]);
+  assert.deepEqual(Object.keys(res.json).sort(), ["AccessKeyId", "AccountId", "Expiration", "SecretAccessKey", "SessionToken", "Version"]);
   assert.equal(res.json.Version, 1);
+  // botocore's ProcessProvider reads AccountId: the account of the assumed role's ARN.
+  assert.match(res.json.AccountId, /^\d{12}$/);
 });
 
 test("a cloud target cannot share a request with another target", async () => {

@@ -141,23 +141,34 @@ const GCP_AUDIENCE_PREFIX: &str = "//iam.googleapis.com/";
 /// IAM OIDC provider lists) is a cloud audience too, but only the configuration knows it: the
 /// loader compares every target's audience with the cloud targets'.
 pub fn exchange_audience(aud: &str) -> Option<ExchangeAudience> {
-    let lower = aud.to_ascii_lowercase();
-    let bare = lower.strip_prefix("https://").unwrap_or(&lower);
+    // Case-insensitive comparisons in place: this runs for every target at load and must not
+    // allocate for the audiences that are no cloud's.
+    fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+        let n = prefix.len();
+        (s.len() >= n && s.is_char_boundary(n) && s[..n].eq_ignore_ascii_case(prefix)).then(|| &s[n..])
+    }
+    let bare = strip_prefix_ci(aud, "https://").unwrap_or(aud);
     let bare = bare.strip_suffix('/').unwrap_or(bare);
-    // (Compared with the scheme, which the registry test of reason codes does not mistake for one.)
-    if matches!(format!("https://{bare}").as_str(), "https://sts.amazonaws.com" | "https://sts.amazonaws.com.cn") {
-        return Some(ExchangeAudience { cloud: "aws", canonical: bare.to_owned() });
+    // (Written with the scheme, which the registry test of reason codes does not mistake for one.)
+    for url in ["https://sts.amazonaws.com", "https://sts.amazonaws.com.cn"] {
+        let host = &url["https://".len()..];
+        if bare.eq_ignore_ascii_case(host) {
+            return Some(ExchangeAudience { cloud: "aws", canonical: host.to_owned() });
+        }
     }
     for prefix in ["https://iam.googleapis.com/", GCP_AUDIENCE_PREFIX] {
         // The resource name keeps its case: Google's ids are lowercase, and a name that is not
         // is one Google would refuse anyway.
-        if lower.starts_with(prefix) && lower[prefix.len()..].starts_with("projects/") {
-            let rest = aud[prefix.len()..].trim_end_matches('/');
-            return Some(ExchangeAudience { cloud: "gcp", canonical: format!("{GCP_AUDIENCE_PREFIX}{rest}") });
+        if let Some(rest) = strip_prefix_ci(aud, prefix) {
+            if strip_prefix_ci(rest, "projects/").is_some() {
+                let rest = rest.trim_end_matches('/');
+                return Some(ExchangeAudience { cloud: "gcp", canonical: format!("{GCP_AUDIENCE_PREFIX}{rest}") });
+            }
         }
     }
+    let trimmed = aud.trim_end_matches('/');
     for entra in ["api://AzureADTokenExchange", "api://AzureADTokenExchangeUSGov", "api://AzureADTokenExchangeChina"] {
-        if lower.trim_end_matches('/') == entra.to_ascii_lowercase() {
+        if trimmed.eq_ignore_ascii_case(entra) {
             return Some(ExchangeAudience { cloud: "azure", canonical: entra.to_owned() });
         }
     }

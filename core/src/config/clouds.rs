@@ -422,8 +422,22 @@ fn granted<'a>(targets: &'a BTreeMap<String, Target>, rule: &ClientRule) -> Vec<
 /// rule, so this covers every client; across clients the minted `sub` differs, and the cloud
 /// trust must condition on it (docs/clouds.md, per cloud).
 pub(super) fn check_cloud_trust(targets: &BTreeMap<String, Target>, clients: &[ClientRule]) -> Result<(), ConfigError> {
+    // Each target's trust once (a policy may have hundreds of rules), and nothing to check
+    // without a brokered target.
+    let trusts: BTreeMap<&str, (Trust, Held)> = targets.values().filter_map(|t| trust(t).map(|x| (t.name.as_str(), x))).collect();
+    if !trusts.values().any(|(_, h)| *h == Held::Brokered) {
+        return Ok(());
+    }
     for (i, rule) in clients.iter().enumerate() {
-        let ts = granted(targets, rule);
+        let mut ts: Vec<(&Target, Trust, Held)> = Vec::new();
+        for name in &rule.targets {
+            if let (Some(t), Some((tr, h))) = (targets.get(name), trusts.get(name.as_str())) {
+                if !ts.iter().any(|(x, _, _)| x.name == t.name) {
+                    ts.push((t, tr.clone(), *h));
+                }
+            }
+        }
+        ts.sort_by(|a, b| a.0.name.cmp(&b.0.name));
         for (b, tb, _) in ts.iter().filter(|x| x.2 == Held::Brokered) {
             let Some((h, _, held)) = ts.iter().find(|x| x.2 != Held::Brokered && x.1 == *tb) else { continue };
             let what = if *held == Held::Assertion { "assertion-mode target" } else { "downstream target" };
