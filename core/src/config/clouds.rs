@@ -405,11 +405,26 @@ fn trust(t: &Target) -> Option<(Trust, Held)> {
     Some((trust, held))
 }
 
+/// Each target's [`trust`], computed once per load (a policy may have hundreds of rules).
+fn trusts(targets: &BTreeMap<String, Target>) -> BTreeMap<&str, (Trust, Held)> {
+    targets.values().filter_map(|t| trust(t).map(|x| (t.name.as_str(), x))).collect()
+}
+
 /// The targets a client rule grants (its `targets`; `default_target` is one of them), each once,
 /// by name, with their [`trust`].
-fn granted<'a>(targets: &'a BTreeMap<String, Target>, rule: &ClientRule) -> Vec<(&'a Target, Trust, Held)> {
-    let mut out: Vec<(&Target, Trust, Held)> =
-        targets.values().filter(|t| rule.targets.contains(&t.name)).filter_map(|t| trust(t).map(|(tr, h)| (t, tr, h))).collect();
+fn granted<'a>(
+    targets: &'a BTreeMap<String, Target>,
+    trusts: &BTreeMap<&str, (Trust, Held)>,
+    rule: &ClientRule,
+) -> Vec<(&'a Target, Trust, Held)> {
+    let mut out: Vec<(&Target, Trust, Held)> = Vec::new();
+    for name in &rule.targets {
+        if let (Some(t), Some((tr, h))) = (targets.get(name), trusts.get(name.as_str())) {
+            if !out.iter().any(|(x, _, _)| x.name == t.name) {
+                out.push((t, tr.clone(), *h));
+            }
+        }
+    }
     out.sort_by(|a, b| a.0.name.cmp(&b.0.name));
     out
 }
@@ -422,22 +437,13 @@ fn granted<'a>(targets: &'a BTreeMap<String, Target>, rule: &ClientRule) -> Vec<
 /// rule, so this covers every client; across clients the minted `sub` differs, and the cloud
 /// trust must condition on it (docs/clouds.md, per cloud).
 pub(super) fn check_cloud_trust(targets: &BTreeMap<String, Target>, clients: &[ClientRule]) -> Result<(), ConfigError> {
-    // Each target's trust once (a policy may have hundreds of rules), and nothing to check
-    // without a brokered target.
-    let trusts: BTreeMap<&str, (Trust, Held)> = targets.values().filter_map(|t| trust(t).map(|x| (t.name.as_str(), x))).collect();
+    let trusts = trusts(targets);
+    // Nothing to check without a brokered target.
     if !trusts.values().any(|(_, h)| *h == Held::Brokered) {
         return Ok(());
     }
     for (i, rule) in clients.iter().enumerate() {
-        let mut ts: Vec<(&Target, Trust, Held)> = Vec::new();
-        for name in &rule.targets {
-            if let (Some(t), Some((tr, h))) = (targets.get(name), trusts.get(name.as_str())) {
-                if !ts.iter().any(|(x, _, _)| x.name == t.name) {
-                    ts.push((t, tr.clone(), *h));
-                }
-            }
-        }
-        ts.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+        let ts = granted(targets, &trusts, rule);
         for (b, tb, _) in ts.iter().filter(|x| x.2 == Held::Brokered) {
             let Some((h, _, held)) = ts.iter().find(|x| x.2 != Held::Brokered && x.1 == *tb) else { continue };
             let what = if *held == Held::Assertion { "assertion-mode target" } else { "downstream target" };
@@ -475,9 +481,10 @@ pub(super) fn check_cloud_trust(targets: &BTreeMap<String, Target>, clients: &[C
 pub fn cloud_trust_warnings(cfg: &Config) -> Vec<(String, String)> {
     let targets = &cfg.policy.targets;
     let clients = cfg.policy.clients();
+    let trusts = trusts(targets);
     let mut w = Vec::new();
     for (i, rule) in clients.iter().enumerate() {
-        let ts = granted(targets, rule);
+        let ts = granted(targets, &trusts, rule);
         for (x, (a, ta, ha)) in ts.iter().enumerate() {
             for (b, tb, hb) in &ts[x + 1..] {
                 if ta.cloud != tb.cloud {
